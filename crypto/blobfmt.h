@@ -1,0 +1,100 @@
+/*
+ * blobfmt.h - the sealed on-disk format of every vTPM blob and of the
+ * manifest.  Pure functions: no I/O, so they are unit-tested and fuzzed
+ * directly.  Trusts nothing it parses.
+ *
+ * Sealed file ("envelope"), all integers big-endian:
+ *   magic   8  "VTPMSEAL"
+ *   version u16 = 1
+ *   kind    u8  1 = vTPM blob, 2 = manifest
+ *   namelen u8  1..NV_NAME_MAX
+ *   name    namelen bytes ("permall", "volatilestate", "savestate", "manifest")
+ *   uuid    16  the vTPM's UUID (all zero for the manifest)
+ *   gen     u64 generation (blob) or sequence number (manifest)
+ *   nonce   12  random per write
+ *   ctlen   u32 ciphertext length, <= SEAL_CT_MAX
+ *   ct      ctlen bytes
+ *   tag     16  GCM tag
+ * The AAD is every byte from magic through ctlen, so kind, name, uuid and
+ * generation are authenticated: a blob cannot be moved to another vTPM or
+ * name, or have its generation edited.  The file must be exactly
+ * header + ctlen + 16 bytes long.
+ *
+ * Keys (HKDF-SHA256 over the 32-byte master key, salt "vtpm-manager/v1"):
+ *   blob key of a vTPM: info = "blob-key" || uuid
+ *   manifest key:       info = "manifest-key"
+ *
+ * Manifest plaintext:
+ *   count u32 (<= MANIFEST_MAX_ENTRIES), next_instance u32, then per entry:
+ *   uuid 16 | instance u32 | tpm_version u8 (2 = TPM 2.0, 1 = TPM 1.2) |
+ *   gen[3] u64 (permall, volatilestate, savestate) | created u64 |
+ *   updated u64 (Unix seconds)
+ */
+#ifndef VTPM_CRYPTO_BLOBFMT_H
+#define VTPM_CRYPTO_BLOBFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/uuid.h"
+
+#define SEAL_MAGIC "VTPMSEAL"
+#define SEAL_VERSION 1
+#define SEAL_KIND_BLOB 1
+#define SEAL_KIND_MANIFEST 2
+#define SEAL_CT_MAX (1024u * 1024)
+#define SEAL_NAME_MAX 32
+#define SEAL_FILE_MAX (SEAL_CT_MAX + 128)
+#define MANIFEST_MAX_ENTRIES 65536u
+
+#define BLOBFMT_E_FORMAT (-10) /* malformed: bad magic, version, lengths */
+#define BLOBFMT_E_AUTH (-11)   /* authentication failed */
+#define BLOBFMT_E_MISMATCH (-12) /* authentic, but for another uuid/name/kind */
+#define BLOBFMT_E_NOMEM (-13)
+#define BLOBFMT_E_CRYPTO (-14)
+
+enum blob_index { BLOB_PERMALL = 0, BLOB_VOLATILE = 1, BLOB_SAVESTATE = 2, BLOB_COUNT = 3 };
+
+/* "permall" -> BLOB_PERMALL etc.; -1 for any other name. */
+int blob_index_of(const char *name, size_t len);
+const char *blob_name(enum blob_index i);
+
+/* Derives the per-vTPM blob key or the manifest key (uuid NULL). */
+int blobfmt_derive_key(const uint8_t master[32], const uint8_t *uuid, uint8_t out[32]);
+
+/* Appends the sealed envelope for pt to out. */
+int blobfmt_seal(const uint8_t key[32], uint8_t kind, const char *name,
+		 const uint8_t uuid[UUID_LEN], uint64_t gen, const uint8_t *pt, size_t ptlen,
+		 struct buf *out) __attribute__((warn_unused_result));
+/*
+ * Parses and opens an envelope; checks that kind, name and uuid are the
+ * expected ones.  On success appends the plaintext to pt and sets *gen.
+ */
+int blobfmt_open(const uint8_t key[32], uint8_t kind, const char *name,
+		 const uint8_t uuid[UUID_LEN], const uint8_t *file, size_t filelen,
+		 struct buf *pt, uint64_t *gen) __attribute__((warn_unused_result));
+
+struct manifest_entry {
+	uint8_t uuid[UUID_LEN];
+	uint32_t instance;
+	uint8_t tpm_version; /* 2 or 1 */
+	uint64_t gen[BLOB_COUNT];
+	uint64_t created;
+	uint64_t updated;
+};
+
+struct manifest {
+	uint64_t seq;
+	uint32_t next_instance;
+	uint32_t count;
+	struct manifest_entry *e; /* malloc'd, count entries */
+};
+
+int manifest_encode(const struct manifest *m, struct buf *out) __attribute__((warn_unused_result));
+/* Decodes exactly len bytes; rejects duplicates (uuid or instance). */
+int manifest_decode(const uint8_t *p, size_t len, struct manifest *m)
+	__attribute__((warn_unused_result));
+void manifest_free(struct manifest *m);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * store.h - the manager's state directory: sealed vTPM blobs and the sealed
+ * manifest.  Owns <state-dir> (mode 0700, locked with flock so two managers
+ * never share it).  Trusts nothing read from disk: every file goes through
+ * blobfmt_open().  Holds the master key (and the derived manifest key) in
+ * memory; wipes both in store_close().
+ *
+ * Layout:
+ *   <state-dir>/lock                 flock(2) target
+ *   <state-dir>/manifest             sealed manifest
+ *   <state-dir>/vtpm/<uuid>/<name>   sealed blobs (permall, volatilestate, savestate)
+ *
+ * Functions return 0 or a negative STORE_E_* / -errno; err (when given)
+ * receives a one-line reason naming the file.
+ */
+#ifndef VTPM_MANAGER_STORE_H
+#define VTPM_MANAGER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/blobfmt.h"
+#include "util/buf.h"
+
+#define STORE_E_LOCKED (-20)   /* another manager holds the state directory */
+#define STORE_E_CORRUPT (-21)  /* file malformed or failed authentication */
+#define STORE_E_ROLLBACK (-22) /* blob generation older than the manifest records */
+#define STORE_E_IO (-23)
+#define STORE_E_NOENT (-24)
+
+struct store {
+	int dirfd;       /* <state-dir> */
+	int vtpmfd;      /* <state-dir>/vtpm */
+	int lockfd;
+	char path[4096]; /* for messages */
+	uint8_t master[32];
+	uint8_t manifest_key[32];
+};
+
+int store_open(struct store *s, const char *state_dir, const uint8_t master[32], char *err,
+	       size_t errlen);
+void store_close(struct store *s);
+
+/* Reads the manifest; an absent manifest yields an empty one (seq 0). */
+int store_manifest_load(struct store *s, struct manifest *m, char *err, size_t errlen);
+/* Seals and atomically replaces the manifest with m (m->seq is written as is). */
+int store_manifest_save(struct store *s, const struct manifest *m, char *err, size_t errlen);
+
+/* Creates <state-dir>/vtpm/<uuid>/ (idempotent). */
+int store_vtpm_create(struct store *s, const uint8_t uuid[UUID_LEN]);
+/* Removes every blob and the directory of one vTPM. */
+int store_vtpm_delete(struct store *s, const uint8_t uuid[UUID_LEN]);
+
+/*
+ * Loads blob `name` of a vTPM, appending the plaintext to out.  Returns
+ * STORE_E_NOENT when absent, STORE_E_CORRUPT when it does not open,
+ * STORE_E_ROLLBACK when its generation is below min_gen.
+ */
+int store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
+		    uint64_t min_gen, struct buf *out, uint64_t *gen, char *err, size_t errlen);
+/* Seals data at generation gen and replaces the blob atomically and durably. */
+int store_blob_save(struct store *s, const uint8_t uuid[UUID_LEN], const char *name, uint64_t gen,
+		    const uint8_t *data, size_t len, char *err, size_t errlen);
+/* STORE_E_NOENT when it did not exist. */
+int store_blob_delete(struct store *s, const uint8_t uuid[UUID_LEN], const char *name);
+
+#endif

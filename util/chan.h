@@ -1,0 +1,100 @@
+/*
+ * chan.h - the manager <-> vtpmd channel: an AF_UNIX SOCK_SEQPACKET
+ * socketpair created by the manager and inherited by vtpmd at spawn.
+ *
+ * One message per packet: type(u32 BE) | len(u32 BE) | payload[len], plus at
+ * most one file descriptor (SCM_RIGHTS).  chan_recv() is the single framing
+ * check for this boundary: a packet that was truncated, whose len does not
+ * equal the bytes received, that exceeds CHAN_MAX_PAYLOAD or that carries
+ * more than one fd is rejected as CHAN_E_PROTO.  Per-type payload checks are
+ * done by the handlers with chan_payload_exact()/min() style helpers.
+ *
+ * The channel IS the identity of a vTPM: nothing in a payload names an
+ * instance, so a vtpmd cannot speak for another.
+ *
+ * Message types and payloads (all integers big-endian):
+ *
+ *  manager -> vtpmd
+ *   CHAN_CTRL       u32 cmd | swtpm control request bytes   -> CHAN_CTRL_RESP
+ *   CHAN_TPM_CMD    TPM command packet                      -> CHAN_TPM_RESP
+ *   CHAN_LISTEN_FD  (empty) + fd: listening data socket to accept on
+ *   CHAN_DATA_FD    (empty) + fd: connected data socket to serve
+ *   CHAN_STOP       (empty): orderly stop; vtpmd saves what it must, replies
+ *                   CHAN_STOPPED and exits 0
+ *   CHAN_NV_DATA    u32 rc | blob bytes         (answer to CHAN_NV_LOAD)
+ *   CHAN_NV_STATUS  u32 rc                      (answer to NV_STORE/NV_DELETE)
+ *
+ *  vtpmd -> manager
+ *   CHAN_READY      u32 rc: 0 once the TPM is up (or waiting for INIT)
+ *   CHAN_CTRL_RESP  swtpm control response bytes, exactly as sent to clients
+ *   CHAN_TPM_RESP   TPM response packet
+ *   CHAN_NV_LOAD    name
+ *   CHAN_NV_STORE   u8 namelen | name | data
+ *   CHAN_NV_DELETE  u8 must_exist | name
+ *   CHAN_STOPPED    u32 rc
+ *
+ * rc values in NV messages are libtpms TPM_RESULTs: 0 success, TPM_RETRY
+ * (0x800) "no such blob", TPM_FAIL (9) anything else.
+ *
+ * Flow control: the manager has at most one request (CTRL, TPM_CMD, STOP)
+ * outstanding per vtpmd; vtpmd has at most one NV request outstanding.
+ */
+#ifndef VTPM_UTIL_CHAN_H
+#define VTPM_UTIL_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHAN_HDR_SIZE 8
+#define CHAN_MAX_PAYLOAD (160u * 1024) /* > libtpms TPM_ALLOC_MAX (128 KiB) */
+#define CHAN_SOCKBUF (2u * (CHAN_MAX_PAYLOAD + CHAN_HDR_SIZE))
+#define NV_NAME_MAX 32
+
+enum chan_type {
+	CHAN_CTRL = 1,
+	CHAN_TPM_CMD = 2,
+	CHAN_LISTEN_FD = 3,
+	CHAN_DATA_FD = 4,
+	CHAN_STOP = 5,
+	CHAN_NV_DATA = 6,
+	CHAN_NV_STATUS = 7,
+
+	CHAN_READY = 64,
+	CHAN_CTRL_RESP = 65,
+	CHAN_TPM_RESP = 66,
+	CHAN_NV_LOAD = 67,
+	CHAN_NV_STORE = 68,
+	CHAN_NV_DELETE = 69,
+	CHAN_STOPPED = 70,
+};
+
+#define CHAN_E_AGAIN (-1) /* non-blocking socket has nothing */
+#define CHAN_E_EOF (-2)   /* peer closed */
+#define CHAN_E_PROTO (-3) /* malformed packet: treat the peer as hostile */
+#define CHAN_E_IO (-4)    /* other socket error, errno set */
+
+struct chan_msg {
+	uint32_t type;
+	uint32_t len;
+	const uint8_t *data; /* points into the chan's receive buffer */
+	int fd;              /* received fd or -1; the receiver owns it */
+};
+
+struct chan {
+	int fd;
+	uint8_t *rbuf; /* CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + 1 bytes */
+};
+
+/* Creates the SEQPACKET pair (CLOEXEC) with buffers for the largest message. */
+int chan_socketpair(int sv[2]);
+int chan_init(struct chan *c, int fd);
+/* Wipes the receive buffer (it carries TPM state) and closes fd. */
+void chan_close(struct chan *c);
+
+/* Sends header + a + b as one packet, with fd when fd >= 0. */
+int chan_send(int sock, uint32_t type, const void *a, size_t alen, const void *b,
+	      size_t blen, int fd) __attribute__((warn_unused_result));
+/* Receives one packet; m->data stays valid until the next chan_recv. */
+int chan_recv(struct chan *c, struct chan_msg *m) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * fileio.c - atomic, durable file replacement; see fileio.h.
+ */
+#include "fileio.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Fault injection: see fileio.h.  Tests only; set via the environment. */
+enum fault_step { FAULT_NONE, FAULT_WRITE, FAULT_FSYNC, FAULT_RENAME, FAULT_DIRSYNC };
+
+static int
+fault_hit(enum fault_step step)
+{
+	static int inited;
+	static enum fault_step fstep;
+	static long fcount, seen;
+	const char *e;
+
+	/* Only the manager's single storage thread calls into here, so the
+	 * statics are not shared between threads. */
+	if (!inited) {
+		inited = 1;
+		if ((e = getenv("VTPM_FAULT")) != NULL) {
+			const char *colon = strchr(e, ':');
+			if (colon != NULL) {
+				size_t n = (size_t)(colon - e);
+				if (n == 5 && strncmp(e, "write", 5) == 0) fstep = FAULT_WRITE;
+				else if (n == 5 && strncmp(e, "fsync", 5) == 0) fstep = FAULT_FSYNC;
+				else if (n == 6 && strncmp(e, "rename", 6) == 0) fstep = FAULT_RENAME;
+				else if (n == 7 && strncmp(e, "dirsync", 7) == 0) fstep = FAULT_DIRSYNC;
+				fcount = strtol(colon + 1, NULL, 10);
+			}
+		}
+	}
+	if (fstep == FAULT_NONE || step != fstep)
+		return 0;
+	return ++seen == fcount;
+}
+
+int
+write_full(int fd, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	while (len > 0) {
+		ssize_t n = write(fd, b, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+read_full(int fd, void *p, size_t len)
+{
+	uint8_t *b = p;
+
+	while (len > 0) {
+		ssize_t n = read(fd, b, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EPIPE;
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+file_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char tmp[256];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST) {
+		/* Left by a crash mid-write: it was never renamed into place,
+		 * so it holds nothing acknowledged. */
+		(void)unlinkat(dirfd, tmp, 0);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	}
+	if (fd < 0)
+		return -errno;
+	if (fault_hit(FAULT_WRITE)) {
+		/* Simulate a short write followed by ENOSPC. */
+		(void)!write(fd, data, len / 2);
+		r = -ENOSPC;
+		goto fail;
+	}
+	if ((r = write_full(fd, data, len)) != 0)
+		goto fail;
+	if (fault_hit(FAULT_FSYNC)) {
+		r = -EIO;
+		goto fail;
+	}
+	if (fsync(fd) != 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (fault_hit(FAULT_RENAME)) {
+		r = -EIO;
+		goto fail;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) != 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (fault_hit(FAULT_DIRSYNC))
+		return -EIO; /* the new file is in place but not yet durable */
+	if (fsync(dirfd) != 0)
+		return -errno;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int
+file_read_all(int dirfd, const char *name, size_t max, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *p;
+	int fd, r;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	if ((p = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if ((r = read_full(fd, p, (size_t)st.st_size)) != 0) {
+		close(fd);
+		freezero(p, (size_t)st.st_size);
+		return r == -EPIPE ? -EIO : r;
+	}
+	close(fd);
+	*out = p;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+int
+file_unlink_durable(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) != 0)
+		return -errno;
+	if (fsync(dirfd) != 0)
+		return -errno;
+	return 0;
+}
+
+int
+dir_ensure(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) != 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * fileio.h - crash-safe file writes and bounded reads inside a directory fd.
+ *
+ * Every write is: temp file (O_CREAT|O_EXCL|O_NOFOLLOW) -> write all ->
+ * fsync -> rename over the target -> fsync the directory.  A crash at any
+ * point leaves either the old or the new file, never a mix.  Names are
+ * single path components; callers never pass user-controlled paths here.
+ * Functions return 0 or -errno.
+ */
+#ifndef VTPM_UTIL_FILEIO_H
+#define VTPM_UTIL_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+int file_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Reads a regular file of at most max bytes into a malloc'd buffer
+ * (freed by the caller with freezero).  -ENOENT when absent, -EFBIG when
+ * larger than max. */
+int file_read_all(int dirfd, const char *name, size_t max, uint8_t **out, size_t *len);
+/* Unlinks name and fsyncs the directory; -ENOENT when it was absent. */
+int file_unlink_durable(int dirfd, const char *name);
+/* Writes all of len bytes to fd, retrying on EINTR and short writes. */
+int write_full(int fd, const void *p, size_t len);
+/* Reads exactly len bytes; -EPIPE on early EOF. */
+int read_full(int fd, void *p, size_t len);
+/* mkdir -p of one directory with mode (existing is fine, but it must be a
+ * directory and not a symlink). */
+int dir_ensure(const char *path, mode_t mode);
+
+/*
+ * Fault injection for tests (issue: storage faults): when the environment
+ * variable VTPM_FAULT is "write:N", "fsync:N", "rename:N" or "dirsync:N",
+ * the Nth such step in this process fails with EIO (ENOSPC for write).
+ * Read once at the first call; costs one branch otherwise.
+ */
+
+#endif
