@@ -27,6 +27,7 @@
 #define STORE_E_ROLLBACK (-22) /* blob generation older than the manifest records */
 #define STORE_E_IO (-23)
 #define STORE_E_NOENT (-24)
+#define STORE_E_INVAL (-25)  /* not a blob name, data too large, or unsafe state dir */
 
 struct store {
 	int dirfd;       /* <state-dir> */

@@ -56,6 +56,20 @@ buf_reset(struct buf *b)
 	b->len = b->off = 0;
 }
 
+void
+buf_compact(struct buf *b)
+{
+	size_t left = buf_avail(b);
+
+	if (b->off == 0 || b->alloc == 0)
+		return;
+	memmove(b->d, b->d + b->off, left);
+	/* Wipe the tail that held consumed bytes. */
+	OPENSSL_cleanse(b->d + left, b->len - left);
+	b->len = left;
+	b->off = 0;
+}
+
 int
 buf_get_bytes(struct buf *b, void *out, size_t n)
 {
@@ -84,6 +98,12 @@ buf_skip(struct buf *b, size_t n)
 		return BUF_E_INCOMPLETE;
 	b->off += n;
 	return 0;
+}
+
+void
+buf_drop(struct buf *b, size_t n)
+{
+	b->off += n < buf_avail(b) ? n : buf_avail(b);
 }
 
 int

@@ -38,6 +38,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 /* Forget contents (wiped), keep the allocation. */
 void buf_reset(struct buf *b);
+/* Moves unread bytes to the front so the whole max is free for writes. */
+void buf_compact(struct buf *b);
 
 static inline size_t buf_avail(const struct buf *b) { return b->len - b->off; }
 static inline const uint8_t *buf_ptr(const struct buf *b) { return b->d + b->off; }
@@ -51,6 +53,9 @@ int buf_get_bytes(struct buf *b, void *out, size_t n) BUF_WUR;
 /* Points *p at the next n bytes without copying, and consumes them. */
 int buf_get_direct(struct buf *b, const uint8_t **p, size_t n) BUF_WUR;
 int buf_skip(struct buf *b, size_t n) BUF_WUR;
+/* Consumes min(n, avail) bytes: for output queues whose writer reports how
+ * much went out, where a shortfall is impossible by construction. */
+void buf_drop(struct buf *b, size_t n);
 /* Peeks without consuming: reads at cursor + at. */
 int buf_peek_u16(const struct buf *b, size_t at, uint16_t *v) BUF_WUR;
 int buf_peek_u32(const struct buf *b, size_t at, uint32_t *v) BUF_WUR;

@@ -1,0 +1,282 @@
+/*
+ * config.c - command line and config file parsing for vtpm_managerd.
+ * Trusts the administrator (root) who wrote the file, but still reports
+ * every unknown key or bad value with its line number instead of guessing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPT_CONFIG 'c'
+#define OPT_STATE 's'
+#define OPT_RUN 'r'
+#define OPT_HOSTTPM 't'
+#define OPT_BACKEND 'b'
+#define OPT_MODULES 'm'
+#define OPT_LEVEL 'l'
+#define OPT_FG 'f'
+#define OPT_HELP 'h'
+#define OPT_VTPMD 1000
+#define OPT_GROUP 1001
+
+void
+config_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vtpm_managerd [--foreground] [--config FILE] [--state-dir DIR]\n"
+		"                     [--run-dir DIR] [--host-tpm SPEC] [--backend fifo]\n"
+		"                     [--log-modules MASK] [--log-level error|warn|info|debug]\n"
+		"                     [--vtpmd PATH] [--socket-group GROUP]\n"
+		"  SPEC: keyfile:PATH\n"
+		"  defaults: --config %s --state-dir %s --run-dir %s\n",
+		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DEFAULT_RUN_DIR);
+}
+
+static int
+copy_str(char *dst, size_t dstlen, const char *src, const char *what, char *err, size_t errlen)
+{
+	if (*src == '\0') {
+		snprintf(err, errlen, "%s must not be empty", what);
+		return -1;
+	}
+	if (strlen(src) >= dstlen) {
+		snprintf(err, errlen, "%s is too long", what);
+		return -1;
+	}
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+static int
+parse_modules(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v > 0xff)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+parse_group(const char *s, gid_t *out)
+{
+	struct group *g;
+	char *end;
+	unsigned long v;
+
+	if ((g = getgrnam(s)) != NULL) {
+		*out = g->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v >= (unsigned long)(gid_t)-1)
+		return -1;
+	*out = (gid_t)v;
+	return 0;
+}
+
+/* Applies one setting by name; shared by the file and the command line. */
+static int
+apply(struct config *c, const char *key, const char *val, char *err, size_t errlen)
+{
+	if (strcmp(key, "state_dir") == 0)
+		return copy_str(c->state_dir, sizeof(c->state_dir), val, key, err, errlen);
+	if (strcmp(key, "run_dir") == 0)
+		return copy_str(c->run_dir, sizeof(c->run_dir), val, key, err, errlen);
+	if (strcmp(key, "host_tpm") == 0)
+		return copy_str(c->host_tpm, sizeof(c->host_tpm), val, key, err, errlen);
+	if (strcmp(key, "vtpmd") == 0)
+		return copy_str(c->vtpmd_path, sizeof(c->vtpmd_path), val, key, err, errlen);
+	if (strcmp(key, "backend") == 0) {
+		if (strcmp(val, "fifo") == 0) {
+			c->backend_fifo = 1;
+			return 0;
+		}
+		if (strcmp(val, "none") == 0 || strcmp(val, "socket") == 0) {
+			c->backend_fifo = 0;
+			return 0;
+		}
+		snprintf(err, errlen, "backend: unknown value '%s' (expected fifo)", val);
+		return -1;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		if (log_parse_level(val, &c->log_level) != 0) {
+			snprintf(err, errlen, "log_level: '%s' is not error, warn, info or debug", val);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "log_modules") == 0) {
+		if (parse_modules(val, &c->log_modules) != 0) {
+			snprintf(err, errlen, "log_modules: '%s' is not a number 0..0xff", val);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "socket_group") == 0) {
+		if (parse_group(val, &c->socket_gid) != 0) {
+			snprintf(err, errlen, "socket_group: no group '%s'", val);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+load_file(struct config *c, char *err, size_t errlen)
+{
+	char line[PATH_MAX + 64], msg[256];
+	FILE *f;
+	int lineno = 0;
+
+	if ((f = fopen(c->config_path, "re")) == NULL) {
+		if (errno == ENOENT && !c->config_explicit)
+			return 0; /* the default file is optional */
+		snprintf(err, errlen, "cannot open config %s: %s", c->config_path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p, *eq;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", c->config_path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		p = trim(line);
+		if (*p == '\0')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected key = value", c->config_path, lineno);
+			fclose(f);
+			return -1;
+		}
+		*eq = '\0';
+		if (apply(c, trim(p), trim(eq + 1), msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s:%d: %s", c->config_path, lineno, msg);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+int
+config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "run-dir", required_argument, NULL, OPT_RUN },
+		{ "host-tpm", required_argument, NULL, OPT_HOSTTPM },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "log-modules", required_argument, NULL, OPT_MODULES },
+		{ "log-level", required_argument, NULL, OPT_LEVEL },
+		{ "foreground", no_argument, NULL, OPT_FG },
+		{ "vtpmd", required_argument, NULL, OPT_VTPMD },
+		{ "socket-group", required_argument, NULL, OPT_GROUP },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* Command-line values, applied after the file so that they win. */
+	const char *cl_key[16], *cl_val[16];
+	int ncl = 0, ch;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->config_path, sizeof(c->config_path), "%s", DEFAULT_CONFIG);
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", DEFAULT_STATE_DIR);
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s", DEFAULT_RUN_DIR);
+	snprintf(c->host_tpm, sizeof(c->host_tpm), "%s", DEFAULT_HOST_TPM);
+	c->log_level = LOG_LVL_INFO;
+	c->log_modules = LOGGING_MODULES;
+	c->socket_gid = (gid_t)-1;
+	c->max_conns_per_vtpm = 64;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":fh", longopts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (ch) {
+		case OPT_CONFIG:
+			if (copy_str(c->config_path, sizeof(c->config_path), optarg, "--config", err,
+				     errlen) != 0)
+				return -1;
+			c->config_explicit = 1;
+			continue;
+		case OPT_FG:
+			c->foreground = 1;
+			continue;
+		case OPT_HELP:
+			config_usage(stdout);
+			return 1;
+		case OPT_STATE: key = "state_dir"; break;
+		case OPT_RUN: key = "run_dir"; break;
+		case OPT_HOSTTPM: key = "host_tpm"; break;
+		case OPT_BACKEND: key = "backend"; break;
+		case OPT_MODULES: key = "log_modules"; break;
+		case OPT_LEVEL: key = "log_level"; break;
+		case OPT_VTPMD: key = "vtpmd"; break;
+		case OPT_GROUP: key = "socket_group"; break;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+			return -1;
+		}
+		if (ncl == (int)(sizeof(cl_key) / sizeof(cl_key[0]))) {
+			snprintf(err, errlen, "too many options");
+			return -1;
+		}
+		cl_key[ncl] = key;
+		cl_val[ncl++] = optarg;
+	}
+	if (optind != argc) {
+		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return -1;
+	}
+	if (load_file(c, err, errlen) != 0)
+		return -1;
+	for (int i = 0; i < ncl; i++) {
+		char msg[256];
+
+		if (apply(c, cl_key[i], cl_val[i], msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "--%s", msg);
+			for (char *p = err + 2; *p != '\0' && *p != ':' && *p != ' '; p++)
+				if (*p == '_')
+					*p = '-';
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * config.h - vtpm_managerd settings: built-in defaults, then the config
+ * file, then the command line (which wins).  Owns nothing at run time.
+ */
+#ifndef VTPM_MANAGER_CONFIG_H
+#define VTPM_MANAGER_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "util/log.h"
+
+#define DEFAULT_CONFIG "/etc/vtpm-manager/vtpm_managerd.conf"
+#define DEFAULT_STATE_DIR "/var/lib/vtpm-manager"
+#define DEFAULT_RUN_DIR "/run/vtpm-manager"
+#define DEFAULT_HOST_TPM "keyfile:/etc/vtpm-manager/master.key"
+
+struct config {
+	char config_path[PATH_MAX];
+	int config_explicit;
+	char state_dir[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char host_tpm[PATH_MAX + 16];
+	char vtpmd_path[PATH_MAX];
+	int backend_fifo;
+	int foreground;
+	enum log_level log_level;
+	unsigned log_modules;
+	gid_t socket_gid; /* (gid_t)-1: leave the daemon's group */
+	unsigned max_conns_per_vtpm;
+};
+
+/* Parses argv and the config file into c.  Returns 0, or 1 after printing
+ * usage/version (caller exits 0), or -1 with a message in err. */
+int config_load(struct config *c, int argc, char **argv, char *err, size_t errlen);
+void config_usage(FILE *f);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * ctl.c - the administrative control socket <run-dir>/vtpm_managerd.sock
+ * served to vtpmctl (protocol in manager/ctl_proto.h).
+ *
+ * Trusts: only root (or the daemon's own uid), checked with SO_PEERCRED at
+ * accept; even so, every request is size-checked exactly before use.
+ * Guests never reach this socket: it is the only way to create, stop or
+ * delete a vTPM (the old manager let guests send manager ordinals).
+ */
+#include "manager/mgr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+static void ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events);
+
+static void
+ctl_client_free(struct mgr *m, struct ctl_client *c)
+{
+	for (struct ctl_client **pp = &m->ctl_clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	/* Forget it wherever it waits for a stop. */
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
+		for (unsigned i = 0; i < v->nstop_waiters;) {
+			if (v->stop_waiters[i] == c)
+				v->stop_waiters[i] = v->stop_waiters[--v->nstop_waiters];
+			else
+				i++;
+		}
+	}
+	ev_del(m, &c->ev);
+	chan_close(&c->ch);
+	free(c);
+}
+
+static void
+ctl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct ctl_client *c;
+	int fd;
+
+	while ((fd = accept4(e->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0 ||
+		    (cr.uid != 0 && cr.uid != geteuid())) {
+			log_warn(LOGM_CTRL, "control connection from uid %d refused (root only)",
+				 (int)cr.uid);
+			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL || chan_init(&c->ch, fd) != 0) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->ev = (struct ev){ .fd = fd, .cb = ctl_client_cb, .ctx = c };
+		if (ev_set(m, &c->ev, EPOLLIN) != 0) {
+			chan_close(&c->ch);
+			free(c);
+			continue;
+		}
+		c->next = m->ctl_clients;
+		m->ctl_clients = c;
+	}
+}
+
+static uint8_t
+ctl_state_of(const struct vtpm *v)
+{
+	switch (v->state) {
+	case VS_STARTING: return CTL_ST_STARTING;
+	case VS_RUNNING:
+	case VS_STOPPING: return CTL_ST_RUNNING;
+	case VS_FAILED: return CTL_ST_FAILED;
+	default: return CTL_ST_STOPPED;
+	}
+}
+
+static int
+put_record(struct buf *b, const struct vtpm *v)
+{
+	size_t rl = strlen(v->reason);
+
+	if (rl > CTL_MAX_REASON)
+		rl = CTL_MAX_REASON;
+	if (buf_put_bytes(b, v->me.uuid, UUID_LEN) != 0 || buf_put_u32(b, v->me.instance) != 0 ||
+	    buf_put_u8(b, v->me.tpm_version) != 0 || buf_put_u8(b, ctl_state_of(v)) != 0 ||
+	    buf_put_u32(b, (uint32_t)(v->pid > 0 ? v->pid : 0)) != 0 ||
+	    buf_put_u16(b, (uint16_t)rl) != 0 || buf_put_bytes(b, v->reason, rl) != 0)
+		return -1;
+	return 0;
+}
+
+/* Sends a reply with optional records (all vTPMs when list, else only one). */
+static void
+ctl_reply(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
+	  int list)
+{
+	struct buf b;
+	size_t ml = strlen(msg);
+	uint32_t count = 0;
+
+	if (ml > 1024)
+		ml = 1024;
+	if (list)
+		for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
+			count++;
+	else if (one != NULL)
+		count = 1;
+	buf_init(&b, CHAN_MAX_PAYLOAD);
+	if (buf_put_u32(&b, ok ? 0 : 1) != 0 || buf_put_u16(&b, (uint16_t)ml) != 0 ||
+	    buf_put_bytes(&b, msg, ml) != 0 || buf_put_u32(&b, count) != 0)
+		goto out;
+	if (list) {
+		for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
+			if (put_record(&b, v) != 0)
+				goto out;
+	} else if (one != NULL && put_record(&b, one) != 0) {
+		goto out;
+	}
+	if (chan_send(c->ch.fd, CTL_REPLY, buf_ptr(&b), buf_avail(&b), NULL, 0, -1) != 0)
+		log_warn(LOGM_CTRL, "control reply not delivered: %s", strerror(errno));
+out:
+	buf_free(&b);
+}
+
+void
+ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg)
+{
+	c->waiting = 0;
+	ctl_reply(m, c, ok, msg, NULL, 0);
+	(void)ev_set(m, &c->ev, EPOLLIN);
+}
+
+static void
+do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
+{
+	struct manifest_entry me;
+	char err[512], msg[600];
+	struct vtpm *v;
+	int r;
+
+	if (len != 18 || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
+		ctl_reply(m, c, 0, "malformed create request", NULL, 0);
+		return;
+	}
+	memset(&me, 0, sizeof(me));
+	me.tpm_version = p[0];
+	if (p[1]) {
+		memcpy(me.uuid, p + 2, UUID_LEN);
+		if (uuid_is_nil(me.uuid)) {
+			ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL, 0);
+			return;
+		}
+	} else if (uuid_generate(me.uuid) != 0) {
+		ctl_reply(m, c, 0, "cannot generate a UUID", NULL, 0);
+		return;
+	}
+	if (vtpm_find_uuid(m, me.uuid) != NULL) {
+		char us[UUID_STR_LEN];
+		uuid_format(me.uuid, us);
+		snprintf(msg, sizeof(msg), "a vTPM with UUID %s already exists", us);
+		ctl_reply(m, c, 0, msg, NULL, 0);
+		return;
+	}
+	if (m->manifest.next_instance == 0)
+		m->manifest.next_instance = 1;
+	me.instance = m->manifest.next_instance;
+	me.created = me.updated = now_unix();
+	if ((v = vtpm_add(m, &me, err, sizeof(err))) == NULL) {
+		snprintf(msg, sizeof(msg), "cannot create vTPM: %s", err);
+		ctl_reply(m, c, 0, msg, NULL, 0);
+		return;
+	}
+	m->manifest.next_instance++;
+	if ((r = store_vtpm_create(&m->store, me.uuid)) != 0 || manifest_sync(m) != 0) {
+		vtpm_free(m, v);
+		(void)store_vtpm_delete(&m->store, me.uuid);
+		(void)manifest_sync(m);
+		ctl_reply(m, c, 0, "cannot create vTPM: saving its record failed (see the log)",
+			  NULL, 0);
+		return;
+	}
+	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str,
+		 me.instance, me.tpm_version == 1 ? "1.2" : "2.0");
+	ctl_reply(m, c, 1, "created", v, 0);
+}
+
+/* Starts a stop, or answers at once when nothing runs.  Returns 1 when the
+ * answer comes later. */
+static int
+begin_stop(struct mgr *m, struct ctl_client *c, struct vtpm *v)
+{
+	if (!vtpm_has_vtpmd(v))
+		return 0;
+	if (v->nstop_waiters == sizeof(v->stop_waiters) / sizeof(v->stop_waiters[0])) {
+		ctl_reply(m, c, 0, "too many pending stop requests for this vTPM", NULL, 0);
+		return -1;
+	}
+	v->stop_waiters[v->nstop_waiters++] = c;
+	c->waiting = 1;
+	/* No new requests from this client until it has its answer. */
+	(void)ev_set(m, &c->ev, EPOLLRDHUP);
+	vtpm_request_stop(m, v);
+	return 1;
+}
+
+static void
+ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
+{
+	char us[UUID_STR_LEN], text[128];
+	struct vtpm *v = NULL;
+
+	if (msg->type == CTL_CREATE) {
+		do_create(m, c, msg->data, msg->len);
+		return;
+	}
+	if (msg->type == CTL_LIST) {
+		if (msg->len != 0)
+			ctl_reply(m, c, 0, "malformed list request", NULL, 0);
+		else
+			ctl_reply(m, c, 1, "ok", NULL, 1);
+		return;
+	}
+	if (msg->type != CTL_SHOW && msg->type != CTL_STOP && msg->type != CTL_DELETE) {
+		ctl_reply(m, c, 0, "unknown request", NULL, 0);
+		return;
+	}
+	if (msg->len != UUID_LEN) {
+		ctl_reply(m, c, 0, "malformed request", NULL, 0);
+		return;
+	}
+	if ((v = vtpm_find_uuid(m, msg->data)) == NULL) {
+		uuid_format(msg->data, us);
+		snprintf(text, sizeof(text), "no vTPM with UUID %s", us);
+		ctl_reply(m, c, 0, text, NULL, 0);
+		return;
+	}
+	switch (msg->type) {
+	case CTL_SHOW:
+		ctl_reply(m, c, 1, "ok", v, 0);
+		return;
+	case CTL_STOP:
+		if (begin_stop(m, c, v) != 0)
+			return;
+		if (v->state == VS_FAILED) {
+			/* An operator's stop clears a failed start so the
+			 * next use tries again. */
+			v->state = VS_STOPPED;
+			v->reason[0] = '\0';
+			(void)ev_set(m, &v->data_ev, EPOLLIN);
+		}
+		ctl_reply(m, c, 1, "stopped", NULL, 0);
+		return;
+	default: /* CTL_DELETE */
+		v->delete_after_stop = 1;
+		if (begin_stop(m, c, v) != 0)
+			return;
+		vtpm_delete(m, v);
+		ctl_reply(m, c, 1, "deleted", NULL, 0);
+		return;
+	}
+}
+
+static void
+ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct ctl_client *c = e->ctx;
+	struct chan_msg msg;
+	int r;
+
+	if (c->waiting) {
+		if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+			ctl_client_free(m, c);
+		return;
+	}
+	r = chan_recv(&c->ch, &msg);
+	if (r == CHAN_E_AGAIN)
+		return;
+	if (r != 0) {
+		ctl_client_free(m, c);
+		return;
+	}
+	if (msg.fd >= 0) {
+		close(msg.fd);
+		ctl_client_free(m, c);
+		return;
+	}
+	ctl_handle(m, c, &msg);
+}
+
+int
+ctl_open(struct mgr *m, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (path_join(path, sizeof(path), m->cfg.run_dir, CTL_SOCKET_NAME) != 0 ||
+	    strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket path in %s is too long", m->cfg.run_dir);
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 ||
+	    listen(fd, 16) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	m->ctl_ev = (struct ev){ .fd = fd, .cb = ctl_listen_cb, .ctx = NULL };
+	if (ev_set(m, &m->ctl_ev, EPOLLIN) != 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		close(fd);
+		m->ctl_ev.fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+ctl_close(struct mgr *m)
+{
+	char path[PATH_MAX];
+
+	while (m->ctl_clients != NULL)
+		ctl_client_free(m, m->ctl_clients);
+	if (m->ctl_ev.fd >= 0) {
+		ev_del(m, &m->ctl_ev);
+		close(m->ctl_ev.fd);
+		m->ctl_ev.fd = -1;
+		if (path_join(path, sizeof(path), m->cfg.run_dir, CTL_SOCKET_NAME) == 0)
+			(void)unlink(path);
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * ctl_proto.h - the vtpmctl <-> vtpm_managerd control protocol on
+ * <run-dir>/vtpm_managerd.sock (AF_UNIX SOCK_SEQPACKET, root only, checked
+ * with SO_PEERCRED).  Packets use util/chan.h framing (type | len | payload);
+ * one request, one reply.
+ *
+ * Requests (type, payload):
+ *   CTL_CREATE  u8 tpm_version (2 or 1) | u8 has_uuid | uuid[16]
+ *   CTL_LIST    (empty)
+ *   CTL_SHOW    uuid[16]
+ *   CTL_STOP    uuid[16]
+ *   CTL_DELETE  uuid[16]
+ * Reply CTL_REPLY:
+ *   u32 status (0 ok, 1 error) | u16 msglen | msg (one line, no NUL) |
+ *   u32 count | count x record
+ *   record: uuid[16] | u32 instance | u8 tpm_version | u8 state |
+ *           u32 pid (0 when none) | u16 reasonlen | reason
+ */
+#ifndef VTPM_MANAGER_CTL_PROTO_H
+#define VTPM_MANAGER_CTL_PROTO_H
+
+#define CTL_SOCKET_NAME "vtpm_managerd.sock"
+#define CTL_MAX_REASON 512
+
+enum ctl_type {
+	CTL_CREATE = 1,
+	CTL_LIST = 2,
+	CTL_SHOW = 3,
+	CTL_STOP = 4,
+	CTL_DELETE = 5,
+	CTL_REPLY = 100,
+};
+
+enum ctl_state { CTL_ST_STOPPED = 0, CTL_ST_STARTING = 1, CTL_ST_RUNNING = 2, CTL_ST_FAILED = 3 };
+
+#endif

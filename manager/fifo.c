@@ -1,0 +1,245 @@
+/*
+ * fifo.c - the FIFO backend (the seed's DUMMY_BACKEND, for tools and
+ * debugging): <run-dir>/fifo/in and <run-dir>/fifo/out, frames
+ * `u32 instance (BE) | TPM packet`, replies carrying the same prefix.
+ *
+ * Trusts: no writer.  Each frame's TPM header is checked by util/tpm_frame.c;
+ * a frame whose size is out of range desynchronises the stream, so it is
+ * answered with an error for the instance it named and the buffered input
+ * is dropped.  An unknown instance gets an error response, never another
+ * vTPM's data.  The FIFO pair is shared by every writer, so writers must
+ * serialise whole exchanges with flock(2) on <run-dir>/fifo/lock (the seed's
+ * "create lock for shared fifo"); docs/PROTOCOLS.md says so.
+ */
+#include "manager/mgr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/tpm_frame.h"
+
+#define FIFO_IN_MAX (2 * (4 + TPM_FRAME_MAX))
+#define FIFO_OUT_MAX (1024 * 1024)
+
+static void fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events);
+static void fifo_out_cb(struct mgr *m, struct ev *e, uint32_t events);
+
+static int
+make_fifo(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISFIFO(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a FIFO", path);
+			return -1;
+		}
+		if (unlink(path) != 0) {
+			snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (mkfifo(path, 0600) != 0) {
+		snprintf(err, errlen, "mkfifo %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* O_RDWR keeps a writer and a reader open ourselves, so the FIFOs
+	 * never report EOF or ENXIO when clients come and go. */
+	return open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int
+fifo_open(struct mgr *m, char *err, size_t errlen)
+{
+	struct fifo_backend *f = &m->fifo;
+	char dir[PATH_MAX], path[PATH_MAX];
+	int r;
+
+	f->in_fd = f->out_fd = f->lock_fd = -1;
+	if (path_join(dir, sizeof(dir), m->cfg.run_dir, "fifo") != 0) {
+		snprintf(err, errlen, "run directory path too long");
+		return -1;
+	}
+	if ((r = dir_ensure(dir, 0700)) != 0) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+		return -1;
+	}
+	(void)path_join(path, sizeof(path), dir, "in");
+	if ((f->in_fd = make_fifo(path, err, errlen)) < 0)
+		goto fail;
+	(void)path_join(path, sizeof(path), dir, "out");
+	if ((f->out_fd = make_fifo(path, err, errlen)) < 0)
+		goto fail;
+	(void)path_join(path, sizeof(path), dir, "lock");
+	if ((f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	buf_init(&f->in, FIFO_IN_MAX);
+	buf_init(&f->out, FIFO_OUT_MAX);
+	f->in_ev = (struct ev){ .fd = f->in_fd, .cb = fifo_in_cb, .ctx = NULL };
+	f->out_ev = (struct ev){ .fd = f->out_fd, .cb = fifo_out_cb, .ctx = NULL };
+	if (ev_set(m, &f->in_ev, EPOLLIN) != 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+	m->fifo_enabled = 1;
+	return 0;
+fail:
+	fifo_close(m);
+	return -1;
+}
+
+void
+fifo_close(struct mgr *m)
+{
+	struct fifo_backend *f = &m->fifo;
+	char path[PATH_MAX];
+	static const char *names[] = { "fifo/in", "fifo/out", "fifo/lock" };
+
+	if (f->in_fd >= 0) {
+		ev_del(m, &f->in_ev);
+		close(f->in_fd);
+	}
+	if (f->out_fd >= 0) {
+		ev_del(m, &f->out_ev);
+		close(f->out_fd);
+	}
+	if (f->lock_fd >= 0)
+		close(f->lock_fd);
+	f->in_fd = f->out_fd = f->lock_fd = -1;
+	for (unsigned i = 0; i < 3; i++)
+		if (path_join(path, sizeof(path), m->cfg.run_dir, names[i]) == 0)
+			(void)unlink(path);
+	if (path_join(path, sizeof(path), m->cfg.run_dir, "fifo") == 0)
+		(void)rmdir(path);
+	buf_free(&f->in);
+	buf_free(&f->out);
+	m->fifo_enabled = 0;
+}
+
+static void
+fifo_flush(struct mgr *m)
+{
+	struct fifo_backend *f = &m->fifo;
+
+	while (buf_avail(&f->out) != 0) {
+		ssize_t n = write(f->out_fd, buf_ptr(&f->out), buf_avail(&f->out));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				log_warn(LOGM_BACKEND, "fifo: write: %s", strerror(errno));
+			break;
+		}
+		buf_drop(&f->out, (size_t)n);
+	}
+	if (buf_avail(&f->out) == 0)
+		buf_reset(&f->out);
+	(void)ev_set(m, &f->out_ev, buf_avail(&f->out) != 0 ? EPOLLOUT : 0);
+}
+
+void
+fifo_reply(struct mgr *m, uint32_t instance, const uint8_t *p, size_t len)
+{
+	struct fifo_backend *f = &m->fifo;
+	uint8_t *dst;
+
+	if (!m->fifo_enabled)
+		return;
+	/* Compact before appending so the cap bounds what is pending. */
+	buf_compact(&f->out);
+	if (buf_reserve(&f->out, 4 + len, &dst) != 0) {
+		log_warn(LOGM_BACKEND, "fifo: nobody reads %s/fifo/out; reply for instance %u "
+			 "dropped", m->cfg.run_dir, instance);
+		return;
+	}
+	be32_put(dst, instance);
+	memcpy(dst + 4, p, len);
+	fifo_flush(m);
+}
+
+static void
+fifo_out_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	fifo_flush(m);
+}
+
+static void
+fifo_error(struct mgr *m, uint32_t instance, const uint8_t *req, size_t reqlen, uint32_t rc2,
+	   uint32_t rc12)
+{
+	struct vtpm *v = vtpm_find_instance(m, instance);
+	int is2 = v != NULL ? v->me.tpm_version == 2 : 1;
+	uint8_t out[TPM_HDR_SIZE];
+	uint16_t tag = reqlen >= 2 ? be16_get(req) : 0;
+	int req2 = (tag == TPM2_ST_NO_SESSIONS || tag == TPM2_ST_SESSIONS) ? 1
+		   : (tag >= TPM12_TAG_RQU_COMMAND && tag <= TPM12_TAG_RQU_AUTH2) ? 0 : is2;
+
+	tpm_frame_error(out, req, reqlen, is2, req2 ? rc2 : rc12);
+	fifo_reply(m, instance, out, sizeof(out));
+}
+
+static void
+fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct fifo_backend *f = &m->fifo;
+	uint8_t tmp[4096];
+	uint32_t instance, size;
+	ssize_t n;
+
+	for (;;) {
+		size_t room = f->in.max - f->in.len;
+		if (room == 0)
+			break;
+		n = read(f->in_fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_put_bytes(&f->in, tmp, (size_t)n) != 0)
+			break;
+	}
+	while (buf_avail(&f->in) >= 4 + TPM_HDR_SIZE) {
+		const uint8_t *p = buf_ptr(&f->in);
+		enum tpm_frame_status st;
+
+		instance = be32_get(p);
+		st = tpm_frame_check(p + 4, buf_avail(&f->in) - 4, TPM_FRAME_MAX, &size);
+		if (st == TPM_FRAME_INCOMPLETE)
+			break;
+		if (st == TPM_FRAME_BAD) {
+			log_warn(LOGM_BACKEND, "fifo: frame for instance %u has a bad size; "
+				 "input discarded", instance);
+			fifo_error(m, instance, p + 4, buf_avail(&f->in) - 4,
+				   TPM2_RC_COMMAND_SIZE, TPM12_BAD_PARAM_SIZE);
+			buf_reset(&f->in);
+			break;
+		}
+		struct vtpm *v = vtpm_find_instance(m, instance);
+		struct req *r = NULL;
+		if (v == NULL) {
+			log_warn(LOGM_BACKEND, "fifo: no vTPM with instance %u", instance);
+			fifo_error(m, instance, p + 4, size, TPM2_RC_FAILURE, TPM12_FAIL);
+		} else if ((r = req_new(REQ_TPM, ORIG_FIFO)) == NULL ||
+			   buf_put_bytes(&r->payload, p + 4, size) != 0) {
+			req_free(r);
+			fifo_error(m, instance, p + 4, size, TPM2_RC_FAILURE, TPM12_FAIL);
+		} else {
+			r->instance = instance;
+			vtpm_submit(m, v, r);
+		}
+		buf_drop(&f->in, 4 + (size_t)size);
+	}
+	if (buf_avail(&f->in) == 0)
+		buf_reset(&f->in);
+	else
+		buf_compact(&f->in);
+}

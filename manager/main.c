@@ -1,0 +1,366 @@
+/*
+ * main.c - vtpm_managerd: start-up, the event loop and orderly shutdown.
+ *
+ * This is the daemon's edge: the only place that decides to exit.  It
+ * obtains the master key from the host TPM layer (tcs/), opens the state
+ * directory (manager/store.c), binds every socket, reports readiness and
+ * then runs one epoll loop on one thread.  Signals arrive through a
+ * signalfd, so no handler runs asynchronously.
+ */
+#include "manager/mgr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "tcs/host_tpm.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#define PIDFILE_NAME "vtpm_managerd.pid"
+#define RUNLOCK_NAME "vtpm_managerd.lock"
+
+/* Finds vtpmd: --vtpmd, else next to our own binary (a build tree), else
+ * the installed libexec path. */
+static void
+resolve_vtpmd(struct config *c)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 8];
+	ssize_t n;
+
+	if (c->vtpmd_path[0] != '\0')
+		return;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(cand, sizeof(cand), "%s/vtpmd", dirname(self));
+		if (access(cand, X_OK) == 0 && strlen(cand) < sizeof(c->vtpmd_path)) {
+			memcpy(c->vtpmd_path, cand, strlen(cand) + 1);
+			return;
+		}
+	}
+	snprintf(c->vtpmd_path, sizeof(c->vtpmd_path), "%s/vtpmd", LIBEXECDIR);
+}
+
+/*
+ * Forks into the background.  The parent waits until the child reports
+ * readiness (sockets bound, pidfile written) over a pipe and exits 0, or 1
+ * when the child failed, so that init systems see a truthful status.
+ */
+static int
+daemonize(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		ssize_t n;
+		do {
+			n = read(p[0], &c, 1);
+		} while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == 'r' ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		return -1;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		return -1;
+	if (fd > 2)
+		close(fd);
+	*ready_fd = p[1];
+	return 0;
+}
+
+static int
+write_pidfile(struct mgr *m)
+{
+	char path[PATH_MAX], text[32];
+	int n;
+
+	if (path_join(path, sizeof(path), m->cfg.run_dir, PIDFILE_NAME) != 0)
+		return -ENAMETOOLONG;
+	n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	int dfd = open(m->cfg.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int r = file_write_atomic(dfd, PIDFILE_NAME, text, (size_t)n, 0644);
+	close(dfd);
+	return r;
+}
+
+static int
+lock_run_dir(struct mgr *m, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (path_join(path, sizeof(path), m->cfg.run_dir, RUNLOCK_NAME) != 0) {
+		snprintf(err, errlen, "run directory path too long");
+		return -1;
+	}
+	m->runlock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (m->runlock_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(m->runlock_fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, errlen, "run directory %s is in use by another vtpm_managerd",
+			 m->cfg.run_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+setup_signals(struct mgr *m)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	if ((m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+begin_shutdown(struct mgr *m, const char *why)
+{
+	if (m->stopping)
+		return;
+	log_info(LOGM_MAIN, "%s: stopping every vTPM", why);
+	m->stopping = 1;
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
+		ev_del(m, &v->data_ev);
+		vtpm_request_stop(m, v);
+	}
+}
+
+static void
+sig_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				vtpm_reap(m, pid, status);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			begin_shutdown(m, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		case SIGHUP:
+			log_info(LOGM_MAIN, "SIGHUP ignored: restart the daemon to change settings");
+			break;
+		}
+	}
+}
+
+static int
+all_stopped(struct mgr *m)
+{
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
+		if (vtpm_has_vtpmd(v))
+			return 0;
+	return 1;
+}
+
+static void
+run_loop(struct mgr *m)
+{
+	struct epoll_event evs[64];
+	uint64_t shutdown_deadline = 0;
+
+	while (!m->done) {
+		int n = epoll_wait(m->epfd, evs, 64, 500);
+		if (n < 0 && errno != EINTR) {
+			log_err(LOGM_MAIN, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev *e = evs[i].data.ptr;
+			e->cb(m, e, evs[i].events);
+		}
+		vtpm_check_deadlines(m);
+		if (m->stopping) {
+			if (shutdown_deadline == 0)
+				shutdown_deadline = now_ms() + 15000;
+			if (all_stopped(m) || now_ms() > shutdown_deadline)
+				m->done = 1;
+		}
+	}
+}
+
+static void
+cleanup(struct mgr *m)
+{
+	char path[PATH_MAX];
+	int status;
+
+	/* Anything still running after the grace period is killed. */
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
+		if (v->pid > 0)
+			kill(v->pid, SIGKILL);
+	while (waitpid(-1, &status, WNOHANG) > 0)
+		;
+	(void)manifest_sync(m);
+	while (m->vtpms != NULL)
+		vtpm_free(m, m->vtpms);
+	if (m->fifo_enabled)
+		fifo_close(m);
+	ctl_close(m);
+	if (path_join(path, sizeof(path), m->cfg.run_dir, PIDFILE_NAME) == 0)
+		(void)unlink(path);
+	if (path_join(path, sizeof(path), m->cfg.run_dir, RUNLOCK_NAME) == 0)
+		(void)unlink(path);
+	store_close(&m->store);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct mgr mgr; /* large; not on the stack.  Only main uses it. */
+	struct mgr *m = &mgr;
+	struct host_tpm ht;
+	struct manifest mf;
+	struct rlimit nocore = { 0, 0 };
+	uint8_t key[32];
+	char err[1024];
+	int ready_fd = -1, created = 0, r;
+	uint32_t nvtpms;
+
+	r = config_load(&m->cfg, argc, argv, err, sizeof(err));
+	if (r > 0)
+		return 0;
+	if (r < 0) {
+		fprintf(stderr, "vtpm_managerd: %s\n", err);
+		return 2;
+	}
+	resolve_vtpmd(&m->cfg);
+	m->epfd = m->sigfd = m->runlock_fd = -1;
+	m->ctl_ev.fd = -1;
+	m->store.dirfd = m->store.vtpmfd = m->store.lockfd = -1;
+
+	/* Key material must never reach a core file or a debugger. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	if (!m->cfg.foreground && daemonize(&ready_fd) != 0) {
+		fprintf(stderr, "vtpm_managerd: cannot daemonize: %s\n", strerror(errno));
+		return 1;
+	}
+	log_init("vtpm_managerd", m->cfg.log_level, m->cfg.log_modules, !m->cfg.foreground);
+	if (access(m->cfg.vtpmd_path, X_OK) != 0) {
+		log_err(LOGM_MAIN, "vtpmd not found at %s (set vtpmd= or --vtpmd)",
+			m->cfg.vtpmd_path);
+		return 1;
+	}
+	if ((m->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || setup_signals(m) != 0) {
+		log_err(LOGM_MAIN, "cannot set up the event loop: %s", strerror(errno));
+		return 1;
+	}
+	m->sig_ev = (struct ev){ .fd = m->sigfd, .cb = sig_cb };
+	if (ev_set(m, &m->sig_ev, EPOLLIN) != 0)
+		return 1;
+
+	if (host_tpm_parse(m->cfg.host_tpm, &ht, err, sizeof(err)) != 0 ||
+	    host_tpm_master_key(&ht, key, &created, err, sizeof(err)) != 0) {
+		log_err(LOGM_TCS, "host TPM: %s", err);
+		return 1;
+	}
+	if (ht.kind == HOST_TPM_KEYFILE)
+		log_warn(LOGM_TCS, "host TPM: none; the master key is the plain file %s (keyfile "
+			 "mode). Whoever can read it and the state directory can read every "
+			 "vTPM's secrets", ht.path);
+	if (created)
+		log_info(LOGM_TCS, "created a new master key (%s)", host_tpm_describe(&ht));
+
+	if ((r = dir_ensure(m->cfg.run_dir, 0755)) != 0) {
+		log_err(LOGM_MAIN, "cannot create run directory %s: %s", m->cfg.run_dir,
+			strerror(-r));
+		return 1;
+	}
+	if (lock_run_dir(m, err, sizeof(err)) != 0) {
+		log_err(LOGM_MAIN, "%s", err);
+		return 1;
+	}
+	r = store_open(&m->store, m->cfg.state_dir, key, err, sizeof(err));
+	OPENSSL_cleanse(key, sizeof(key));
+	if (r != 0) {
+		log_err(LOGM_STORE, "%s", err);
+		return 1;
+	}
+	if (store_manifest_load(&m->store, &mf, err, sizeof(err)) != 0) {
+		log_err(LOGM_STORE, "%s", err);
+		store_close(&m->store);
+		return 1;
+	}
+	m->manifest.seq = mf.seq;
+	m->manifest.next_instance = mf.next_instance ? mf.next_instance : 1;
+	for (uint32_t i = 0; i < mf.count; i++) {
+		if (vtpm_add(m, &mf.e[i], err, sizeof(err)) == NULL) {
+			log_err(LOGM_MAIN, "%s", err);
+			manifest_free(&mf);
+			cleanup(m);
+			return 1;
+		}
+	}
+	nvtpms = mf.count;
+	manifest_free(&mf);
+	if (ctl_open(m, err, sizeof(err)) != 0 ||
+	    (m->cfg.backend_fifo && fifo_open(m, err, sizeof(err)) != 0)) {
+		log_err(LOGM_MAIN, "%s", err);
+		cleanup(m);
+		return 1;
+	}
+	if ((r = write_pidfile(m)) != 0) {
+		log_err(LOGM_MAIN, "cannot write pidfile in %s: %s", m->cfg.run_dir, strerror(-r));
+		cleanup(m);
+		return 1;
+	}
+	log_info(LOGM_MAIN, "serving %u vTPM(s); state %s, sockets in %s%s",
+		 (unsigned)nvtpms, m->cfg.state_dir, m->cfg.run_dir,
+		 m->cfg.backend_fifo ? ", FIFO backend on" : "");
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "r", 1);
+		close(ready_fd);
+	} else {
+		static const char ready[] = "vtpm_managerd ready\n";
+		(void)!write(STDERR_FILENO, ready, sizeof(ready) - 1);
+	}
+
+	run_loop(m);
+	cleanup(m);
+	log_info(LOGM_MAIN, "stopped");
+	return 0;
+}

@@ -1,0 +1,170 @@
+/*
+ * mgr.h - the manager's context: one struct mgr per process, one struct
+ * vtpm per defined vTPM, passed explicitly (no globals).  Everything here is
+ * owned by the single I/O thread that runs mgr_loop(); no locks.
+ *
+ * Trust: guests and tools reach us through per-vTPM sockets, the FIFO and
+ * (later) Xen rings; vtpmd processes through their channel.  Identity always
+ * comes from which fd a message arrived on, never from its bytes.
+ */
+#ifndef VTPM_MANAGER_MGR_H
+#define VTPM_MANAGER_MGR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crypto/blobfmt.h"
+#include "manager/config.h"
+#include "manager/ctl_proto.h"
+#include "manager/store.h"
+#include "util/buf.h"
+#include "util/chan.h"
+#include "util/uuid.h"
+
+struct mgr;
+
+/* An epoll registration: the callback gets the events that fired. */
+struct ev {
+	int fd;
+	void (*cb)(struct mgr *m, struct ev *e, uint32_t events);
+	void *ctx;
+	uint32_t events; /* currently registered, 0 when not in epoll */
+};
+
+/* A connection on <uuid>.sock.ctrl (swtpm control protocol). */
+struct ctrl_conn {
+	struct ctrl_conn *next;
+	struct vtpm *v;
+	uint64_t id;
+	struct ev ev;
+	struct buf in;
+	struct buf out;
+	int busy;      /* a request is with the vtpmd; parse nothing more */
+	int closing;   /* close once out is flushed */
+	int processing; /* inside ctrl_conn_process: replies must not re-enter */
+};
+
+enum req_kind { REQ_CTRL, REQ_TPM, REQ_STOP };
+enum req_origin { ORIG_CTRL_CONN, ORIG_FIFO, ORIG_CTL };
+
+/* A request queued for, or outstanding at, a vtpmd. */
+struct req {
+	struct req *next;
+	enum req_kind kind;
+	enum req_origin origin;
+	uint32_t cmd;        /* control command (REQ_CTRL) */
+	uint64_t conn_id;    /* ORIG_CTRL_CONN: reply goes to this ctrl conn */
+	uint32_t instance;   /* ORIG_FIFO: reply frame prefix */
+	struct buf payload;  /* what is sent on the channel */
+};
+
+enum vtpm_state { VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED };
+
+struct ctl_client;
+
+struct vtpm {
+	struct vtpm *next;
+	struct manifest_entry me; /* uuid, instance, version, generation floors */
+	char uuid_str[UUID_STR_LEN];
+	uint64_t gen[BLOB_COUNT]; /* generation of each blob as last loaded/saved */
+
+	struct ev data_ev; /* listening <uuid>.sock; in epoll only while no vtpmd */
+	struct ev ctrl_ev; /* listening <uuid>.sock.ctrl */
+	struct ctrl_conn *conns;
+	unsigned nconns;
+
+	enum vtpm_state state;
+	char reason[CTL_MAX_REASON];
+	pid_t pid;        /* running vtpmd, 0 when none */
+	pid_t dying_pid;  /* vtpmd whose channel closed, not yet reaped */
+	uint64_t stop_deadline; /* monotonic ms; SIGKILL when passed */
+	struct chan ch;
+	struct ev ch_ev;
+	int autostart;     /* how the running vtpmd was started */
+	uint8_t locality;  /* passed to the next vtpmd */
+	struct req *q_head, *q_tail;
+	struct req *outstanding;
+
+	/* vtpmctl clients waiting for this vTPM to stop (stop, delete). */
+	struct ctl_client *stop_waiters[8];
+	unsigned nstop_waiters;
+	int delete_after_stop;
+};
+
+struct ctl_client {
+	struct ev ev;
+	struct chan ch;
+	int waiting; /* an answer will come when a vtpmd stops */
+	struct ctl_client *next;
+};
+
+struct fifo_backend {
+	int in_fd, out_fd, lock_fd;
+	struct ev in_ev, out_ev;
+	struct buf in;
+	struct buf out;
+};
+
+struct mgr {
+	struct config cfg;
+	int epfd;
+	int sigfd;
+	struct ev sig_ev;
+	struct store store;
+	struct manifest manifest;
+	struct vtpm *vtpms;
+	struct ev ctl_ev;
+	struct ctl_client *ctl_clients;
+	struct fifo_backend fifo;
+	int fifo_enabled;
+	int runlock_fd;
+	uint64_t next_conn_id;
+	int stopping;   /* SIGTERM seen: stop vtpmds, then leave the loop */
+	int done;
+};
+
+/* loop.c */
+int ev_set(struct mgr *m, struct ev *e, uint32_t events);
+void ev_del(struct mgr *m, struct ev *e);
+
+/* vtpm.c: lifecycle and the vtpmd channel */
+struct vtpm *vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN]);
+struct vtpm *vtpm_find_instance(struct mgr *m, uint32_t instance);
+struct vtpm *vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errlen);
+void vtpm_free(struct mgr *m, struct vtpm *v);
+int vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart);
+void vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r);
+void vtpm_request_stop(struct mgr *m, struct vtpm *v);
+void vtpm_reap(struct mgr *m, pid_t pid, int status);
+void vtpm_check_deadlines(struct mgr *m);
+int vtpm_has_vtpmd(const struct vtpm *v);
+void vtpm_delete(struct mgr *m, struct vtpm *v);
+void vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p,
+		     size_t len);
+int manifest_sync(struct mgr *m);
+struct req *req_new(enum req_kind kind, enum req_origin origin);
+void req_free(struct req *r);
+
+/* sockets.c: per-vTPM sockets and the swtpm control protocol */
+int sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
+void sockets_unbind_vtpm(struct mgr *m, struct vtpm *v);
+void ctrl_conn_reply(struct mgr *m, struct ctrl_conn *c, const uint8_t *p, size_t len);
+struct ctrl_conn *ctrl_conn_find(struct vtpm *v, uint64_t id);
+void ctrl_conn_resume(struct mgr *m, struct ctrl_conn *c);
+
+/* fifo.c */
+int fifo_open(struct mgr *m, char *err, size_t errlen);
+void fifo_close(struct mgr *m);
+void fifo_reply(struct mgr *m, uint32_t instance, const uint8_t *p, size_t len);
+
+/* ctl.c: vtpmctl control socket */
+int ctl_open(struct mgr *m, char *err, size_t errlen);
+void ctl_close(struct mgr *m);
+void ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg);
+
+/* helpers */
+int path_join(char *out, size_t outlen, const char *dir, const char *name);
+uint64_t now_unix(void);
+uint64_t now_ms(void);
+
+#endif

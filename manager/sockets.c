@@ -1,0 +1,492 @@
+/*
+ * sockets.c - the per-vTPM swtpm-compatible socket pair:
+ *   <run-dir>/<uuid>.sock       raw TPM commands.  The manager only listens
+ *                               while no vtpmd runs; the first connection
+ *                               starts one, which then accepts by itself.
+ *   <run-dir>/<uuid>.sock.ctrl  swtpm's control protocol, served here.
+ *
+ * Trusts: no client.  Control requests are framed by util/ctrl_proto.c with
+ * exact sizes; a connection has one request in flight and a capped input
+ * buffer; a passed fd is accepted only with SET_DATAFD.  The manager never
+ * parses TPM command bytes from these sockets.
+ */
+#include "manager/mgr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/ctrl_proto.h"
+#include "util/log.h"
+
+#define CTRL_IN_MAX (CTRL_REQ_MAX + 64)
+#define CTRL_OUT_MAX (CTRL_STATEBLOB_MAX + 64)
+
+static void ctrl_conn_cb(struct mgr *m, struct ev *e, uint32_t events);
+static void ctrl_conn_free(struct mgr *m, struct ctrl_conn *c);
+
+/* Binds a listening stream socket at path with mode 0660 and the
+ * configured group.  A stale socket from a previous run is replaced; any
+ * other file at the path is an error (never unlink what we did not make). */
+static int
+listen_unix(struct mgr *m, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path %s is longer than %zu bytes; use a shorter "
+			 "--run-dir", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0660) != 0 ||
+	    (m->cfg.socket_gid != (gid_t)-1 && chown(path, (uid_t)-1, m->cfg.socket_gid) != 0) ||
+	    listen(fd, 64) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+sock_path(struct mgr *m, const struct vtpm *v, int ctrl, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s.sock%s", m->cfg.run_dir, v->uuid_str, ctrl ? ".ctrl" : "");
+}
+
+/* A connection arrived on the data socket while no vtpmd runs. */
+static void
+data_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct vtpm *v = e->ctx;
+	int fd;
+
+	if (v->state == VS_FAILED) {
+		/* Refuse promptly rather than leave clients hanging; the
+		 * reason is in the log and in `vtpmctl show`. */
+		while ((fd = accept4(e->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(fd);
+		return;
+	}
+	if (vtpm_spawn(m, v, 1) != 0) {
+		while ((fd = accept4(e->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(fd);
+	}
+}
+
+static void
+ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct vtpm *v = e->ctx;
+	struct ctrl_conn *c;
+	int fd;
+
+	while ((fd = accept4(e->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (v->nconns >= m->cfg.max_conns_per_vtpm) {
+			log_warn(LOGM_BACKEND, "vtpm %s: control connection refused: %u already "
+				 "open (limit)", v->uuid_str, v->nconns);
+			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->v = v;
+		c->id = ++m->next_conn_id;
+		c->ev.fd = fd;
+		c->ev.cb = ctrl_conn_cb;
+		c->ev.ctx = c;
+		buf_init(&c->in, CTRL_IN_MAX);
+		buf_init(&c->out, CTRL_OUT_MAX);
+		if (ev_set(m, &c->ev, EPOLLIN) != 0) {
+			buf_free(&c->in);
+			buf_free(&c->out);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = v->conns;
+		v->conns = c;
+		v->nconns++;
+	}
+}
+
+int
+sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int dfd, cfd;
+
+	sock_path(m, v, 0, path, sizeof(path));
+	if ((dfd = listen_unix(m, path, err, errlen)) < 0)
+		return -1;
+	sock_path(m, v, 1, path, sizeof(path));
+	if ((cfd = listen_unix(m, path, err, errlen)) < 0) {
+		close(dfd);
+		sock_path(m, v, 0, path, sizeof(path));
+		(void)unlink(path);
+		return -1;
+	}
+	v->data_ev = (struct ev){ .fd = dfd, .cb = data_listen_cb, .ctx = v };
+	v->ctrl_ev = (struct ev){ .fd = cfd, .cb = ctrl_listen_cb, .ctx = v };
+	if (ev_set(m, &v->data_ev, EPOLLIN) != 0 || ev_set(m, &v->ctrl_ev, EPOLLIN) != 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		sockets_unbind_vtpm(m, v);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sockets_unbind_vtpm(struct mgr *m, struct vtpm *v)
+{
+	char path[PATH_MAX];
+
+	while (v->conns != NULL)
+		ctrl_conn_free(m, v->conns);
+	if (v->data_ev.fd >= 0) {
+		ev_del(m, &v->data_ev);
+		close(v->data_ev.fd);
+		v->data_ev.fd = -1;
+		sock_path(m, v, 0, path, sizeof(path));
+		(void)unlink(path);
+	}
+	if (v->ctrl_ev.fd >= 0) {
+		ev_del(m, &v->ctrl_ev);
+		close(v->ctrl_ev.fd);
+		v->ctrl_ev.fd = -1;
+		sock_path(m, v, 1, path, sizeof(path));
+		(void)unlink(path);
+	}
+}
+
+struct ctrl_conn *
+ctrl_conn_find(struct vtpm *v, uint64_t id)
+{
+	for (struct ctrl_conn *c = v->conns; c != NULL; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+ctrl_conn_free(struct mgr *m, struct ctrl_conn *c)
+{
+	struct vtpm *v = c->v;
+
+	for (struct ctrl_conn **pp = &v->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	v->nconns--;
+	ev_del(m, &c->ev);
+	close(c->ev.fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+/* Sets the epoll interest from the connection's state. */
+static void
+ctrl_conn_update(struct mgr *m, struct ctrl_conn *c)
+{
+	uint32_t want = 0;
+
+	if (!c->busy && !c->closing)
+		want |= EPOLLIN;
+	if (buf_avail(&c->out) != 0)
+		want |= EPOLLOUT;
+	if (want == 0 && c->closing) {
+		ctrl_conn_free(m, c);
+		return;
+	}
+	/* A busy connection with nothing to write still needs to notice a
+	 * hang-up; EPOLLRDHUP without EPOLLIN does that without spinning. */
+	if (want == 0)
+		want = EPOLLRDHUP;
+	if (ev_set(m, &c->ev, want) != 0)
+		ctrl_conn_free(m, c);
+}
+
+/* Returns 0, or -1 when the connection was freed. */
+static int
+ctrl_conn_flush(struct mgr *m, struct ctrl_conn *c)
+{
+	while (buf_avail(&c->out) != 0) {
+		ssize_t n = send(c->ev.fd, buf_ptr(&c->out), buf_avail(&c->out), MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			ctrl_conn_free(m, c);
+			return -1;
+		}
+		buf_drop(&c->out, (size_t)n);
+	}
+	buf_reset(&c->out);
+	return 0;
+}
+
+void
+ctrl_conn_reply(struct mgr *m, struct ctrl_conn *c, const uint8_t *p, size_t len)
+{
+	if (buf_put_bytes(&c->out, p, len) != 0) {
+		log_warn(LOGM_BACKEND, "vtpm %s: control client not reading; closing",
+			 c->v->uuid_str);
+		c->closing = 1;
+		buf_reset(&c->out);
+	}
+	if (ctrl_conn_flush(m, c) == 0)
+		ctrl_conn_update(m, c);
+}
+
+static void
+reply_res(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, uint32_t res)
+{
+	uint8_t out[16];
+	size_t n = ctrl_error_reply(cmd, res, out, sizeof(out));
+
+	ctrl_conn_reply(m, c, out, n);
+}
+
+/*
+ * Handles one framed request.  Returns 1 when it was sent to the vtpmd (the
+ * connection is now busy), 0 when answered here.
+ */
+static int
+ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *req,
+	      size_t total, int *passed_fd)
+{
+	struct vtpm *v = c->v;
+	struct req *r;
+	uint8_t caps[8];
+
+	if (cmd != CMD_SET_DATAFD && *passed_fd >= 0) {
+		close(*passed_fd);
+		*passed_fd = -1;
+	}
+	switch (cmd) {
+	case CMD_GET_CAPABILITY:
+		memset(caps, 0, sizeof(caps));
+		be32_put(caps + 4, VTPM_CTRL_CAPS);
+		ctrl_conn_reply(m, c, caps, sizeof(caps));
+		return 0;
+	case CMD_SET_DATAFD:
+		if (*passed_fd < 0) {
+			reply_res(m, c, cmd, CTRL_RES_BAD_PARAMETER);
+			return 0;
+		}
+		if (v->state == VS_FAILED || vtpm_spawn(m, v, 0) != 0 ||
+		    chan_send(v->ch.fd, CHAN_DATA_FD, NULL, 0, NULL, 0, *passed_fd) != 0) {
+			close(*passed_fd);
+			*passed_fd = -1;
+			reply_res(m, c, cmd, CTRL_RES_FAIL);
+			return 0;
+		}
+		close(*passed_fd);
+		*passed_fd = -1;
+		reply_res(m, c, cmd, CTRL_RES_SUCCESS);
+		return 0;
+	case CMD_SET_LOCALITY:
+		if (req[4] > 4) {
+			reply_res(m, c, cmd, CTRL_RES_BAD_LOCALITY);
+			return 0;
+		}
+		if (!vtpm_has_vtpmd(v)) {
+			/* Remembered for the next vtpmd; no process needed. */
+			v->locality = req[4];
+			reply_res(m, c, cmd, CTRL_RES_SUCCESS);
+			return 0;
+		}
+		break;
+	case CMD_STOP:
+	case CMD_SHUTDOWN:
+		if (!vtpm_has_vtpmd(v)) {
+			reply_res(m, c, cmd, CTRL_RES_SUCCESS);
+			return 0;
+		}
+		break;
+	case CMD_GET_CONFIG:
+		/* No swtpm file or migration key is configured; state is
+		 * sealed by the manager instead (docs/PROTOCOLS.md). */
+		reply_res(m, c, cmd, CTRL_RES_SUCCESS);
+		return 0;
+	case CMD_GET_STATEBLOB:
+	case CMD_SET_STATEBLOB:
+	case CMD_LOCK_STORAGE:
+		/* Not advertised in GET_CAPABILITY yet. */
+		reply_res(m, c, cmd, CTRL_RES_BAD_ORDINAL);
+		return 0;
+	default:
+		break;
+	}
+	if (v->state == VS_FAILED) {
+		reply_res(m, c, cmd, CTRL_RES_FAIL);
+		return 0;
+	}
+	if ((r = req_new(REQ_CTRL, ORIG_CTRL_CONN)) == NULL ||
+	    buf_put_bytes(&r->payload, req, total) != 0) {
+		req_free(r);
+		reply_res(m, c, cmd, CTRL_RES_FAIL);
+		return 0;
+	}
+	r->cmd = cmd;
+	r->conn_id = c->id;
+	c->busy = 1;
+	vtpm_submit(m, v, r);
+	return 1;
+}
+
+/* Parses and dispatches buffered requests until one goes to the vtpmd.
+ * Any reply may free c (a send error), so c is looked up again by id after
+ * each step. */
+static void
+ctrl_conn_process(struct mgr *m, struct ctrl_conn *c, int settled, int *passed_fd)
+{
+	uint64_t id = c->id;
+	struct vtpm *v = c->v;
+	uint32_t cmd;
+	size_t total;
+
+	c->processing = 1;
+	while (!c->busy && !c->closing && buf_avail(&c->in) != 0) {
+		enum ctrl_parse p = ctrl_parse_request(buf_ptr(&c->in), buf_avail(&c->in),
+						       settled, &cmd, &total);
+		if (p == CTRL_PARSE_INCOMPLETE)
+			break;
+		if (p == CTRL_PARSE_UNKNOWN) {
+			/* Its length is unknown, so the rest of the input
+			 * cannot be framed: answer and discard it. */
+			uint8_t res[4];
+			be32_put(res, CTRL_RES_BAD_ORDINAL);
+			buf_reset(&c->in);
+			ctrl_conn_reply(m, c, res, sizeof(res));
+		} else if (p == CTRL_PARSE_TOO_LARGE) {
+			log_warn(LOGM_BACKEND, "vtpm %s: control request 0x%x too large; closing",
+				 v->uuid_str, cmd);
+			c->closing = 1;
+			buf_reset(&c->in);
+			reply_res(m, c, cmd, CTRL_RES_SIZE);
+		} else {
+			(void)ctrl_dispatch(m, c, cmd, buf_ptr(&c->in), total, passed_fd);
+			if (ctrl_conn_find(v, id) == NULL)
+				return;
+			buf_drop(&c->in, total);
+		}
+		if (ctrl_conn_find(v, id) == NULL)
+			return;
+	}
+	c->processing = 0;
+	if (buf_avail(&c->in) == 0)
+		buf_reset(&c->in);
+	ctrl_conn_update(m, c);
+}
+
+void
+ctrl_conn_resume(struct mgr *m, struct ctrl_conn *c)
+{
+	int nofd = -1;
+
+	ctrl_conn_process(m, c, 1, &nofd);
+}
+
+static void
+ctrl_conn_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct ctrl_conn *c = e->ctx;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
+	uint8_t tmp[4096];
+	size_t room;
+	ssize_t n;
+	int passed_fd = -1;
+
+	if ((events & EPOLLOUT) && ctrl_conn_flush(m, c) != 0)
+		return;
+	if (c->busy || c->closing) {
+		if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+			ctrl_conn_free(m, c); /* its reply will find no one */
+		else
+			ctrl_conn_update(m, c);
+		return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	buf_compact(&c->in);
+	room = c->in.max - c->in.len;
+	if (room == 0) {
+		ctrl_conn_free(m, c);
+		return;
+	}
+	iov.iov_base = tmp;
+	iov.iov_len = room < sizeof(tmp) ? room : sizeof(tmp);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.b;
+	mh.msg_controllen = sizeof(cm.b);
+	n = recvmsg(e->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); n >= 0 && ch != NULL;
+	     ch = CMSG_NXTHDR(&mh, ch)) {
+		if (ch->cmsg_level != SOL_SOCKET || ch->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
+			if (passed_fd < 0)
+				passed_fd = fd;
+			else
+				close(fd); /* one fd per request, at most */
+		}
+	}
+	if (n <= 0) {
+		if (passed_fd >= 0)
+			close(passed_fd);
+		ctrl_conn_free(m, c);
+		return;
+	}
+	if (buf_put_bytes(&c->in, tmp, (size_t)n) != 0) {
+		if (passed_fd >= 0)
+			close(passed_fd);
+		ctrl_conn_free(m, c);
+		return;
+	}
+	/* A short read means the client's write ended here. */
+	ctrl_conn_process(m, c, (size_t)n < iov.iov_len, &passed_fd);
+	if (passed_fd >= 0)
+		close(passed_fd);
+}

@@ -1,0 +1,285 @@
+/*
+ * vtpmctl.c - command-line client of vtpm_managerd's control socket.
+ *
+ *   vtpmctl [--run-dir DIR] create [--uuid UUID] [--tpm-version 2|1.2]
+ *   vtpmctl [--run-dir DIR] list [--json]
+ *   vtpmctl [--run-dir DIR] show UUID
+ *   vtpmctl [--run-dir DIR] stop UUID
+ *   vtpmctl [--run-dir DIR] delete UUID
+ *
+ * Trusts the daemon only as far as the reply's framing: every field is read
+ * through util/buf.h and a malformed reply is an error, not a crash.
+ * Exit status: 0 success, 1 the daemon refused, 2 usage, 3 cannot reach it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "manager/config.h"
+#include "manager/ctl_proto.h"
+#include "util/buf.h"
+#include "util/chan.h"
+#include "util/uuid.h"
+
+#define EX_REFUSED 1
+#define EX_USAGE 2
+#define EX_UNREACHABLE 3
+
+struct rec {
+	uint8_t uuid[UUID_LEN];
+	uint32_t instance;
+	uint8_t version, state;
+	uint32_t pid;
+	char reason[CTL_MAX_REASON + 1];
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: vtpmctl [--run-dir DIR] create [--uuid UUID] [--tpm-version 2|1.2]\n"
+		"       vtpmctl [--run-dir DIR] list [--json]\n"
+		"       vtpmctl [--run-dir DIR] show|stop|delete UUID\n");
+}
+
+static int __attribute__((format(printf, 2, 3)))
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vtpmctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static int
+connect_ctl(const char *run_dir)
+{
+	struct sockaddr_un sa;
+	int fd, n;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", run_dir, CTL_SOCKET_NAME);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+get_rec(struct buf *b, struct rec *r)
+{
+	uint16_t rl;
+
+	if (buf_get_bytes(b, r->uuid, UUID_LEN) != 0 || buf_get_u32(b, &r->instance) != 0 ||
+	    buf_get_u8(b, &r->version) != 0 || buf_get_u8(b, &r->state) != 0 ||
+	    buf_get_u32(b, &r->pid) != 0 || buf_get_u16(b, &rl) != 0 || rl > CTL_MAX_REASON ||
+	    buf_get_bytes(b, r->reason, rl) != 0)
+		return -1;
+	r->reason[rl] = '\0';
+	return 0;
+}
+
+static const char *
+state_name(uint8_t s)
+{
+	switch (s) {
+	case CTL_ST_STARTING: return "starting";
+	case CTL_ST_RUNNING: return "running";
+	case CTL_ST_FAILED: return "failed";
+	default: return "stopped";
+	}
+}
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void
+print_rec(const struct rec *r, const char *run_dir, int verbose)
+{
+	char us[UUID_STR_LEN];
+
+	uuid_format(r->uuid, us);
+	if (!verbose) {
+		printf("%-36s  %8u  %-7s  %-8s  %7u\n", us, r->instance,
+		       r->version == 1 ? "1.2" : "2.0", state_name(r->state), r->pid);
+		return;
+	}
+	printf("uuid:        %s\n", us);
+	printf("instance:    %u\n", r->instance);
+	printf("tpm-version: %s\n", r->version == 1 ? "1.2" : "2.0");
+	printf("state:       %s\n", state_name(r->state));
+	if (r->pid != 0)
+		printf("vtpmd-pid:   %u\n", r->pid);
+	if (r->reason[0] != '\0')
+		printf("reason:      %s\n", r->reason);
+	printf("socket:      %s/%s.sock\n", run_dir, us);
+	printf("control:     %s/%s.sock.ctrl\n", run_dir, us);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *run_dir = DEFAULT_RUN_DIR, *cmd, *uuid_arg = NULL;
+	uint8_t req[18], uuid[UUID_LEN];
+	int json = 0, i = 1, fd, type, version = 2;
+	size_t reqlen = 0;
+	struct chan ch;
+	struct chan_msg msg;
+	struct buf b;
+	uint32_t status, count;
+	uint16_t ml;
+	char text[1025];
+
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		if (strcmp(argv[i], "--run-dir") == 0 && i + 1 < argc) {
+			run_dir = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--run-dir=", 10) == 0) {
+			run_dir = argv[i] + 10;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			usage();
+			return 0;
+		} else {
+			usage();
+			return die(EX_USAGE, "unknown option %s", argv[i]);
+		}
+	}
+	if (i >= argc) {
+		usage();
+		return EX_USAGE;
+	}
+	cmd = argv[i++];
+	if (strcmp(cmd, "create") == 0) {
+		type = CTL_CREATE;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--uuid") == 0 && i + 1 < argc) {
+				uuid_arg = argv[++i];
+			} else if (strcmp(argv[i], "--tpm-version") == 0 && i + 1 < argc) {
+				i++;
+				if (strcmp(argv[i], "2") == 0 || strcmp(argv[i], "2.0") == 0)
+					version = 2;
+				else if (strcmp(argv[i], "1.2") == 0)
+					version = 1;
+				else
+					return die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
+						   argv[i]);
+			} else {
+				return die(EX_USAGE, "create: unexpected argument '%s'", argv[i]);
+			}
+		}
+		memset(req, 0, sizeof(req));
+		req[0] = (uint8_t)version;
+		if (uuid_arg != NULL) {
+			if (uuid_parse(uuid_arg, req + 2) != 0)
+				return die(EX_USAGE, "'%s' is not a UUID", uuid_arg);
+			req[1] = 1;
+		}
+		reqlen = 18;
+	} else if (strcmp(cmd, "list") == 0) {
+		type = CTL_LIST;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0)
+				json = 1;
+			else
+				return die(EX_USAGE, "list: unexpected argument '%s'", argv[i]);
+		}
+	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "stop") == 0 ||
+		   strcmp(cmd, "delete") == 0) {
+		type = cmd[1] == 'h' ? CTL_SHOW : cmd[1] == 't' ? CTL_STOP : CTL_DELETE;
+		if (i + 1 != argc)
+			return die(EX_USAGE, "%s takes exactly one UUID", cmd);
+		if (uuid_parse(argv[i], uuid) != 0)
+			return die(EX_USAGE, "'%s' is not a UUID", argv[i]);
+		memcpy(req, uuid, UUID_LEN);
+		reqlen = UUID_LEN;
+	} else {
+		usage();
+		return die(EX_USAGE, "unknown command '%s'", cmd);
+	}
+
+	if ((fd = connect_ctl(run_dir)) < 0)
+		return die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s (is it running?)",
+			   run_dir);
+	if (chan_init(&ch, fd) != 0)
+		return die(EX_UNREACHABLE, "%s", "out of memory");
+	if (chan_send(fd, (uint32_t)type, req, reqlen, NULL, 0, -1) != 0 ||
+	    chan_recv(&ch, &msg) != 0 || msg.type != CTL_REPLY) {
+		chan_close(&ch);
+		return die(EX_UNREACHABLE, "no valid reply from vtpm_managerd in %s", run_dir);
+	}
+	if (msg.fd >= 0)
+		close(msg.fd);
+	buf_init_reader(&b, msg.data, msg.len);
+	if (buf_get_u32(&b, &status) != 0 || buf_get_u16(&b, &ml) != 0 || ml > 1024 ||
+	    buf_get_bytes(&b, text, ml) != 0 || buf_get_u32(&b, &count) != 0) {
+		chan_close(&ch);
+		return die(EX_UNREACHABLE, "%s", "malformed reply from vtpm_managerd");
+	}
+	text[ml] = '\0';
+	if (status != 0) {
+		chan_close(&ch);
+		return die(EX_REFUSED, "%s", text);
+	}
+	if (type == CTL_LIST && json)
+		printf("[");
+	else if (type == CTL_LIST && count > 0)
+		printf("%-36s  %8s  %-7s  %-8s  %7s\n", "UUID", "INSTANCE", "VERSION", "STATE",
+		       "PID");
+	for (uint32_t k = 0; k < count; k++) {
+		struct rec r;
+		char us[UUID_STR_LEN];
+
+		if (get_rec(&b, &r) != 0) {
+			chan_close(&ch);
+			return die(EX_UNREACHABLE, "%s", "malformed record from vtpm_managerd");
+		}
+		uuid_format(r.uuid, us);
+		if (type == CTL_CREATE) {
+			printf("%s\n", us);
+		} else if (type == CTL_LIST && json) {
+			printf("%s{\"uuid\":\"%s\",\"instance\":%u,\"tpm_version\":\"%s\","
+			       "\"state\":\"%s\",\"pid\":%u,\"reason\":",
+			       k ? "," : "", us, r.instance, r.version == 1 ? "1.2" : "2.0",
+			       state_name(r.state), r.pid);
+			json_str(r.reason);
+			printf("}");
+		} else {
+			print_rec(&r, run_dir, type == CTL_SHOW);
+		}
+	}
+	if (type == CTL_LIST && json)
+		printf("]\n");
+	chan_close(&ch);
+	return 0;
+}
