@@ -49,6 +49,7 @@ UNIT := $(BUILD)/unit_tests
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 BENCH := $(BUILD)/vtpm-bench
 
+.SECONDARY:
 .PHONY: all deps check unit integration run bench install clean fuzz
 
 all: $(MGR) $(CTL) $(VTPMD) $(TOOLS)

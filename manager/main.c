@@ -47,10 +47,16 @@ resolve_vtpmd(struct config *c)
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
-		snprintf(cand, sizeof(cand), "%s/vtpmd", dirname(self));
-		if (access(cand, X_OK) == 0 && strlen(cand) < sizeof(c->vtpmd_path)) {
-			memcpy(c->vtpmd_path, cand, strlen(cand) + 1);
-			return;
+		/* A build tree keeps both binaries together; an install
+		 * under any PREFIX has sbin/ next to libexec/. */
+		static const char *rel[] = { "vtpmd", "../libexec/vtpm-manager/vtpmd" };
+		const char *dir = dirname(self);
+		for (unsigned i = 0; i < 2; i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", dir, rel[i]);
+			if (access(cand, X_OK) == 0 && strlen(cand) < sizeof(c->vtpmd_path)) {
+				memcpy(c->vtpmd_path, cand, strlen(cand) + 1);
+				return;
+			}
 		}
 	}
 	snprintf(c->vtpmd_path, sizeof(c->vtpmd_path), "%s/vtpmd", LIBEXECDIR);
