@@ -10,7 +10,7 @@
  *   <state-dir>/manifest             sealed manifest
  *   <state-dir>/vtpm/<uuid>/<name>   sealed blobs (permall, volatilestate, savestate)
  *
- * Functions return 0 or a negative STORE_E_* / -errno; err (when given)
+ * Functions return 0 or a negative STORE_E_* (outside the -errno range); err (when given)
  * receives a one-line reason naming the file.
  */
 #ifndef VTPM_MANAGER_STORE_H
@@ -22,12 +22,12 @@
 #include "crypto/blobfmt.h"
 #include "util/buf.h"
 
-#define STORE_E_LOCKED (-20)   /* another manager holds the state directory */
-#define STORE_E_CORRUPT (-21)  /* file malformed or failed authentication */
-#define STORE_E_ROLLBACK (-22) /* blob generation older than the manifest records */
-#define STORE_E_IO (-23)
-#define STORE_E_NOENT (-24)
-#define STORE_E_INVAL (-25)  /* not a blob name, data too large, or unsafe state dir */
+#define STORE_E_LOCKED (-1020)  /* another manager holds the state directory */
+#define STORE_E_CORRUPT (-1021) /* file malformed or failed authentication */
+#define STORE_E_ROLLBACK (-1022) /* blob generation older than the manifest records */
+#define STORE_E_IO (-1023)
+#define STORE_E_NOENT (-1024)
+#define STORE_E_INVAL (-1025)  /* not a blob name, data too large, or unsafe state dir */
 
 struct store {
 	int dirfd;       /* <state-dir> */

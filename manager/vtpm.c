@@ -461,7 +461,7 @@ nv_delete(struct mgr *m, struct vtpm *v, const char *name)
 	if (r == STORE_E_NOENT)
 		return reply_status(v, TPM_RETRY_RC);
 	log_err(LOGM_STORE, "vtpm %s: cannot delete %s: %s", v->uuid_str, name,
-		r < 0 && r > -4096 ? strerror(-r) : "storage error");
+		strerror(errno));
 	return reply_status(v, TPM_FAIL_RC);
 }
 

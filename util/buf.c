@@ -86,7 +86,8 @@ buf_get_direct(struct buf *b, const uint8_t **p, size_t n)
 {
 	if (n > buf_avail(b))
 		return BUF_E_INCOMPLETE;
-	*p = b->d + b->off;
+	/* NULL + 0 is undefined, even though nothing is read through it. */
+	*p = b->d != NULL ? b->d + b->off : b->d;
 	b->off += n;
 	return 0;
 }
@@ -187,7 +188,7 @@ buf_reserve(struct buf *b, size_t n, uint8_t **p)
 		b->d = nd;
 		b->alloc = nalloc;
 	}
-	*p = b->d + b->len;
+	*p = b->d != NULL ? b->d + b->len : b->d;
 	b->len += n;
 	return 0;
 }

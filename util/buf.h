@@ -42,7 +42,10 @@ void buf_reset(struct buf *b);
 void buf_compact(struct buf *b);
 
 static inline size_t buf_avail(const struct buf *b) { return b->len - b->off; }
-static inline const uint8_t *buf_ptr(const struct buf *b) { return b->d + b->off; }
+static inline const uint8_t *buf_ptr(const struct buf *b)
+{
+	return b->d != NULL ? b->d + b->off : b->d; /* NULL + 0 is undefined */
+}
 
 /* Readers: fail with BUF_E_INCOMPLETE when fewer bytes remain. */
 int buf_get_u8(struct buf *b, uint8_t *v) BUF_WUR;

@@ -154,7 +154,7 @@ chan_recv(struct chan *c, struct chan_msg *m)
 				memcpy(&fd, CMSG_DATA(ch), sizeof(int));
 		}
 	}
-	if (nfds > 1 || (size_t)n < CHAN_HDR_SIZE ||
+	if (nfds > 1 || (size_t)n < CHAN_HDR_SIZE || (size_t)n - CHAN_HDR_SIZE > CHAN_MAX_PAYLOAD ||
 	    be32_get(c->rbuf + 4) != (size_t)n - CHAN_HDR_SIZE) {
 		close_passed_fds(&mh);
 		return CHAN_E_PROTO;

@@ -77,7 +77,7 @@ enum ctrl_cmd {
 /* Largest variable request body (HASH_DATA, SET_STATEBLOB) we accept. */
 #define CTRL_HASH_DATA_MAX 4096u
 #define CTRL_STATEBLOB_MAX (128u * 1024)
-#define CTRL_REQ_MAX (12u + CTRL_STATEBLOB_MAX)
+#define CTRL_REQ_MAX (16u + CTRL_STATEBLOB_MAX) /* cmd + SET_STATEBLOB header + blob */
 
 enum ctrl_parse {
 	CTRL_PARSE_OK = 0,          /* *cmd and *total (cmd + body) set */

@@ -1,0 +1,241 @@
+/*
+ * host_tpm.c - the host-TPM front end; see host_tpm.h.  Only the keyfile
+ * kind exists so far: the master key is 32 random bytes in a file that only
+ * its owner may read.  Owns that file; trusts its contents no further than
+ * "exactly 32 bytes, regular file, private mode".  Never overwrites a key:
+ * losing it loses every vTPM sealed under it.
+ */
+#include "host_tpm.h"
+#include "crypto/aead.h"
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#define KEYFILE_PREFIX "keyfile:"
+#define MASTER_KEY_LEN 32
+#define HOST_TPM_PATH_MAX sizeof(((struct host_tpm *)0)->path)
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int
+host_tpm_parse(const char *spec, struct host_tpm *h, char *err, size_t errlen)
+{
+	const char *path;
+	size_t len;
+
+	memset(h, 0, sizeof(*h));
+	if (spec == NULL || strncmp(spec, KEYFILE_PREFIX, strlen(KEYFILE_PREFIX)) != 0) {
+		/* The spec comes from the operator; show only a bounded part. */
+		seterr(err, errlen, "unknown host TPM \"%.64s\"; accepted kinds: keyfile:PATH",
+		       spec != NULL ? spec : "");
+		return -1;
+	}
+	path = spec + strlen(KEYFILE_PREFIX);
+	len = strlen(path);
+	if (len == 0) {
+		seterr(err, errlen, "host TPM \"keyfile:\" needs a path, as in keyfile:PATH");
+		return -1;
+	}
+	if (len >= sizeof(h->path)) {
+		seterr(err, errlen, "host TPM key file path is longer than %zu bytes",
+		       sizeof(h->path) - 1);
+		return -1;
+	}
+	h->kind = HOST_TPM_KEYFILE;
+	memcpy(h->path, path, len + 1);
+	return 0;
+}
+
+const char *
+host_tpm_describe(const struct host_tpm *h)
+{
+	switch (h->kind) {
+	case HOST_TPM_KEYFILE:
+		return "keyfile, no hardware TPM";
+	default:
+		return "unknown";
+	}
+}
+
+/* fsyncs the directory holding path, so a new file's name is durable. */
+static int
+sync_parent(const char *path)
+{
+	char dir[HOST_TPM_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int fd, r = 0;
+
+	if (slash == NULL) {
+		dir[0] = '.';
+		dir[1] = '\0';
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path); /* "/key" -> "/" */
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Creates the key file with O_EXCL.  Returns 0, -EEXIST when someone else
+ * created it first (the caller reads theirs), or another -errno.
+ */
+static int
+keyfile_create(const char *path, uint8_t key[MASTER_KEY_LEN], char *err, size_t errlen)
+{
+	int fd, r;
+
+	if (crypto_random(key, MASTER_KEY_LEN) != 0) {
+		seterr(err, errlen, "cannot get randomness for a new master key");
+		return -EIO;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		if (r != -EEXIST)
+			seterr(err, errlen, "cannot create key file %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = write_full(fd, key, MASTER_KEY_LEN);
+	if (r == 0 && fsync(fd) != 0)
+		r = -errno;
+	if (r != 0) {
+		close(fd);
+		/* We created it with O_EXCL, so it is ours to remove; a
+		 * short key left behind would block every later start. */
+		(void)unlink(path);
+		OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		seterr(err, errlen, "cannot write key file %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (close(fd) != 0) {
+		r = -errno;
+		(void)unlink(path);
+		OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		seterr(err, errlen, "cannot write key file %s: %s", path, strerror(-r));
+		return r;
+	}
+	if ((r = sync_parent(path)) != 0) {
+		/* The key is complete on disk; only its name may not survive a
+		 * crash.  Refuse anyway: we must not seal state under a key
+		 * that could vanish. */
+		OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		seterr(err, errlen, "cannot sync the directory of key file %s: %s", path,
+		       strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Reads an existing key file; -ENOENT when there is none. */
+static int
+keyfile_read(const char *path, uint8_t key[MASTER_KEY_LEN], char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = -errno;
+		if (r == -ELOOP)
+			seterr(err, errlen, "key file %s is a symbolic link; refusing to follow it",
+			       path);
+		else if (r != -ENOENT)
+			seterr(err, errlen, "cannot open key file %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		close(fd);
+		seterr(err, errlen, "cannot stat key file %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		seterr(err, errlen, "key file %s is not a regular file", path);
+		return -EINVAL;
+	}
+	if (st.st_size != MASTER_KEY_LEN) {
+		close(fd);
+		seterr(err, errlen, "key file %s must hold exactly 32 bytes (has %lld)", path,
+		       (long long)st.st_size);
+		return -EINVAL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		close(fd);
+		seterr(err, errlen,
+		       "key file %s is readable by group or others (mode %o); chmod 600 it", path,
+		       (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	r = read_full(fd, key, MASTER_KEY_LEN);
+	close(fd);
+	if (r != 0) {
+		OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		seterr(err, errlen, "cannot read key file %s: %s", path,
+		       r == -EPIPE ? "file shrank while reading" : strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int
+host_tpm_master_key(struct host_tpm *h, uint8_t key[32], int *created, char *err,
+		    size_t errlen)
+{
+	int r;
+
+	if (created != NULL)
+		*created = 0;
+	if (h->kind != HOST_TPM_KEYFILE) {
+		seterr(err, errlen, "unknown host TPM kind; accepted kinds: keyfile:PATH");
+		return -1;
+	}
+	/* Read, else create; if another process wins the O_EXCL race, read
+	 * the key it wrote.  Two rounds are enough. */
+	for (int round = 0; round < 2; round++) {
+		r = keyfile_read(h->path, key, err, errlen);
+		if (r == 0)
+			return 0;
+		if (r != -ENOENT)
+			return -1;
+		r = keyfile_create(h->path, key, err, errlen);
+		if (r == 0) {
+			if (created != NULL)
+				*created = 1;
+			return 0;
+		}
+		if (r != -EEXIST)
+			return -1;
+	}
+	seterr(err, errlen, "key file %s keeps appearing and disappearing", h->path);
+	return -1;
+}
