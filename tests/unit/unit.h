@@ -18,6 +18,7 @@ Suite *blobfmt_suite(void);
 Suite *store_suite(void);
 Suite *host_tpm_suite(void);
 Suite *fileio_suite(void);
+Suite *tpm2_host_suite(void);
 
 /* A fresh 0700 directory under $TMPDIR (or /tmp); aborts the test on
  * failure.  Returns a malloc'd path. */
