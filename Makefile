@@ -15,6 +15,9 @@ LOGGING_MODULES ?= 0xff
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
 # Messages are cut at their buffer size on purpose; truncation is not a bug.
 WARN += -Wno-format-truncation
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+WARN += -Wno-unknown-warning-option
+endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(WARN) -fstack-protector-strong \
 	-fPIE -I. -DLOGGING_MODULES=$(LOGGING_MODULES) -DLIBEXECDIR='"$(LIBEXECDIR)"'

@@ -19,6 +19,7 @@ Suite *store_suite(void);
 Suite *host_tpm_suite(void);
 Suite *fileio_suite(void);
 Suite *tpm2_host_suite(void);
+Suite *tpm12_host_suite(void);
 
 /* A fresh 0700 directory under $TMPDIR (or /tmp); aborts the test on
  * failure.  Returns a malloc'd path. */
