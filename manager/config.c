@@ -23,6 +23,10 @@
 #define OPT_HELP 'h'
 #define OPT_VTPMD 1000
 #define OPT_GROUP 1001
+#define OPT_PCRS 1002
+#define OPT_OWNER 1003
+#define OPT_SRK 1004
+#define OPT_INTERVAL 1005
 
 void
 config_usage(FILE *f)
@@ -31,8 +35,11 @@ config_usage(FILE *f)
 		"usage: vtpm_managerd [--foreground] [--config FILE] [--state-dir DIR]\n"
 		"                     [--run-dir DIR] [--host-tpm SPEC] [--backend fifo]\n"
 		"                     [--log-modules MASK] [--log-level error|warn|info|debug]\n"
-		"                     [--vtpmd PATH] [--socket-group GROUP]\n"
-		"  SPEC: keyfile:PATH\n"
+		"                     [--vtpmd PATH] [--socket-group GROUP] [--seal-pcrs LIST]\n"
+		"                     [--owner-auth random|well-known|hex:HEX] [--srk-auth well-known|hex:HEX]\n"
+		"                     [--rollback-interval SECONDS]\n"
+		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
+		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  defaults: --config %s --state-dir %s --run-dir %s\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DEFAULT_RUN_DIR);
 }
@@ -93,8 +100,14 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		return copy_str(c->state_dir, sizeof(c->state_dir), val, key, err, errlen);
 	if (strcmp(key, "run_dir") == 0)
 		return copy_str(c->run_dir, sizeof(c->run_dir), val, key, err, errlen);
-	if (strcmp(key, "host_tpm") == 0)
-		return copy_str(c->host_tpm, sizeof(c->host_tpm), val, key, err, errlen);
+	if (strcmp(key, "host_tpm") == 0) {
+		if (strlen(val) >= sizeof(c->host_tpm)) {
+			snprintf(err, errlen, "host_tpm is too long");
+			return -1;
+		}
+		memcpy(c->host_tpm, val, strlen(val) + 1); /* empty = probe */
+		return 0;
+	}
 	if (strcmp(key, "vtpmd") == 0)
 		return copy_str(c->vtpmd_path, sizeof(c->vtpmd_path), val, key, err, errlen);
 	if (strcmp(key, "backend") == 0) {
@@ -128,6 +141,30 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 			snprintf(err, errlen, "socket_group: no group '%s'", val);
 			return -1;
 		}
+		return 0;
+	}
+	if (strcmp(key, "seal_pcrs") == 0) {
+		if (strlen(val) >= sizeof(c->seal_pcrs)) {
+			snprintf(err, errlen, "seal_pcrs is too long");
+			return -1;
+		}
+		memcpy(c->seal_pcrs, val, strlen(val) + 1);
+		return 0;
+	}
+	if (strcmp(key, "owner_auth") == 0)
+		return copy_str(c->owner_auth, sizeof(c->owner_auth), val, key, err, errlen);
+	if (strcmp(key, "srk_auth") == 0)
+		return copy_str(c->srk_auth, sizeof(c->srk_auth), val, key, err, errlen);
+	if (strcmp(key, "rollback_interval") == 0) {
+		char *end;
+		unsigned long v;
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno != 0 || *val == '\0' || *end != '\0' || v < 1 || v > 86400) {
+			snprintf(err, errlen, "rollback_interval: '%s' is not 1..86400 seconds", val);
+			return -1;
+		}
+		c->rollback_interval = (unsigned)v;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
@@ -204,11 +241,15 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "foreground", no_argument, NULL, OPT_FG },
 		{ "vtpmd", required_argument, NULL, OPT_VTPMD },
 		{ "socket-group", required_argument, NULL, OPT_GROUP },
+		{ "seal-pcrs", required_argument, NULL, OPT_PCRS },
+		{ "owner-auth", required_argument, NULL, OPT_OWNER },
+		{ "srk-auth", required_argument, NULL, OPT_SRK },
+		{ "rollback-interval", required_argument, NULL, OPT_INTERVAL },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* Command-line values, applied after the file so that they win. */
-	const char *cl_key[16], *cl_val[16];
+	const char *cl_key[32], *cl_val[32];
 	int ncl = 0, ch;
 
 	memset(c, 0, sizeof(*c));
@@ -220,6 +261,9 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 	c->log_modules = LOGGING_MODULES;
 	c->socket_gid = (gid_t)-1;
 	c->max_conns_per_vtpm = 64;
+	c->rollback_interval = DEFAULT_ROLLBACK_INTERVAL;
+	snprintf(c->owner_auth, sizeof(c->owner_auth), "random");
+	snprintf(c->srk_auth, sizeof(c->srk_auth), "well-known");
 
 	optind = 1;
 	opterr = 0;
@@ -247,6 +291,10 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_LEVEL: key = "log_level"; break;
 		case OPT_VTPMD: key = "vtpmd"; break;
 		case OPT_GROUP: key = "socket_group"; break;
+		case OPT_PCRS: key = "seal_pcrs"; break;
+		case OPT_OWNER: key = "owner_auth"; break;
+		case OPT_SRK: key = "srk_auth"; break;
+		case OPT_INTERVAL: key = "rollback_interval"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
 			return -1;

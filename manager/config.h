@@ -15,7 +15,8 @@
 #define DEFAULT_CONFIG "/etc/vtpm-manager/vtpm_managerd.conf"
 #define DEFAULT_STATE_DIR "/var/lib/vtpm-manager"
 #define DEFAULT_RUN_DIR "/run/vtpm-manager"
-#define DEFAULT_HOST_TPM "keyfile:/etc/vtpm-manager/master.key"
+#define DEFAULT_HOST_TPM "" /* probe /dev/tpmrm0, then /dev/tpm0 */
+#define DEFAULT_ROLLBACK_INTERVAL 60
 
 struct config {
 	char config_path[PATH_MAX];
@@ -30,6 +31,10 @@ struct config {
 	unsigned log_modules;
 	gid_t socket_gid; /* (gid_t)-1: leave the daemon's group */
 	unsigned max_conns_per_vtpm;
+	char seal_pcrs[128];      /* "0,2,4,7", empty = none */
+	char owner_auth[64];      /* random | well-known | hex:... (TPM 1.2) */
+	char srk_auth[64];        /* well-known | hex:... (TPM 1.2) */
+	unsigned rollback_interval; /* seconds between batched commits */
 };
 
 /* Parses argv and the config file into c.  Returns 0, or 1 after printing

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tcs/host_tpm.h"
 #include "util/log.h"
 
 static void ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events);
@@ -200,6 +201,47 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	ctl_reply(m, c, 1, "created", v, 0);
 }
 
+static void
+do_status(struct mgr *m, struct ctl_client *c)
+{
+	char text[1024], pcrs[80] = "none";
+	uint64_t seq, counter;
+	unsigned n = 0, running = 0;
+	size_t k = 0;
+	int has_counter;
+
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
+		n++;
+		running += vtpm_has_vtpmd(v) ? 1 : 0;
+	}
+	commit_status(m, &seq, &counter, &has_counter);
+	if (m->host->seal_pcrs != 0) {
+		pcrs[0] = '\0';
+		for (int i = 0, w = 0; i < 24; i++)
+			if (m->host->seal_pcrs & (1u << i))
+				w += snprintf(pcrs + w, sizeof(pcrs) - (size_t)w, "%s%d",
+					      w ? "," : "", i);
+	}
+	k += (size_t)snprintf(text + k, sizeof(text) - k, "host-tpm: %s\nhost-tpm-kind: %s\n",
+			      m->host->path, host_tpm_describe(m->host));
+	if (m->host->tpm_version != 0)
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+				      "host-tpm-version: %s\nmanufacturer: %s\nseal-pcrs: %s\n",
+				      m->host->tpm_version == 1 ? "1.2" : "2.0",
+				      m->host->manufacturer, pcrs);
+	if (has_counter)
+		k += (size_t)snprintf(text + k, sizeof(text) - k,
+				      "rollback-counter: 0x%08x = %llu\n", m->host->counter_index,
+				      (unsigned long long)counter);
+	else
+		k += (size_t)snprintf(text + k, sizeof(text) - k, "rollback-counter: none\n");
+	if (k < sizeof(text))
+		snprintf(text + k, sizeof(text) - k,
+			 "manifest-sequence: %llu\nrollback-interval: %u s\nvtpms: %u (%u running)",
+			 (unsigned long long)seq, m->cfg.rollback_interval, n, running);
+	ctl_reply(m, c, 1, text, NULL, 0);
+}
+
 /* Starts a stop, or answers at once when nothing runs.  Returns 1 when the
  * answer comes later. */
 static int
@@ -234,6 +276,13 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 			ctl_reply(m, c, 0, "malformed list request", NULL, 0);
 		else
 			ctl_reply(m, c, 1, "ok", NULL, 1);
+		return;
+	}
+	if (msg->type == CTL_STATUS) {
+		if (msg->len != 0)
+			ctl_reply(m, c, 0, "malformed status request", NULL, 0);
+		else
+			do_status(m, c);
 		return;
 	}
 	if (msg->type != CTL_SHOW && msg->type != CTL_STOP && msg->type != CTL_DELETE) {

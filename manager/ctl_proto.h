@@ -10,6 +10,7 @@
  *   CTL_SHOW    uuid[16]
  *   CTL_STOP    uuid[16]
  *   CTL_DELETE  uuid[16]
+ *   CTL_STATUS  (empty); the reply's msg holds "key: value" lines
  * Reply CTL_REPLY:
  *   u32 status (0 ok, 1 error) | u16 msglen | msg (one line, no NUL) |
  *   u32 count | count x record
@@ -28,6 +29,7 @@ enum ctl_type {
 	CTL_SHOW = 3,
 	CTL_STOP = 4,
 	CTL_DELETE = 5,
+	CTL_STATUS = 6,
 	CTL_REPLY = 100,
 };
 

@@ -218,6 +218,7 @@ run_loop(struct mgr *m)
 			e->cb(m, e, evs[i].events);
 		}
 		vtpm_check_deadlines(m);
+		commit_tick(m);
 		if (m->stopping) {
 			if (shutdown_deadline == 0)
 				shutdown_deadline = now_ms() + 15000;
@@ -239,7 +240,11 @@ cleanup(struct mgr *m)
 			kill(v->pid, SIGKILL);
 	while (waitpid(-1, &status, WNOHANG) > 0)
 		;
-	(void)manifest_sync(m);
+	if (m->commit != NULL)
+		(void)manifest_sync(m);
+	commit_shutdown(m);
+	if (m->host != NULL)
+		host_tpm_close(m->host);
 	while (m->vtpms != NULL)
 		vtpm_free(m, m->vtpms);
 	if (m->fifo_enabled)
@@ -257,12 +262,13 @@ main(int argc, char **argv)
 {
 	static struct mgr mgr; /* large; not on the stack.  Only main uses it. */
 	struct mgr *m = &mgr;
-	struct host_tpm ht;
+	static struct host_tpm ht;
+	struct host_tpm_opts opts;
 	struct manifest mf;
 	struct rlimit nocore = { 0, 0 };
 	uint8_t key[32];
 	char err[1024];
-	int ready_fd = -1, created = 0, r;
+	int ready_fd = -1, created = 0, r, has_data, present;
 	uint32_t nvtpms;
 
 	r = config_load(&m->cfg, argc, argv, err, sizeof(err));
@@ -276,7 +282,10 @@ main(int argc, char **argv)
 	m->epfd = m->sigfd = m->runlock_fd = -1;
 	m->ctl_ev.fd = -1;
 	m->store.dirfd = m->store.vtpmfd = m->store.lockfd = -1;
+	memset(&opts, 0, sizeof(opts));
 
+	/* tpm2-tss logs every TPM error to stderr itself; we report them. */
+	(void)setenv("TSS2_LOG", "all+none", 0);
 	/* Key material must never reach a core file or a debugger. */
 	(void)setrlimit(RLIMIT_CORE, &nocore);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -300,16 +309,13 @@ main(int argc, char **argv)
 		return 1;
 
 	if (host_tpm_parse(m->cfg.host_tpm, &ht, err, sizeof(err)) != 0 ||
-	    host_tpm_master_key(&ht, key, &created, err, sizeof(err)) != 0) {
+	    host_tpm_parse_pcrs(m->cfg.seal_pcrs, &opts.seal_pcrs, err, sizeof(err)) != 0 ||
+	    host_tpm_parse_owner_auth(m->cfg.owner_auth, &opts, err, sizeof(err)) != 0 ||
+	    host_tpm_parse_srk_auth(m->cfg.srk_auth, &opts, err, sizeof(err)) != 0) {
 		log_err(LOGM_TCS, "host TPM: %s", err);
 		return 1;
 	}
-	if (ht.kind == HOST_TPM_KEYFILE)
-		log_warn(LOGM_TCS, "host TPM: none; the master key is the plain file %s (keyfile "
-			 "mode). Whoever can read it and the state directory can read every "
-			 "vTPM's secrets", ht.path);
-	if (created)
-		log_info(LOGM_TCS, "created a new master key (%s)", host_tpm_describe(&ht));
+	m->host = &ht;
 
 	if ((r = dir_ensure(m->cfg.run_dir, 0755)) != 0) {
 		log_err(LOGM_MAIN, "cannot create run directory %s: %s", m->cfg.run_dir,
@@ -320,39 +326,76 @@ main(int argc, char **argv)
 		log_err(LOGM_MAIN, "%s", err);
 		return 1;
 	}
-	r = store_open(&m->store, m->cfg.state_dir, key, err, sizeof(err));
-	OPENSSL_cleanse(key, sizeof(key));
-	if (r != 0) {
+	/* Lock the state directory before unsealing: master.sealed lives in
+	 * it, and a second manager must change nothing. */
+	if (store_open(&m->store, m->cfg.state_dir, NULL, err, sizeof(err)) != 0) {
 		log_err(LOGM_STORE, "%s", err);
 		return 1;
 	}
-	if (store_manifest_load(&m->store, &mf, err, sizeof(err)) != 0) {
-		log_err(LOGM_STORE, "%s", err);
+	has_data = store_has_data(&m->store);
+	r = host_tpm_unlock(&ht, &opts, m->store.dirfd, has_data, key, &created, err,
+			    sizeof(err));
+	OPENSSL_cleanse(&opts, sizeof(opts));
+	if (r != 0) {
+		log_err(LOGM_TCS, "host TPM (%s): %s", ht.path, err);
 		store_close(&m->store);
 		return 1;
 	}
+	r = store_set_key(&m->store, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (r != 0) {
+		log_err(LOGM_STORE, "cannot derive storage keys");
+		goto fail;
+	}
+	if (ht.kind == HOST_TPM_KEYFILE)
+		log_warn(LOGM_TCS, "host TPM: none; the master key is the plain file %s (keyfile "
+			 "mode). Whoever can read it and the state directory can read every "
+			 "vTPM's secrets, and rollback of the state directory is not detected",
+			 ht.path);
+	else
+		log_info(LOGM_TCS, "host TPM: %s (%s), manufacturer %s; master key %s", ht.path,
+			 host_tpm_describe(&ht), ht.manufacturer,
+			 created ? "created and sealed" : "unsealed");
+	if (ht.tpm_version == 1 && ht.owner_well_known)
+		log_warn(LOGM_TCS, "the TPM 1.2 owner auth is the WELL-KNOWN value: any local "
+			 "process can issue TPM_OwnerClear and wipe the host TPM (and with it "
+			 "every vTPM). Use --owner-auth random on production hosts");
+
+	present = faccessat(m->store.dirfd, "manifest", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	if (store_manifest_load(&m->store, &mf, err, sizeof(err)) != 0) {
+		log_err(LOGM_STORE, "%s", err);
+		goto fail;
+	}
 	m->manifest.seq = mf.seq;
 	m->manifest.next_instance = mf.next_instance ? mf.next_instance : 1;
+	if (commit_init(m, &ht, mf.seq, err, sizeof(err)) != 0 ||
+	    commit_check_anchor(m, present, mf.seq, created, err, sizeof(err)) != 0) {
+		log_err(LOGM_TCS, "%s", err);
+		manifest_free(&mf);
+		goto fail;
+	}
 	for (uint32_t i = 0; i < mf.count; i++) {
 		if (vtpm_add(m, &mf.e[i], err, sizeof(err)) == NULL) {
 			log_err(LOGM_MAIN, "%s", err);
 			manifest_free(&mf);
-			cleanup(m);
-			return 1;
+			goto fail;
 		}
 	}
 	nvtpms = mf.count;
 	manifest_free(&mf);
+	/* The first manifest anchors the counter from the very first start. */
+	if (!present && manifest_sync(m) != 0) {
+		log_err(LOGM_STORE, "cannot write the first manifest");
+		goto fail;
+	}
 	if (ctl_open(m, err, sizeof(err)) != 0 ||
 	    (m->cfg.backend_fifo && fifo_open(m, err, sizeof(err)) != 0)) {
 		log_err(LOGM_MAIN, "%s", err);
-		cleanup(m);
-		return 1;
+		goto fail;
 	}
 	if ((r = write_pidfile(m)) != 0) {
 		log_err(LOGM_MAIN, "cannot write pidfile in %s: %s", m->cfg.run_dir, strerror(-r));
-		cleanup(m);
-		return 1;
+		goto fail;
 	}
 	log_info(LOGM_MAIN, "serving %u vTPM(s); state %s, sockets in %s%s",
 		 (unsigned)nvtpms, m->cfg.state_dir, m->cfg.run_dir,
@@ -369,4 +412,7 @@ main(int argc, char **argv)
 	cleanup(m);
 	log_info(LOGM_MAIN, "stopped");
 	return 0;
+fail:
+	cleanup(m);
+	return 1;
 }

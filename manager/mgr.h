@@ -119,6 +119,8 @@ struct mgr {
 	int fifo_enabled;
 	int runlock_fd;
 	uint64_t next_conn_id;
+	struct commit *commit;       /* manifest commits (commit.c) */
+	struct host_tpm *host;       /* the host TPM, for status */
 	int stopping;   /* SIGTERM seen: stop vtpmds, then leave the loop */
 	int done;
 };
@@ -141,7 +143,6 @@ int vtpm_has_vtpmd(const struct vtpm *v);
 void vtpm_delete(struct mgr *m, struct vtpm *v);
 void vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p,
 		     size_t len);
-int manifest_sync(struct mgr *m);
 struct req *req_new(enum req_kind kind, enum req_origin origin);
 void req_free(struct req *r);
 
@@ -161,6 +162,17 @@ void fifo_reply(struct mgr *m, uint32_t instance, const uint8_t *p, size_t len);
 int ctl_open(struct mgr *m, char *err, size_t errlen);
 void ctl_close(struct mgr *m);
 void ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg);
+
+/* commit.c: manifest commits anchored in the host TPM counter */
+struct host_tpm;
+int commit_init(struct mgr *m, struct host_tpm *host, uint64_t seq, char *err, size_t errlen);
+int commit_check_anchor(struct mgr *m, int present, uint64_t seq, int fresh, char *err,
+			size_t errlen);
+int manifest_sync(struct mgr *m);
+void manifest_mark_dirty(struct mgr *m);
+void commit_tick(struct mgr *m);
+void commit_status(struct mgr *m, uint64_t *seq, uint64_t *counter, int *has_counter);
+void commit_shutdown(struct mgr *m);
 
 /* helpers */
 int path_join(char *out, size_t outlen, const char *dir, const char *name);

@@ -76,6 +76,38 @@ store_close(struct store *s)
 }
 
 int
+store_set_key(struct store *s, const uint8_t master[32])
+{
+	memcpy(s->master, master, sizeof(s->master));
+	return blobfmt_derive_key(s->master, NULL, s->manifest_key) == 0 ? 0 : STORE_E_IO;
+}
+
+int
+store_has_data(struct store *s)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int fd, found = 0;
+
+	if (fstatat(s->dirfd, MANIFEST_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if ((fd = dup(s->vtpmfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 1; /* cannot tell: assume there is state, the safe answer */
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int
 store_open(struct store *s, const char *state_dir, const uint8_t master[32], char *err,
 	   size_t errlen)
 {
@@ -163,8 +195,7 @@ store_open(struct store *s, const char *state_dir, const uint8_t master[32], cha
 		goto fail;
 	}
 
-	memcpy(s->master, master, sizeof(s->master));
-	if (blobfmt_derive_key(s->master, NULL, s->manifest_key) != 0) {
+	if (master != NULL && store_set_key(s, master) != 0) {
 		seterr(err, errlen, "cannot derive the manifest key");
 		r = STORE_E_IO;
 		goto fail;

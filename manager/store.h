@@ -38,8 +38,13 @@ struct store {
 	uint8_t manifest_key[32];
 };
 
+/* Opens and locks the state directory.  master may be NULL when the key
+ * comes later (it is unsealed with files inside the locked directory). */
 int store_open(struct store *s, const char *state_dir, const uint8_t master[32], char *err,
 	       size_t errlen);
+int store_set_key(struct store *s, const uint8_t master[32]);
+/* 1 when the directory holds a manifest or any vTPM directory. */
+int store_has_data(struct store *s);
 void store_close(struct store *s);
 
 /* Reads the manifest; an absent manifest yields an empty one (seq 0). */

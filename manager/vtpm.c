@@ -126,40 +126,6 @@ vtpm_free(struct mgr *m, struct vtpm *v)
 	free(v);
 }
 
-/*
- * Writes the manifest from the in-memory vTPM list, recording each blob's
- * current generation as the floor below which a blob is a replay.
- */
-int
-manifest_sync(struct mgr *m)
-{
-	struct manifest mf;
-	char err[512];
-	unsigned n = 0;
-	int r;
-
-	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
-		n++;
-	memset(&mf, 0, sizeof(mf));
-	mf.seq = ++m->manifest.seq;
-	mf.next_instance = m->manifest.next_instance;
-	mf.count = n;
-	if (n != 0 && (mf.e = calloc(n, sizeof(*mf.e))) == NULL)
-		return -ENOMEM;
-	n = 0;
-	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
-		for (int i = 0; i < BLOB_COUNT; i++)
-			if (v->gen[i] > v->me.gen[i])
-				v->me.gen[i] = v->gen[i];
-		mf.e[n++] = v->me;
-	}
-	r = store_manifest_save(&m->store, &mf, err, sizeof(err));
-	if (r != 0)
-		log_err(LOGM_STORE, "%s", err);
-	free(mf.e);
-	return r;
-}
-
 static const char *
 vtpm_version_str(const struct vtpm *v)
 {
@@ -446,6 +412,7 @@ nv_store(struct mgr *m, struct vtpm *v, const char *name, int idx, const uint8_t
 		return reply_status(v, TPM_FAIL_RC);
 	}
 	v->gen[idx] = gen;
+	manifest_mark_dirty(m);
 	log_debug(LOGM_STORE, "vtpm %s: saved %s (%zu bytes, generation %llu)", v->uuid_str,
 		  name, len, (unsigned long long)gen);
 	return reply_status(v, 0);
@@ -649,7 +616,7 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 		req_fail(m, v, r);
 	}
 	v->q_tail = NULL;
-	(void)manifest_sync(m);
+	manifest_mark_dirty(m);
 
 	for (unsigned i = 0; i < v->nstop_waiters; i++)
 		ctl_stop_done(m, v->stop_waiters[i], 1,

@@ -6,6 +6,7 @@
  *   vtpmctl [--run-dir DIR] show UUID
  *   vtpmctl [--run-dir DIR] stop UUID
  *   vtpmctl [--run-dir DIR] delete UUID
+ *   vtpmctl [--run-dir DIR] status
  *
  * Trusts the daemon only as far as the reply's framing: every field is read
  * through util/buf.h and a malformed reply is an error, not a crash.
@@ -44,7 +45,8 @@ usage(void)
 	fprintf(stderr,
 		"usage: vtpmctl [--run-dir DIR] create [--uuid UUID] [--tpm-version 2|1.2]\n"
 		"       vtpmctl [--run-dir DIR] list [--json]\n"
-		"       vtpmctl [--run-dir DIR] show|stop|delete UUID\n");
+		"       vtpmctl [--run-dir DIR] show|stop|delete UUID\n"
+		"       vtpmctl [--run-dir DIR] status\n");
 }
 
 static int __attribute__((format(printf, 2, 3)))
@@ -206,6 +208,10 @@ main(int argc, char **argv)
 			req[1] = 1;
 		}
 		reqlen = 18;
+	} else if (strcmp(cmd, "status") == 0) {
+		type = CTL_STATUS;
+		if (i != argc)
+			return die(EX_USAGE, "status takes no arguments");
 	} else if (strcmp(cmd, "list") == 0) {
 		type = CTL_LIST;
 		for (; i < argc; i++) {
@@ -251,6 +257,8 @@ main(int argc, char **argv)
 		chan_close(&ch);
 		return die(EX_REFUSED, "%s", text);
 	}
+	if (type == CTL_STATUS)
+		printf("%s\n", text);
 	if (type == CTL_LIST && json)
 		printf("[");
 	else if (type == CTL_LIST && count > 0)

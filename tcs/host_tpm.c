@@ -40,30 +40,62 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 int
 host_tpm_parse(const char *spec, struct host_tpm *h, char *err, size_t errlen)
 {
-	const char *path;
+	static const struct {
+		const char *prefix;
+		enum host_tpm_kind kind;
+		int keep_prefix;
+	} kinds[] = {
+		{ KEYFILE_PREFIX, HOST_TPM_KEYFILE, 0 },
+		{ "device:", HOST_TPM_DEVICE, 1 },
+		{ "swtpm:", HOST_TPM_SWTPM, 1 },
+	};
+	const char *rest;
 	size_t len;
 
 	memset(h, 0, sizeof(*h));
-	if (spec == NULL || strncmp(spec, KEYFILE_PREFIX, strlen(KEYFILE_PREFIX)) != 0) {
-		/* The spec comes from the operator; show only a bounded part. */
-		seterr(err, errlen, "unknown host TPM \"%.64s\"; accepted kinds: keyfile:PATH",
-		       spec != NULL ? spec : "");
-		return -1;
+	if (spec == NULL || *spec == '\0') {
+		/* The default: the host's TPM, the resource manager first. */
+		if (access("/dev/tpmrm0", R_OK | W_OK) == 0)
+			spec = "device:/dev/tpmrm0";
+		else if (access("/dev/tpm0", R_OK | W_OK) == 0)
+			spec = "device:/dev/tpm0";
+		else {
+			seterr(err, errlen, "no host TPM found (/dev/tpmrm0, /dev/tpm0); name one "
+			       "with --host-tpm device:PATH or swtpm:path=SOCKET, or accept an "
+			       "unprotected master key with --host-tpm keyfile:PATH");
+			return -1;
+		}
 	}
-	path = spec + strlen(KEYFILE_PREFIX);
-	len = strlen(path);
-	if (len == 0) {
-		seterr(err, errlen, "host TPM \"keyfile:\" needs a path, as in keyfile:PATH");
-		return -1;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t pl = strlen(kinds[i].prefix);
+		if (strncmp(spec, kinds[i].prefix, pl) != 0)
+			continue;
+		rest = kinds[i].keep_prefix ? spec : spec + pl;
+		len = strlen(rest);
+		if (strlen(spec) == pl) {
+			seterr(err, errlen, "host TPM \"%s\" needs a value, as in keyfile:PATH, "
+			       "device:/dev/tpmrm0 or swtpm:path=SOCKET", kinds[i].prefix);
+			return -1;
+		}
+		if (len >= sizeof(h->path)) {
+			seterr(err, errlen, "host TPM path is longer than %zu bytes",
+			       sizeof(h->path) - 1);
+			return -1;
+		}
+		if (kinds[i].kind == HOST_TPM_SWTPM && strncmp(spec, "swtpm:path=", 11) != 0 &&
+		    strncmp(spec, "swtpm:host=", 11) != 0) {
+			seterr(err, errlen, "host TPM \"%.64s\": expected swtpm:path=SOCKET or "
+			       "swtpm:host=H,port=P", spec);
+			return -1;
+		}
+		h->kind = kinds[i].kind;
+		memcpy(h->path, rest, len + 1);
+		return 0;
 	}
-	if (len >= sizeof(h->path)) {
-		seterr(err, errlen, "host TPM key file path is longer than %zu bytes",
-		       sizeof(h->path) - 1);
-		return -1;
-	}
-	h->kind = HOST_TPM_KEYFILE;
-	memcpy(h->path, path, len + 1);
-	return 0;
+	/* The spec comes from the operator; show only a bounded part. */
+	seterr(err, errlen, "unknown host TPM \"%.64s\"; accepted kinds: device:PATH, "
+	       "swtpm:path=SOCKET, swtpm:host=H,port=P, keyfile:PATH", spec);
+	return -1;
 }
 
 const char *
@@ -72,6 +104,11 @@ host_tpm_describe(const struct host_tpm *h)
 	switch (h->kind) {
 	case HOST_TPM_KEYFILE:
 		return "keyfile, no hardware TPM";
+	case HOST_TPM_DEVICE:
+		return h->tpm_version == 1 ? "TPM 1.2 device" : "TPM 2.0 device";
+	case HOST_TPM_SWTPM:
+		return h->tpm_version == 1 ? "swtpm (TPM 1.2) standing in for the host TPM"
+					   : "swtpm (TPM 2.0) standing in for the host TPM";
 	default:
 		return "unknown";
 	}

@@ -74,7 +74,7 @@ END_TEST
 
 START_TEST(test_parse_bad)
 {
-	static const char *bad[] = { "", "tpm2:/dev/tpmrm0", "device:/dev/tpm0", "keyfile",
+	static const char *bad[] = { "", "tpm2:/dev/tpmrm0", "device:", "swtpm:foo", "keyfile",
 				     "KEYFILE:/x", " keyfile:/x" };
 	struct host_tpm h;
 	char *longspec;
