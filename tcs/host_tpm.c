@@ -85,7 +85,7 @@ host_tpm_parse(const char *spec, struct host_tpm *h, char *err, size_t errlen)
 		if (kinds[i].kind == HOST_TPM_SWTPM && strncmp(spec, "swtpm:path=", 11) != 0 &&
 		    strncmp(spec, "swtpm:host=", 11) != 0) {
 			seterr(err, errlen, "host TPM \"%.64s\": expected swtpm:path=SOCKET or "
-			       "swtpm:host=H,port=P", spec);
+			       "swtpm:host=H,port=P (other kinds: device:PATH, keyfile:PATH)", spec);
 			return -1;
 		}
 		h->kind = kinds[i].kind;
