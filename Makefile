@@ -25,7 +25,7 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=address,undefined
-BUILD := $(BUILD)-san
+override BUILD := $(BUILD)-san
 endif
 
 SSL_LIBS := -lcrypto

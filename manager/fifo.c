@@ -194,6 +194,7 @@ fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events)
 	uint8_t tmp[4096];
 	uint32_t instance, size;
 	ssize_t n;
+	int consumed = 0;
 
 	for (;;) {
 		size_t room = f->in.max - f->in.len;
@@ -237,9 +238,44 @@ fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events)
 			vtpm_submit(m, v, r);
 		}
 		buf_drop(&f->in, 4 + (size_t)size);
+		consumed = 1;
 	}
-	if (buf_avail(&f->in) == 0)
+	if (buf_avail(&f->in) == 0) {
 		buf_reset(&f->in);
-	else
+		f->partial_since = 0;
+	} else {
 		buf_compact(&f->in);
+		if (consumed || f->partial_since == 0)
+			f->partial_since = now_ms();
+	}
+}
+
+/*
+ * An incomplete frame that stays incomplete is a writer that broke the
+ * framing (or died mid-write).  Dropping it bounds how long it can be glued
+ * to the next writer's bytes; writers that hold fifo/lock for the whole
+ * exchange, as documented, never meet each other's bytes at all.
+ */
+void
+fifo_tick(struct mgr *m)
+{
+	struct fifo_backend *f = &m->fifo;
+	const uint8_t *p;
+	size_t n;
+
+	if (!m->fifo_enabled || f->partial_since == 0 ||
+	    now_ms() - f->partial_since < PARTIAL_TIMEOUT_MS)
+		return;
+	p = buf_ptr(&f->in);
+	n = buf_avail(&f->in);
+	if (n >= 4) {
+		log_warn(LOGM_BACKEND, "fifo: incomplete frame for instance %u dropped after %d ms",
+			 be32_get(p), PARTIAL_TIMEOUT_MS);
+		fifo_error(m, be32_get(p), p + 4, n - 4, TPM2_RC_COMMAND_SIZE,
+			   TPM12_BAD_PARAM_SIZE);
+	} else {
+		log_warn(LOGM_BACKEND, "fifo: %zu stray bytes dropped", n);
+	}
+	buf_reset(&f->in);
+	f->partial_since = 0;
 }

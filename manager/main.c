@@ -208,7 +208,7 @@ run_loop(struct mgr *m)
 	uint64_t shutdown_deadline = 0;
 
 	while (!m->done) {
-		int n = epoll_wait(m->epfd, evs, 64, 500);
+		int n = epoll_wait(m->epfd, evs, 64, 200);
 		if (n < 0 && errno != EINTR) {
 			log_err(LOGM_MAIN, "epoll_wait: %s", strerror(errno));
 			break;
@@ -219,6 +219,8 @@ run_loop(struct mgr *m)
 		}
 		vtpm_check_deadlines(m);
 		commit_tick(m);
+		fifo_tick(m);
+		sockets_tick(m);
 		if (m->stopping) {
 			if (shutdown_deadline == 0)
 				shutdown_deadline = now_ms() + 15000;

@@ -41,6 +41,7 @@ struct ctrl_conn {
 	struct buf out;
 	int busy;      /* a request is with the vtpmd; parse nothing more */
 	int closing;   /* close once out is flushed */
+	uint64_t partial_since; /* ms when an incomplete request appeared, 0 if none */
 	int processing; /* inside ctrl_conn_process: replies must not re-enter */
 };
 
@@ -103,6 +104,7 @@ struct fifo_backend {
 	struct ev in_ev, out_ev;
 	struct buf in;
 	struct buf out;
+	uint64_t partial_since; /* ms when an incomplete frame appeared, 0 if none */
 };
 
 struct mgr {
@@ -152,11 +154,13 @@ void sockets_unbind_vtpm(struct mgr *m, struct vtpm *v);
 void ctrl_conn_reply(struct mgr *m, struct ctrl_conn *c, const uint8_t *p, size_t len);
 struct ctrl_conn *ctrl_conn_find(struct vtpm *v, uint64_t id);
 void ctrl_conn_resume(struct mgr *m, struct ctrl_conn *c);
+void sockets_tick(struct mgr *m);
 
 /* fifo.c */
 int fifo_open(struct mgr *m, char *err, size_t errlen);
 void fifo_close(struct mgr *m);
 void fifo_reply(struct mgr *m, uint32_t instance, const uint8_t *p, size_t len);
+void fifo_tick(struct mgr *m);
 
 /* ctl.c: vtpmctl control socket */
 int ctl_open(struct mgr *m, char *err, size_t errlen);
@@ -173,6 +177,9 @@ void manifest_mark_dirty(struct mgr *m);
 void commit_tick(struct mgr *m);
 void commit_status(struct mgr *m, uint64_t *seq, uint64_t *counter, int *has_counter);
 void commit_shutdown(struct mgr *m);
+
+/* An incomplete request or frame is dropped after this long (swtpm: 500 ms). */
+#define PARTIAL_TIMEOUT_MS 500
 
 /* helpers */
 int path_join(char *out, size_t outlen, const char *dir, const char *name);

@@ -404,9 +404,35 @@ ctrl_conn_process(struct mgr *m, struct ctrl_conn *c, int settled, int *passed_f
 			return;
 	}
 	c->processing = 0;
-	if (buf_avail(&c->in) == 0)
+	if (buf_avail(&c->in) == 0) {
 		buf_reset(&c->in);
+		c->partial_since = 0;
+	} else if (!c->busy && c->partial_since == 0) {
+		c->partial_since = now_ms();
+	}
 	ctrl_conn_update(m, c);
+}
+
+/* Closes control connections that left a request half-sent, as swtpm
+ * does after 500 ms, so they cannot pin buffers forever. */
+void
+sockets_tick(struct mgr *m)
+{
+	uint64_t now = now_ms();
+
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
+		struct ctrl_conn *c = v->conns, *next;
+		for (; c != NULL; c = next) {
+			next = c->next;
+			if (c->partial_since != 0 && !c->busy &&
+			    now - c->partial_since >= PARTIAL_TIMEOUT_MS) {
+				log_warn(LOGM_BACKEND, "vtpm %s: control request incomplete after "
+					 "%d ms; closing the connection", v->uuid_str,
+					 PARTIAL_TIMEOUT_MS);
+				ctrl_conn_free(m, c);
+			}
+		}
+	}
 }
 
 void

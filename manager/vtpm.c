@@ -144,6 +144,10 @@ spawn_child(struct mgr *m, struct vtpm *v, int chfd, int autostart)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its own session: a terminal's ^C or a signal to the manager's
+	 * process group must not kill vTPMs behind the manager's back; the
+	 * manager stops them in order over the channel. */
+	(void)setsid();
 	if (chfd == 3) {
 		if (fcntl(3, F_SETFD, 0) != 0)
 			_exit(127);

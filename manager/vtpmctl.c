@@ -173,8 +173,7 @@ main(int argc, char **argv)
 			usage();
 			return 0;
 		} else {
-			usage();
-			return die(EX_USAGE, "unknown option %s", argv[i]);
+			return die(EX_USAGE, "unknown option %s (see vtpmctl --help)", argv[i]);
 		}
 	}
 	if (i >= argc) {
@@ -230,8 +229,7 @@ main(int argc, char **argv)
 		memcpy(req, uuid, UUID_LEN);
 		reqlen = UUID_LEN;
 	} else {
-		usage();
-		return die(EX_USAGE, "unknown command '%s'", cmd);
+		return die(EX_USAGE, "unknown command '%s' (see vtpmctl --help)", cmd);
 	}
 
 	if ((fd = connect_ctl(run_dir)) < 0)

@@ -1,0 +1,279 @@
+# lib.sh - shared helpers for tests/integration/test_*.sh (sourced, bash).
+#
+# Each test runs in its own directory $TESTDIR (made by run.sh with mktemp;
+# when a test is run by hand without one, a fresh one is made here and
+# removed on exit).  Layout: $STATE (state dir), $RUN (run dir), $MGR_LOG
+# (the manager's stderr, appended across restarts), $KEY (keyfile master
+# key).  An EXIT trap kills every process the test started: the manager,
+# the vtpmd processes it spawned, and anything registered with track_pid.
+# Helpers fail the test with "FAIL: <what>: <details>" on stderr.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+: "${BUILD:?BUILD must name the (absolute) build directory}"
+if [ -z "${TESTDIR:-}" ]; then
+	TESTDIR=$(mktemp -d -t vtpm-it.XXXXXX)
+	_OWN_TESTDIR=1
+else
+	_OWN_TESTDIR=0
+fi
+STATE=$TESTDIR/state
+RUN=$TESTDIR/run
+KEY=$TESTDIR/master.key
+MGR_LOG=$TESTDIR/manager.log
+CLIENT=$BUILD/vtpm-client
+MGR_PID=""
+_TRACKED=()
+: >"$MGR_LOG"
+
+# ---- reporting --------------------------------------------------------
+
+log() { echo "# $*" >&2; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# ---- cleanup ----------------------------------------------------------
+
+# Every live descendant of a pid (children first found, then theirs).
+_descendants() {
+	local p c
+	for c in $(pgrep -P "$1" 2>/dev/null || true); do
+		echo "$c"
+		_descendants "$c"
+	done
+}
+
+track_pid() { _TRACKED+=("$1"); }
+
+_cleanup() {
+	local rc=$? p pids=()
+	trap - EXIT
+	if [ -n "$MGR_PID" ]; then
+		pids+=("$MGR_PID")
+		mapfile -t -O "${#pids[@]}" pids < <(_descendants "$MGR_PID")
+	fi
+	for p in "${_TRACKED[@]}"; do
+		pids+=("$p")
+		mapfile -t -O "${#pids[@]}" pids < <(_descendants "$p")
+	done
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [ "$rc" != 0 ] && [ -s "$MGR_LOG" ]; then
+		echo "--- last lines of manager.log ---" >&2
+		tail -n 30 "$MGR_LOG" >&2
+	fi
+	if [ "$_OWN_TESTDIR" = 1 ]; then
+		rm -rf "$TESTDIR"
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# ---- assertions -------------------------------------------------------
+
+# assert_eq EXPECTED ACTUAL WHAT
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+assert_ne() {
+	[ "$1" != "$2" ] || fail "$3: both are '$1'"
+}
+
+# assert_match REGEX VALUE WHAT (extended regex, whole value)
+assert_match() {
+	[[ $2 =~ ^$1$ ]] || fail "$3: '$2' does not match /$1/"
+}
+
+# assert_contains HAYSTACK NEEDLE WHAT
+assert_contains() {
+	case "$1" in
+	*"$2"*) ;;
+	*) fail "$3: '$2' not found in: $1" ;;
+	esac
+}
+
+assert_not_contains() {
+	case "$1" in
+	*"$2"*) fail "$3: '$2' unexpectedly found in: $1" ;;
+	*) ;;
+	esac
+}
+
+# assert_ok WHAT CMD...: CMD must succeed; its output goes to stdout.
+assert_ok() {
+	local what=$1 err rc=0
+	shift
+	err=$(mktemp "$TESTDIR/err.XXXXXX")
+	"$@" 2>"$err" || rc=$?
+	if [ "$rc" != 0 ]; then
+		fail "$what: '$*' exited $rc: $(head -c 600 "$err" | tr '\n' ' ')"
+	fi
+	rm -f "$err"
+}
+
+# assert_fails WHAT CMD...: CMD must exit non-zero.  Its stderr is left in
+# $LAST_STDERR, its stdout in $LAST_STDOUT, its status in $LAST_RC.
+LAST_STDERR=""
+LAST_STDOUT=""
+LAST_RC=0
+assert_fails() {
+	local what=$1 out err
+	shift
+	out=$(mktemp "$TESTDIR/out.XXXXXX")
+	err=$(mktemp "$TESTDIR/err.XXXXXX")
+	LAST_RC=0
+	"$@" >"$out" 2>"$err" || LAST_RC=$?
+	LAST_STDOUT=$(cat "$out")
+	LAST_STDERR=$(cat "$err")
+	rm -f "$out" "$err"
+	[ "$LAST_RC" != 0 ] || fail "$what: '$*' succeeded (stdout: $LAST_STDOUT)"
+}
+
+# assert_one_line_stderr WHAT: after assert_fails, stderr is exactly one
+# non-empty line.
+assert_one_line_stderr() {
+	local n
+	n=$(printf '%s' "$LAST_STDERR" | grep -c '' || true)
+	[ -n "$LAST_STDERR" ] || fail "$1: nothing on stderr"
+	[ "$n" = 1 ] || fail "$1: expected one line on stderr, got $n: $LAST_STDERR"
+}
+
+# ---- the manager ------------------------------------------------------
+
+# start_manager [extra args]: foreground daemon, stderr appended to
+# $MGR_LOG; waits up to 10 s for its "vtpm_managerd ready" line.
+start_manager() {
+	local off i
+	[ -z "$MGR_PID" ] || fail "start_manager: a manager (pid $MGR_PID) is already running"
+	off=$(stat -c %s "$MGR_LOG")
+	"$BUILD/vtpm_managerd" --foreground --state-dir "$STATE" --run-dir "$RUN" \
+		--host-tpm "keyfile:$KEY" "$@" 2>>"$MGR_LOG" &
+	MGR_PID=$!
+	for i in $(seq 100); do
+		if tail -c +"$((off + 1))" "$MGR_LOG" | grep -qx 'vtpm_managerd ready'; then
+			return 0
+		fi
+		if ! kill -0 "$MGR_PID" 2>/dev/null; then
+			wait "$MGR_PID" || i=$?
+			MGR_PID=""
+			fail "start_manager: the manager exited (status $i) before it was ready: $(tail -c +"$((off + 1))" "$MGR_LOG" | tail -n 5)"
+		fi
+		sleep 0.1
+	done
+	fail "start_manager: no 'vtpm_managerd ready' within 10 s"
+}
+
+# wait_gone PID SECONDS: true once PID no longer exists (zombies of our own
+# children count as gone only after wait; use for non-children).
+wait_gone() {
+	local i n=$(($2 * 10))
+	for ((i = 0; i < n; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		# A zombie has exited: that is gone for our purposes.
+		[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" != Z ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Pids of the vtpmd processes of the running manager.
+vtpmd_pids() {
+	[ -n "$MGR_PID" ] || return 0
+	pgrep -P "$MGR_PID" -x vtpmd 2>/dev/null || true
+}
+
+# stop_manager: SIGTERM, wait up to 10 s; the vtpmd processes it ran must
+# be gone too within 5 s.
+stop_manager() {
+	local kids p rc=0
+	[ -n "$MGR_PID" ] || fail "stop_manager: no manager running"
+	kids=$(_descendants "$MGR_PID")
+	kill -TERM "$MGR_PID"
+	wait_gone "$MGR_PID" 10 || fail "stop_manager: the manager is still alive 10 s after SIGTERM"
+	wait "$MGR_PID" || rc=$?
+	MGR_PID=""
+	for p in $kids; do
+		wait_gone "$p" 5 || fail "stop_manager: child $p ($(cat "/proc/$p/comm" 2>/dev/null)) outlived the manager by 5 s"
+	done
+	[ "$rc" = 0 ] || fail "stop_manager: the manager exited with status $rc after SIGTERM"
+}
+
+# kill9_manager: SIGKILL, reap.  Sets ORPHANS to the vtpmd pids it had.
+ORPHANS=""
+kill9_manager() {
+	[ -n "$MGR_PID" ] || fail "kill9_manager: no manager running"
+	# shellcheck disable=SC2034 # read by the tests
+	ORPHANS=$(vtpmd_pids)
+	kill -KILL "$MGR_PID"
+	wait "$MGR_PID" 2>/dev/null || true
+	MGR_PID=""
+}
+
+manager_alive() {
+	[ -n "$MGR_PID" ] && kill -0 "$MGR_PID" 2>/dev/null
+}
+
+# ---- clients ----------------------------------------------------------
+
+vtpmctl() {
+	"$BUILD/vtpmctl" --run-dir "$RUN" "$@"
+}
+
+# create_vtpm [create args]: prints the new UUID (checked to be one).
+create_vtpm() {
+	local u
+	u=$(vtpmctl create "$@") || fail "vtpmctl create $*: exit $?"
+	[[ $u =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] ||
+		fail "vtpmctl create printed '$u', not a UUID"
+	echo "$u"
+}
+
+tcti() { echo "swtpm:path=$RUN/$1.sock"; }
+sock() { echo "$RUN/$1.sock"; }
+
+# t2 TOOL UUID ARGS...: tpm2_TOOL against that vTPM, bounded to 30 s.
+t2() {
+	local tool=$1 u=$2
+	shift 2
+	timeout 30 "tpm2_$tool" -T "$(tcti "$u")" "$@"
+}
+
+# client ARGS...: vtpm-client, bounded to 30 s.
+client() {
+	timeout 30 "$CLIENT" "$@"
+}
+
+# json_field UUID FIELD: a field of that vTPM in `vtpmctl list --json`.
+json_field() {
+	vtpmctl list --json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e.get("uuid") == sys.argv[1]:
+        print(e.get(sys.argv[2], ""))
+        break
+else:
+    sys.exit("no entry for " + sys.argv[1])
+' "$1" "$2"
+}
+
+# sha256 of stdin, lower-case hex.
+sha256_hex() { sha256sum | cut -d' ' -f1; }
+
+# pcr_extend_expect OLD_HEX DIGEST_HEX: sha256(old || digest).
+pcr_extend_expect() {
+	printf '%s%s' "$1" "$2" | xxd -r -p | sha256_hex
+}

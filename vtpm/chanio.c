@@ -1,0 +1,214 @@
+/*
+ * chanio.c - vtpmd's side of the manager channel: sending, receiving, the
+ * per-type payload checks for manager requests, and the small bounded queue
+ * of requests that arrived while an NV request of ours was outstanding.
+ *
+ * Owns: the deferred-request queue.  Trusts: the manager, to the extent
+ * that chan_recv() has validated the packet framing; payload sizes and fds
+ * are still checked here, and anything unexpected ends the process
+ * (_exit 1) because a confused peer must not drive libtpms.  Channel EOF
+ * means the manager is gone: _exit(0) at once, saving nothing.
+ */
+#include "vtpm/vtpmd.h"
+
+#include "util/buf.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Deferred requests.  What the manager may legitimately send while we
+ * wait bounds it: one CTRL/TPM_CMD/STOP outstanding, a LISTEN_FD, and the
+ * DATA_FDs it hands over after a restart (at most one per connection we
+ * would accept, MAX_CONNS in vtpmd.c), plus slack. */
+#define QUEUE_MAX 80
+
+static struct qmsg queue[QUEUE_MAX];
+static unsigned q_head, q_count;
+
+static void
+wait_fd(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	while (poll(&p, 1, -1) < 0) {
+		if (errno != EINTR) {
+			log_err(LOGM_VTPM, "poll on channel: %s", strerror(errno));
+			_exit(1);
+		}
+	}
+}
+
+void
+chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
+{
+	for (;;) {
+		int r = chan_send(vd.chan.fd, type, a, alen, b, blen, -1);
+
+		if (r == 0)
+			return;
+		if (r == CHAN_E_AGAIN) {
+			wait_fd(vd.chan.fd, POLLOUT);
+			continue;
+		}
+		if (errno == EPIPE || errno == ECONNRESET) {
+			log_info(LOGM_VTPM, "manager gone, exiting");
+			_exit(0);
+		}
+		log_err(LOGM_VTPM, "channel send (type %u, %zu bytes): %s", type, alen + blen,
+			strerror(errno));
+		_exit(1);
+	}
+}
+
+void
+chanio_recv(struct chan_msg *m)
+{
+	for (;;) {
+		int r = chan_recv(&vd.chan, m);
+
+		switch (r) {
+		case 0:
+			return;
+		case CHAN_E_AGAIN:
+			wait_fd(vd.chan.fd, POLLIN);
+			continue;
+		case CHAN_E_EOF:
+			log_info(LOGM_VTPM, "manager closed the channel, exiting");
+			_exit(0);
+		case CHAN_E_PROTO:
+			log_err(LOGM_VTPM, "malformed packet on the channel");
+			_exit(1);
+		default:
+			if (errno == ECONNRESET) {
+				log_info(LOGM_VTPM, "manager gone, exiting");
+				_exit(0);
+			}
+			log_err(LOGM_VTPM, "channel receive: %s", strerror(errno));
+			_exit(1);
+		}
+	}
+}
+
+static void
+bad_request(const struct chan_msg *m, const char *why)
+{
+	log_err(LOGM_VTPM, "protocol violation by the manager: type %u, %u bytes, fd %s: %s",
+		m->type, m->len, m->fd >= 0 ? "yes" : "no", why);
+	_exit(1);
+}
+
+void
+chanio_check_request(const struct chan_msg *m)
+{
+	switch (m->type) {
+	case CHAN_CTRL:
+		if (m->fd >= 0)
+			bad_request(m, "unexpected fd");
+		if (m->len < 4)
+			bad_request(m, "control message without a command code");
+		return;
+	case CHAN_TPM_CMD:
+		/* The packet itself is checked by the handler, which answers a
+		 * malformed one with a TPM error response. */
+		if (m->fd >= 0)
+			bad_request(m, "unexpected fd");
+		return;
+	case CHAN_LISTEN_FD:
+	case CHAN_DATA_FD:
+		if (m->fd < 0)
+			bad_request(m, "missing fd");
+		if (m->len != 0)
+			bad_request(m, "unexpected payload");
+		return;
+	case CHAN_STOP:
+		if (m->fd >= 0)
+			bad_request(m, "unexpected fd");
+		if (m->len != 0)
+			bad_request(m, "unexpected payload");
+		return;
+	case CHAN_NV_DATA:
+	case CHAN_NV_STATUS:
+		bad_request(m, "NV reply without an outstanding NV request");
+		return;
+	default:
+		bad_request(m, "unknown message type");
+	}
+}
+
+void
+chanio_defer(const struct chan_msg *m)
+{
+	struct qmsg *q;
+
+	if (q_count == QUEUE_MAX) {
+		log_err(LOGM_VTPM, "too many deferred channel messages (%u)", QUEUE_MAX);
+		_exit(1);
+	}
+	q = &queue[(q_head + q_count) % QUEUE_MAX];
+	q->type = m->type;
+	q->len = m->len;
+	q->fd = m->fd;
+	q->data = NULL;
+	if (m->len != 0) {
+		q->data = malloc(m->len);
+		if (q->data == NULL) {
+			log_err(LOGM_VTPM, "out of memory queueing a %u-byte message", m->len);
+			_exit(1);
+		}
+		memcpy(q->data, m->data, m->len);
+		chanio_wipe(m);
+	}
+	q_count++;
+}
+
+int
+chanio_pop(struct qmsg *q)
+{
+	if (q_count == 0)
+		return -1;
+	*q = queue[q_head];
+	memset(&queue[q_head], 0, sizeof(queue[q_head]));
+	q_head = (q_head + 1) % QUEUE_MAX;
+	q_count--;
+	return 0;
+}
+
+void
+qmsg_free(struct qmsg *q)
+{
+	freezero(q->data, q->len);
+	q->data = NULL;
+	q->len = 0;
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+}
+
+void
+chanio_wait_reply(uint32_t want, struct chan_msg *m)
+{
+	for (;;) {
+		chanio_recv(m);
+		if (m->type == want) {
+			if (m->fd >= 0)
+				bad_request(m, "unexpected fd");
+			return;
+		}
+		/* Anything else must be a well-formed manager request; the
+		 * other NV reply type is rejected by the check. */
+		chanio_check_request(m);
+		chanio_defer(m);
+	}
+}
+
+void
+chanio_wipe(const struct chan_msg *m)
+{
+	/* m->data points into our own receive buffer. */
+	if (m->len != 0)
+		explicit_bzero(vd.chan.rbuf + CHAN_HDR_SIZE, m->len);
+}

@@ -1,0 +1,204 @@
+/*
+ * tpm.c - vtpmd's use of libtpms: powering the one TPM on and off,
+ * --autostart, the automatic TPM2_Shutdown before a power-off, saving the
+ * volatile state, and executing commands.
+ *
+ * Owns: the libtpms response buffer (vd.rbuf, wiped when freed) and the
+ * running/autostarted/last-command flags.  Trusts: libtpms, except that
+ * every response it produces is still checked with tpm_frame_exact()
+ * before it is sent anywhere.  Callers hand in commands already framed by
+ * tpm_frame_check()/tpm_frame_exact().
+ */
+#include "vtpm/vtpmd.h"
+
+#include "util/buf.h"
+#include "util/ctrl_proto.h"
+#include "util/log.h"
+
+#include <libtpms/tpm_error.h>
+#include <libtpms/tpm_library.h>
+#include <libtpms/tpm_nvfilename.h>
+
+#include <string.h>
+
+#define TPM2_CC_STARTUP 0x144u
+#define TPM2_CC_SHUTDOWN 0x145u
+#define TPM12_ORD_SAVESTATE 0x98u
+#define TPM12_ORD_STARTUP 0x99u
+#define TPM2_SU_CLEAR 0x0000u
+#define TPM12_ST_CLEAR 0x0001u
+
+/* Builds a 12-byte Startup/Shutdown command: header + u16 parameter. */
+static void
+build_cmd12(uint8_t out[12], uint16_t tag, uint32_t code, uint16_t param)
+{
+	be16_put(out, tag);
+	be32_put(out + 2, 12);
+	be32_put(out + 6, code);
+	be16_put(out + 10, param);
+}
+
+void
+tpm_bad_frame_response(uint8_t out[TPM_HDR_SIZE], const uint8_t *req, size_t reqlen)
+{
+	/* tpm_frame_fail_code() tells the request's generation from its tag. */
+	int tpm2 = tpm_frame_fail_code(req, reqlen, vd.is_tpm2) == TPM2_RC_FAILURE;
+
+	tpm_frame_error(out, req, reqlen, vd.is_tpm2,
+			tpm2 ? TPM2_RC_COMMAND_SIZE : TPM12_BAD_PARAM_SIZE);
+}
+
+void
+tpm_execute(uint8_t *cmd, uint32_t len, const uint8_t **resp, uint32_t *rlen)
+{
+	static uint8_t errbuf[TPM_HDR_SIZE];
+	uint32_t n = 0;
+	TPM_RESULT rc;
+
+	if (!vd.running) {
+		/* What swtpm answers before CMD_INIT; QEMU probes the TPM
+		 * version this way, so the tag is the vTPM's own. */
+		tpm_frame_error(errbuf, NULL, 0, vd.is_tpm2,
+				vd.is_tpm2 ? TPM2_RC_FAILURE : TPM12_FAIL);
+		*resp = errbuf;
+		*rlen = TPM_HDR_SIZE;
+		return;
+	}
+	rc = TPMLIB_Process(&vd.rbuf, &n, &vd.rbufsize, cmd, len);
+	if (rc != TPM_SUCCESS || vd.rbuf == NULL ||
+	    tpm_frame_exact(vd.rbuf, n, TPM_FRAME_MAX) != 0) {
+		log_err(LOGM_VTPM, "TPM command of %u bytes: libtpms rc 0x%x, bad response of %u bytes",
+			len, rc, n);
+		tpm_frame_error(errbuf, cmd, len, vd.is_tpm2,
+				tpm_frame_fail_code(cmd, len, vd.is_tpm2));
+		vd.last_was_shutdown = 0;
+		*resp = errbuf;
+		*rlen = TPM_HDR_SIZE;
+		return;
+	}
+	if (vd.is_tpm2 && be32_get(vd.rbuf + 6) == TPM2_RC_FAILURE && !vd.failed) {
+		log_err(LOGM_VTPM, "the TPM is in failure mode");
+		vd.failed = 1;
+	}
+	vd.last_was_shutdown =
+		be32_get(vd.rbuf + 6) == TPM_SUCCESS &&
+		be32_get(cmd + 6) == (vd.is_tpm2 ? TPM2_CC_SHUTDOWN : TPM12_ORD_SAVESTATE);
+	*resp = vd.rbuf;
+	*rlen = n;
+}
+
+TPM_RESULT
+tpm_power_on(uint32_t init_flags)
+{
+	uint32_t min, max;
+	TPM_RESULT rc;
+
+	rc = TPMLIB_ChooseTPMVersion(vd.is_tpm2 ? TPMLIB_TPM_VERSION_2 : TPMLIB_TPM_VERSION_1_2);
+	if (rc != TPM_SUCCESS) {
+		log_err(LOGM_VTPM, "TPMLIB_ChooseTPMVersion: rc 0x%x", rc);
+		return rc;
+	}
+	vd.bufsize = TPMLIB_SetBufferSize(vd.bufsize, &min, &max);
+	rc = TPMLIB_MainInit();
+	if (rc != TPM_SUCCESS) {
+		log_err(LOGM_VTPM, "TPMLIB_MainInit: rc 0x%x", rc);
+		TPMLIB_Terminate(); /* unlocks the version choice for a retry */
+		return rc;
+	}
+	if (init_flags & PTM_INIT_FLAG_DELETE_VOLATILE) {
+		rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		if (rc != TPM_SUCCESS) {
+			TPMLIB_Terminate();
+			return rc;
+		}
+	}
+	vd.running = 1;
+	vd.autostarted = 0;
+	vd.last_was_shutdown = 0;
+	vd.failed = 0;
+	log_info(LOGM_VTPM, "TPM %s powered on (buffer size %u)", vd.is_tpm2 ? "2.0" : "1.2",
+		 vd.bufsize);
+	return TPM_SUCCESS;
+}
+
+TPM_RESULT
+tpm_autostart(void)
+{
+	uint8_t cmd[12];
+	const uint8_t *resp;
+	uint32_t rlen, code;
+	TPM_RESULT rc;
+
+	rc = tpm_power_on(0);
+	if (rc != TPM_SUCCESS)
+		return rc;
+	if (vd.is_tpm2)
+		build_cmd12(cmd, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP, TPM2_SU_CLEAR);
+	else
+		build_cmd12(cmd, TPM12_TAG_RQU_COMMAND, TPM12_ORD_STARTUP, TPM12_ST_CLEAR);
+	tpm_execute(cmd, sizeof(cmd), &resp, &rlen);
+	code = be32_get(resp + 6);
+	if (code == (vd.is_tpm2 ? TPM2_RC_INITIALIZE : TPM12_INVALID_POSTINIT)) {
+		/* MainInit resumed the saved volatile state: the TPM is
+		 * already started.  That resume is one-shot. */
+		log_info(LOGM_VTPM, "resumed from saved volatile state");
+		rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		if (rc != TPM_SUCCESS) {
+			TPMLIB_Terminate();
+			vd.running = 0;
+			return rc;
+		}
+	} else if (code != TPM_SUCCESS) {
+		log_err(LOGM_VTPM, "Startup at autostart failed: rc 0x%x", code);
+		TPMLIB_Terminate();
+		vd.running = 0;
+		return code;
+	}
+	vd.autostarted = 1;
+	return TPM_SUCCESS;
+}
+
+void
+tpm_auto_shutdown(void)
+{
+	uint8_t cmd[12];
+	const uint8_t *resp;
+	uint32_t rlen;
+
+	if (!vd.running || !vd.is_tpm2 || vd.last_was_shutdown)
+		return;
+	build_cmd12(cmd, TPM2_ST_NO_SESSIONS, TPM2_CC_SHUTDOWN, TPM2_SU_CLEAR);
+	tpm_execute(cmd, sizeof(cmd), &resp, &rlen);
+	log_debug(LOGM_VTPM, "automatic TPM2_Shutdown(SU_CLEAR): rc 0x%x", be32_get(resp + 6));
+}
+
+void
+tpm_power_off(void)
+{
+	if (!vd.running)
+		return;
+	tpm_auto_shutdown();
+	TPMLIB_Terminate();
+	vd.running = 0;
+	vd.autostarted = 0;
+	vd.last_was_shutdown = 0;
+	log_info(LOGM_VTPM, "TPM powered off");
+}
+
+TPM_RESULT
+tpm_store_volatile(void)
+{
+	unsigned char *buf = NULL;
+	uint32_t len = 0;
+	TPM_RESULT rc;
+
+	rc = TPMLIB_VolatileAll_Store(&buf, &len);
+	if (rc != TPM_SUCCESS) {
+		log_err(LOGM_VTPM, "TPMLIB_VolatileAll_Store: rc 0x%x", rc);
+		freezero(buf, len);
+		return rc;
+	}
+	rc = nvram_store(TPM_VOLATILESTATE_NAME, buf, len);
+	freezero(buf, len);
+	return rc;
+}

@@ -1,0 +1,587 @@
+/*
+ * vtpmd.c - the per-vTPM process: hosts one TPM (2.0 or 1.2) on libtpms
+ * and talks only over the channel fd inherited from the manager; it opens
+ * no file.  This file owns the command line, start-up, the poll loop, the
+ * data connections (accepted on the listening socket the manager passes,
+ * or passed one by one) and the dispatch of manager requests.
+ *
+ * Trusts: the manager (channel framing checked by chan_recv, payload sizes
+ * re-checked in chanio.c) and libtpms.  Trusts nothing on a data
+ * connection: every packet goes through tpm_frame_check() against the
+ * negotiated buffer size, each connection has its own buffer and is read
+ * without blocking, so a client that sends half a command stalls nobody.
+ * TPM payloads are never logged; buffers that held them are wiped.
+ *
+ * Usage: vtpmd --channel-fd N --tpm-version 2|1.2 [--autostart]
+ *              [--locality L] [--uuid UUID] [--log-level LEVEL]
+ */
+#include "vtpm/vtpmd.h"
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/uuid.h"
+
+#include <libtpms/tpm_error.h>
+#include <libtpms/tpm_library.h>
+#include <libtpms/tpm_nvfilename.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 64
+#define WRITE_TIMEOUT_MS 5000
+
+struct vtpmd vd = { .chan = { .fd = -1 }, .listen_fd = -1 };
+
+struct conn {
+	int fd;
+	int eof;      /* peer finished sending; serve what is buffered, then close */
+	uint32_t len; /* bytes buffered */
+	uint8_t buf[TPM_FRAME_MAX];
+};
+
+static struct conn *conns[MAX_CONNS];
+static unsigned nconns;
+
+/* ---------------------------------------------------------------- usage */
+
+static void __attribute__((noreturn))
+usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "vtpmd: %s%s\n", what, arg);
+	fprintf(stderr, "usage: vtpmd --channel-fd N --tpm-version 2|1.2 [--autostart] "
+			"[--locality 0-4] [--uuid UUID] [--log-level error|warn|info|debug]\n");
+	exit(2);
+}
+
+static long
+parse_num(const char *s, long lo, long hi, const char *opt)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		usage_error("bad value for ", opt);
+	return v;
+}
+
+struct options {
+	int chan_fd;
+	int autostart;
+	char title[64];
+	enum log_level level;
+};
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "channel-fd", required_argument, NULL, 'c' },
+		{ "tpm-version", required_argument, NULL, 't' },
+		{ "autostart", no_argument, NULL, 'a' },
+		{ "locality", required_argument, NULL, 'l' },
+		{ "uuid", required_argument, NULL, 'u' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint8_t u[UUID_LEN];
+	char ustr[UUID_STR_LEN];
+	int c, have_version = 0;
+
+	o->chan_fd = -1;
+	o->autostart = 0;
+	o->level = LOG_LVL_INFO;
+	snprintf(o->title, sizeof(o->title), "vtpmd");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->chan_fd = (int)parse_num(optarg, 0, INT_MAX, "--channel-fd");
+			break;
+		case 't':
+			if (strcmp(optarg, "2") == 0)
+				vd.is_tpm2 = 1;
+			else if (strcmp(optarg, "1.2") == 0)
+				vd.is_tpm2 = 0;
+			else
+				usage_error("bad value for --tpm-version (2 or 1.2): ", optarg);
+			have_version = 1;
+			break;
+		case 'a':
+			o->autostart = 1;
+			break;
+		case 'l':
+			vd.locality = (TPM_MODIFIER_INDICATOR)parse_num(optarg, 0, 4, "--locality");
+			break;
+		case 'u':
+			if (uuid_parse(optarg, u) != 0)
+				usage_error("bad value for --uuid: ", optarg);
+			uuid_format(u, ustr);
+			snprintf(o->title, sizeof(o->title), "vtpmd[%s]", ustr);
+			break;
+		case 'L':
+			if (log_parse_level(optarg, &o->level) != 0)
+				usage_error("bad value for --log-level: ", optarg);
+			break;
+		default:
+			usage_error("unknown option or missing value: ",
+				    argv[optind - 1] != NULL ? argv[optind - 1] : "?");
+		}
+	}
+	if (optind != argc)
+		usage_error("unexpected argument: ", argv[optind]);
+	if (o->chan_fd < 0)
+		usage_error("--channel-fd is required", "");
+	if (!have_version)
+		usage_error("--tpm-version is required", "");
+}
+
+/* The channel must be an open SEQPACKET socket (util/chan.h). */
+static void
+check_channel_fd(int fd)
+{
+	int type = 0;
+	socklen_t sl = sizeof(type);
+
+	if (fcntl(fd, F_GETFD) < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 ||
+	    type != SOCK_SEQPACKET)
+		usage_error("--channel-fd is not an open SEQPACKET socket", "");
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* ---------------------------------------------------- data connections */
+
+static void
+conn_add(int fd)
+{
+	struct conn *c;
+
+	if (nconns == MAX_CONNS) {
+		log_warn(LOGM_VTPM, "too many data connections (%u), refusing a new one", MAX_CONNS);
+		close(fd);
+		return;
+	}
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		log_err(LOGM_VTPM, "out of memory for a data connection");
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->eof = 0;
+	c->len = 0;
+	conns[nconns++] = c;
+	log_debug(LOGM_VTPM, "data connection added (%u open)", nconns);
+}
+
+/* Marks a connection closed; conn_reap() removes it from the table. */
+static void
+conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void
+conn_reap(void)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < nconns; i++) {
+		if (conns[i]->fd >= 0) {
+			conns[j++] = conns[i];
+			continue;
+		}
+		/* Served commands were moved, not erased: wipe it all. */
+		explicit_bzero(conns[i]->buf, sizeof(conns[i]->buf));
+		free(conns[i]);
+	}
+	nconns = j;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes all of p on a connection we never block on: waits for POLLOUT
+ * up to WRITE_TIMEOUT_MS in total.  0 or -1 (connection to be closed). */
+static int
+conn_write(int fd, const uint8_t *p, size_t len)
+{
+	int64_t deadline = now_ms() + WRITE_TIMEOUT_MS;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
+				log_warn(LOGM_VTPM, "data client did not read its response in %d ms",
+					 WRITE_TIMEOUT_MS);
+				return -1;
+			}
+			continue;
+		}
+		log_debug(LOGM_VTPM, "data connection write: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->eof || c->len == sizeof(c->buf))
+		return;
+	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+	if (n > 0)
+		c->len += (uint32_t)n;
+	else if (n == 0)
+		c->eof = 1;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		log_debug(LOGM_VTPM, "data connection read: %s", strerror(errno));
+		conn_close(c);
+	}
+}
+
+/* A whole packet (or a bad header) is buffered: serving it needs no read. */
+static int
+conn_ready(const struct conn *c)
+{
+	uint32_t sz;
+
+	return c->fd >= 0 && tpm_frame_check(c->buf, c->len, vd.bufsize, &sz) != TPM_FRAME_INCOMPLETE;
+}
+
+/* Serves at most one command from the connection's buffer. */
+static void
+conn_serve(struct conn *c)
+{
+	uint8_t err[TPM_HDR_SIZE];
+	const uint8_t *resp;
+	uint32_t sz = 0, rlen;
+
+	if (c->fd < 0)
+		return;
+	switch (tpm_frame_check(c->buf, c->len, vd.bufsize, &sz)) {
+	case TPM_FRAME_BAD:
+		log_warn(LOGM_VTPM, "data client sent a bad packet size; closing it");
+		tpm_bad_frame_response(err, c->buf, c->len);
+		(void)conn_write(c->fd, err, sizeof(err));
+		conn_close(c);
+		return;
+	case TPM_FRAME_INCOMPLETE:
+		if (c->eof) {
+			if (c->len != 0)
+				log_debug(LOGM_VTPM, "data client left with %u bytes of a command",
+					  c->len);
+			conn_close(c);
+		}
+		return;
+	case TPM_FRAME_OK:
+		break;
+	}
+	tpm_execute(c->buf, sz, &resp, &rlen);
+	if (conn_write(c->fd, resp, rlen) != 0) {
+		conn_close(c);
+		return;
+	}
+	explicit_bzero(c->buf, sz);
+	memmove(c->buf, c->buf + sz, c->len - sz);
+	c->len -= sz;
+}
+
+static void
+accept_clients(void)
+{
+	for (;;) {
+		int fd = accept4(vd.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			conn_add(fd);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+			log_warn(LOGM_VTPM, "accept: %s", strerror(errno));
+		return;
+	}
+}
+
+static void
+set_listen_fd(int fd)
+{
+	int acc = 0, fl;
+	socklen_t sl = sizeof(acc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) != 0 || !acc) {
+		log_err(LOGM_VTPM, "CHAN_LISTEN_FD: not a listening socket");
+		close(fd);
+		return;
+	}
+	/* A poll-then-accept race must never block the loop.  (The flag is
+	 * shared with the manager's copy; it polls the socket too.) */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		log_err(LOGM_VTPM, "CHAN_LISTEN_FD: fcntl: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (vd.listen_fd >= 0) {
+		log_warn(LOGM_VTPM, "replacing the listening data socket");
+		close(vd.listen_fd);
+	}
+	vd.listen_fd = fd;
+	log_debug(LOGM_VTPM, "listening data socket installed");
+}
+
+/* ------------------------------------------------------- manager requests */
+
+void
+vtpmd_cleanup(void)
+{
+	tpmlog_drain();
+	for (unsigned i = 0; i < nconns; i++)
+		conn_close(conns[i]);
+	conn_reap();
+	if (vd.listen_fd >= 0)
+		close(vd.listen_fd);
+	vd.listen_fd = -1;
+	freezero(vd.rbuf, vd.rbufsize);
+	vd.rbuf = NULL;
+	vd.rbufsize = 0;
+	for (struct qmsg q; chanio_pop(&q) == 0;)
+		qmsg_free(&q);
+	chan_close(&vd.chan);
+}
+
+static void
+handle_tpm_cmd(struct qmsg *q)
+{
+	uint8_t err[TPM_HDR_SIZE];
+	const uint8_t *resp;
+	uint32_t rlen;
+
+	if (q->data == NULL || tpm_frame_exact(q->data, q->len, vd.bufsize) != 0) {
+		log_warn(LOGM_VTPM, "CHAN_TPM_CMD: bad packet of %u bytes", q->len);
+		tpm_bad_frame_response(err, q->data, q->len);
+		resp = err;
+		rlen = sizeof(err);
+	} else {
+		tpm_execute(q->data, q->len, &resp, &rlen);
+	}
+	chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+}
+
+static void __attribute__((noreturn))
+handle_stop(void)
+{
+	uint32_t rc = TPM_SUCCESS;
+	uint8_t out[4];
+
+	if (vd.running) {
+		if (vd.failed) {
+			/* Nothing worth resuming: the next start is a clean
+			 * power cycle from the permanent state, so an older
+			 * saved volatile state (STORE_VOLATILE) goes too. */
+			log_warn(LOGM_VTPM, "TPM in failure mode: volatile state not saved");
+			rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		} else if (vd.autostarted) {
+			/* Tool/FIFO clients never power-cycle the TPM: keep the
+			 * session state for the next autostart to resume. */
+			rc = tpm_store_volatile();
+		} else {
+			/* A hypervisor sends its own Startup at every boot. */
+			tpm_auto_shutdown();
+		}
+		TPMLIB_Terminate();
+		vd.running = 0;
+	}
+	be32_put(out, rc);
+	chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
+	log_info(LOGM_VTPM, "stopped (rc 0x%x)", rc);
+	vtpmd_cleanup();
+	exit(0);
+}
+
+static void
+dispatch(struct qmsg *q)
+{
+	switch (q->type) {
+	case CHAN_CTRL:
+		if (ctrl_handle(q->data, q->len)) {
+			qmsg_free(q);
+			log_info(LOGM_VTPM, "shut down by control command");
+			vtpmd_cleanup();
+			exit(0);
+		}
+		break;
+	case CHAN_TPM_CMD:
+		handle_tpm_cmd(q);
+		break;
+	case CHAN_LISTEN_FD:
+		set_listen_fd(q->fd);
+		q->fd = -1;
+		break;
+	case CHAN_DATA_FD:
+		conn_add(q->fd);
+		q->fd = -1;
+		break;
+	case CHAN_STOP:
+		qmsg_free(q);
+		handle_stop();
+	default:
+		/* chanio_check_request() let nothing else through. */
+		log_err(LOGM_VTPM, "internal error: message type %u", q->type);
+		_exit(1);
+	}
+	qmsg_free(q);
+}
+
+static void
+dispatch_deferred(void)
+{
+	struct qmsg q;
+
+	while (chanio_pop(&q) == 0)
+		dispatch(&q);
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static void __attribute__((noreturn))
+main_loop(void)
+{
+	struct pollfd pfd[2 + MAX_CONNS];
+	struct conn *polled[MAX_CONNS];
+
+	for (;;) {
+		unsigned np = 0, nc = 0, base;
+		int timeout = -1, r;
+
+		dispatch_deferred();
+		conn_reap();
+		tpmlog_drain();
+
+		pfd[np++] = (struct pollfd){ .fd = vd.chan.fd, .events = POLLIN };
+		if (vd.listen_fd >= 0)
+			pfd[np++] = (struct pollfd){ .fd = vd.listen_fd, .events = POLLIN };
+		base = np;
+		for (unsigned i = 0; i < nconns; i++) {
+			struct conn *c = conns[i];
+
+			if (conn_ready(c) || c->eof)
+				timeout = 0; /* serve it without waiting */
+			if (c->eof || c->len == sizeof(c->buf))
+				continue;
+			polled[nc++] = c;
+			pfd[np++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+		}
+		r = poll(pfd, np, timeout);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err(LOGM_VTPM, "poll: %s", strerror(errno));
+			_exit(1);
+		}
+		if (pfd[0].revents != 0) {
+			struct chan_msg m;
+
+			chanio_recv(&m);
+			chanio_check_request(&m);
+			chanio_defer(&m);
+		}
+		if (base == 2 && pfd[1].revents != 0)
+			accept_clients();
+		for (unsigned i = 0; i < nc; i++) {
+			if (pfd[base + i].revents != 0)
+				conn_read(polled[i]);
+		}
+		/* One command per connection per round keeps clients fair; a
+		 * deferred manager request is served at the top of the loop. */
+		for (unsigned i = 0; i < nconns; i++)
+			conn_serve(conns[i]);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	uint32_t min, max;
+	uint8_t out[4];
+	TPM_RESULT rc;
+
+	parse_args(argc, argv, &o);
+	check_channel_fd(o.chan_fd);
+	signal(SIGPIPE, SIG_IGN);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	log_init(o.title, o.level, LOGGING_MODULES, 0);
+
+	if (chan_init(&vd.chan, o.chan_fd) != 0) {
+		log_err(LOGM_VTPM, "out of memory");
+		_exit(1);
+	}
+	if (tpmlog_init() != 0) {
+		/* Without it libtpms would write to stderr unfiltered. */
+		log_err(LOGM_VTPM, "pipe: %s", strerror(errno));
+		_exit(1);
+	}
+	rc = TPMLIB_ChooseTPMVersion(vd.is_tpm2 ? TPMLIB_TPM_VERSION_2 : TPMLIB_TPM_VERSION_1_2);
+	if (rc == TPM_SUCCESS)
+		rc = nvram_register();
+	if (rc != TPM_SUCCESS) {
+		log_err(LOGM_VTPM, "libtpms set-up failed: rc 0x%x", rc);
+		be32_put(out, rc);
+		chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+		_exit(1);
+	}
+	vd.bufsize = TPMLIB_SetBufferSize(0, &min, &max);
+	if (vd.bufsize > TPM_FRAME_MAX)
+		vd.bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
+
+	rc = TPM_SUCCESS;
+	if (o.autostart)
+		rc = tpm_autostart();
+	tpmlog_drain();
+	be32_put(out, rc);
+	chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+	if (rc != TPM_SUCCESS) {
+		log_err(LOGM_VTPM, "TPM %s failed to start: rc 0x%x", vd.is_tpm2 ? "2.0" : "1.2", rc);
+		_exit(1);
+	}
+	log_info(LOGM_VTPM, "ready: TPM %s, %s", vd.is_tpm2 ? "2.0" : "1.2",
+		 o.autostart ? "started" : "waiting for INIT");
+	main_loop();
+}

@@ -1,0 +1,127 @@
+/*
+ * vtpmd.h - internals shared by the files of vtpmd, the per-vTPM process.
+ *
+ * vtpmd hosts exactly one TPM (libtpms state is process-global, hence the
+ * one global `vd` below) and talks only over the channel fd it inherited
+ * from the manager (util/chan.h).  It trusts the manager's channel framing
+ * (chan_recv) and libtpms, but re-checks every per-type payload size; it
+ * trusts nothing that arrives on a data connection.
+ *
+ *   vtpmd.c   arguments, start-up, the poll loop, data connections, dispatch
+ *   chanio.c  channel send/receive, the bounded queue of deferred requests
+ *   nvram.c   libtpms NV and I/O callbacks carried over the channel
+ *   tpm.c     libtpms power on/off, auto-shutdown, command execution
+ *   ctrl.c    swtpm control commands (CHAN_CTRL)
+ *   tpmlog.c  libtpms' own error messages, with its hex dumps filtered out
+ */
+#ifndef VTPM_VTPMD_H
+#define VTPM_VTPMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libtpms/tpm_types.h>
+
+#include "util/chan.h"
+#include "util/tpm_frame.h"
+
+/* libtpms result codes we use by value (libtpms/tpm_error.h). */
+#define VTPM_TPM_RETRY 0x800u
+
+struct vtpmd {
+	struct chan chan;
+	int is_tpm2;
+	int running;            /* MainInit done, not yet Terminated */
+	int autostarted;        /* powered on by --autostart rather than CTRL INIT */
+	int last_was_shutdown;  /* last processed command was a successful Shutdown */
+	int failed;             /* TPM 2.0 answered TPM_RC_FAILURE since power-on */
+	TPM_MODIFIER_INDICATOR locality;
+	uint32_t bufsize;       /* negotiated TPM buffer size (SET_BUFFERSIZE) */
+	unsigned char *rbuf;    /* libtpms response buffer, kept across calls */
+	uint32_t rbufsize;
+	int listen_fd;          /* listening data socket from CHAN_LISTEN_FD, or -1 */
+};
+
+extern struct vtpmd vd;
+
+/* ---- chanio.c ---- */
+
+/* A manager request copied out of the channel buffer (deferred or current). */
+struct qmsg {
+	uint32_t type;
+	uint32_t len;
+	uint8_t *data; /* malloc'd copy (NULL when len == 0); wiped when freed */
+	int fd;        /* passed fd or -1; owned by the holder */
+};
+
+/* Sends one message; the manager being gone ends the process (_exit 0),
+ * any other failure is fatal (_exit 1). */
+void chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen);
+/* Receives one message, blocking (EOF: _exit 0; error: _exit 1). */
+void chanio_recv(struct chan_msg *m);
+/* Checks a manager->vtpmd request's payload size and fd for its type;
+ * anything else is a protocol violation: log, _exit(1). */
+void chanio_check_request(const struct chan_msg *m);
+/* Copies a checked request to the tail of the deferred queue (overflow: _exit 1). */
+void chanio_defer(const struct chan_msg *m);
+/* Pops the oldest deferred request; 0 when one was returned, -1 when empty. */
+int chanio_pop(struct qmsg *q);
+void qmsg_free(struct qmsg *q);
+/* Waits for the reply `want` (CHAN_NV_DATA or CHAN_NV_STATUS) to our one
+ * outstanding NV request, deferring manager requests that arrive first. */
+void chanio_wait_reply(uint32_t want, struct chan_msg *m);
+/* Overwrites the payload of a received message in the channel buffer. */
+void chanio_wipe(const struct chan_msg *m);
+
+/* ---- nvram.c ---- */
+
+/* Registers the NV and I/O callbacks with libtpms; 0 or a TPM_RESULT. */
+TPM_RESULT nvram_register(void);
+/* The callbacks' bodies, also used directly (STORE_VOLATILE, INIT flags). */
+TPM_RESULT nvram_store(const char *name, const unsigned char *data, uint32_t len);
+TPM_RESULT nvram_delete(const char *name, int must_exist);
+
+/* ---- tpm.c ---- */
+
+/* ChooseTPMVersion + SetBufferSize(current) + MainInit (+ delete the
+ * volatile state with PTM_INIT_FLAG_DELETE_VOLATILE).  0 or a TPM_RESULT;
+ * on failure the TPM is left off. */
+TPM_RESULT tpm_power_on(uint32_t init_flags);
+/* --autostart: power on and send Startup(CLEAR); a Startup refused because
+ * volatile state was resumed is fine and deletes that blob (one-shot). */
+TPM_RESULT tpm_autostart(void);
+/* TPM 2.0: TPM2_Shutdown(SU_CLEAR) unless the last command was a Shutdown. */
+void tpm_auto_shutdown(void);
+/* If running: auto-shutdown, then TPMLIB_Terminate. */
+void tpm_power_off(void);
+/* TPMLIB_VolatileAll_Store + store "volatilestate"; 0 or a TPM_RESULT. */
+TPM_RESULT tpm_store_volatile(void);
+/*
+ * Executes one TPM command of len bytes already checked by the caller to
+ * be one whole packet.  *resp points to the response (valid until the next
+ * call).  Never fails: errors become a 10-byte TPM error response.
+ */
+void tpm_execute(uint8_t *cmd, uint32_t len, const uint8_t **resp, uint32_t *rlen);
+/* The 10-byte response for a malformed packet (size field out of range
+ * or not matching), tagged and coded for the request's generation. */
+void tpm_bad_frame_response(uint8_t out[TPM_HDR_SIZE], const uint8_t *req, size_t reqlen);
+
+/* ---- ctrl.c ---- */
+
+/* Handles one CHAN_CTRL payload (u32 cmd | body) and sends CHAN_CTRL_RESP.
+ * Returns 1 when the process must exit (CMD_SHUTDOWN), else 0. */
+int ctrl_handle(const uint8_t *p, uint32_t len);
+
+/* ---- tpmlog.c ---- */
+
+/* Points libtpms' debug output at a pipe we filter; 0 or -1. */
+int tpmlog_init(void);
+/* Logs what libtpms wrote since the last call (never blocks). */
+void tpmlog_drain(void);
+
+/* ---- vtpmd.c ---- */
+
+/* Releases everything (wiping buffers that held TPM data) before an orderly exit. */
+void vtpmd_cleanup(void);
+
+#endif
