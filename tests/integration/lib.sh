@@ -277,3 +277,168 @@ sha256_hex() { sha256sum | cut -d' ' -f1; }
 pcr_extend_expect() {
 	printf '%s%s' "$1" "$2" | xxd -r -p | sha256_hex
 }
+
+# ---- swtpm as the host TPM --------------------------------------------
+#
+# start_host_swtpm2 NAME / start_host_swtpm12 NAME start a swtpm socket
+# server standing in for the host's hardware TPM: state in $TESTDIR/NAME,
+# data socket $(host_sock NAME), control channel $(host_sock NAME).ctrl,
+# output in $TESTDIR/NAME.log.  A TPM 1.2 is first prepared like a fresh
+# server's chip (swtpm_setup --createek: EK present, enabled, active,
+# unowned).  The state survives stop_host_swtpm NAME and a new start.  The
+# process is registered with track_pid, so the EXIT trap kills it.
+
+declare -A _HOST_PID=()
+
+host_sock() { echo "$TESTDIR/$1.sock"; }
+host_spec() { echo "swtpm:path=$TESTDIR/$1.sock"; }
+host_tcti() { echo "swtpm:path=$TESTDIR/$1.sock"; }
+
+_start_host_swtpm() { # NAME [swtpm socket args]
+	local name=$1 dir=$TESTDIR/$1 s
+	shift
+	s=$(host_sock "$name")
+	[ -z "${_HOST_PID[$name]:-}" ] || fail "start_host_swtpm $name: already running (pid ${_HOST_PID[$name]})"
+	mkdir -p "$dir"
+	rm -f "$s" "$s.ctrl"
+	swtpm socket "$@" --tpmstate dir="$dir" \
+		--server type=unixio,path="$s" --ctrl type=unixio,path="$s.ctrl" \
+		--flags not-need-init,startup-clear >>"$TESTDIR/$name.log" 2>&1 &
+	_HOST_PID[$name]=$!
+	track_pid "$!"
+	for _ in $(seq 100); do
+		if [ -S "$s" ] && [ -S "$s.ctrl" ]; then
+			return 0
+		fi
+		kill -0 "${_HOST_PID[$name]}" 2>/dev/null ||
+			fail "start_host_swtpm $name: swtpm exited: $(tail -n 5 "$TESTDIR/$name.log")"
+		sleep 0.05
+	done
+	fail "start_host_swtpm $name: no socket $s within 5 s"
+}
+
+start_host_swtpm2() { _start_host_swtpm "$1" --tpm2; }
+
+start_host_swtpm12() {
+	local dir=$TESTDIR/$1
+	if [ ! -e "$dir/tpm-00.permall" ]; then
+		mkdir -p "$dir"
+		: >"$TESTDIR/swtpm_setup.conf"
+		timeout 60 swtpm_setup --tpm-state "$dir" --createek \
+			--config "$TESTDIR/swtpm_setup.conf" >>"$TESTDIR/$1.log" 2>&1 ||
+			fail "start_host_swtpm12 $1: swtpm_setup failed: $(tail -n 5 "$TESTDIR/$1.log")"
+	fi
+	_start_host_swtpm "$1"
+}
+
+# start_host_swtpm2_tcp NAME: the same over TCP on 127.0.0.1, data port P
+# (random free one) and control port P+1; $(host_spec_tcp NAME) names it.
+declare -A _HOST_PORT=()
+host_spec_tcp() { echo "swtpm:host=127.0.0.1,port=${_HOST_PORT[$1]}"; }
+
+start_host_swtpm2_tcp() {
+	local name=$1 dir=$TESTDIR/$1 port pid try
+	[ -z "${_HOST_PID[$name]:-}" ] || fail "start_host_swtpm2_tcp $name: already running (pid ${_HOST_PID[$name]})"
+	mkdir -p "$dir"
+	for try in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + RANDOM % 20000 * 2))
+		if [ -n "$(ss -Htan "( sport = :$port or sport = :$((port + 1)) )" 2>/dev/null)" ]; then
+			continue
+		fi
+		swtpm socket --tpm2 --tpmstate dir="$dir" \
+			--server type=tcp,port="$port",bindaddr=127.0.0.1 \
+			--ctrl type=tcp,port="$((port + 1))",bindaddr=127.0.0.1 \
+			--flags not-need-init,startup-clear >>"$TESTDIR/$name.log" 2>&1 &
+		pid=$!
+		track_pid "$pid"
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			if [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] &&
+				[ -n "$(ss -Hltn "sport = :$((port + 1))" 2>/dev/null)" ]; then
+				_HOST_PID[$name]=$pid
+				_HOST_PORT[$name]=$port
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		_untrack_pid "$pid"
+		log "start_host_swtpm2_tcp $name: port $port failed (try $try)"
+	done
+	fail "start_host_swtpm2_tcp $name: no port worked: $(tail -n 5 "$TESTDIR/$name.log")"
+}
+
+# stop_host_swtpm NAME: SIGTERM, wait (its state is kept).
+stop_host_swtpm() {
+	local name=$1 pid
+	pid=${_HOST_PID[$name]:-}
+	[ -n "$pid" ] || fail "stop_host_swtpm $name: not running"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_gone "$pid" 5 || fail "stop_host_swtpm $name: swtpm $pid alive 5 s after SIGTERM"
+	wait "$pid" 2>/dev/null || true
+	unset "_HOST_PID[$name]"
+	_untrack_pid "$pid"
+}
+
+# _untrack_pid PID: forget a pid given to track_pid (it was reaped).
+_untrack_pid() {
+	local i
+	for i in "${!_TRACKED[@]}"; do
+		[ "${_TRACKED[$i]}" != "$1" ] || unset "_TRACKED[$i]"
+	done
+}
+
+# manager_fails WHAT [args]: runs the manager as start_manager does (later
+# arguments override earlier ones), and it must exit non-zero within 20 s
+# without becoming ready.  Its stderr is appended to $MGR_LOG and left in
+# $LAST_STDERR, its status in $LAST_RC (see assert_fails).
+manager_fails() {
+	local what=$1
+	shift
+	[ -z "$MGR_PID" ] || fail "manager_fails: a manager (pid $MGR_PID) is running"
+	assert_fails "$what" timeout -k 5 20 "$BUILD/vtpm_managerd" --foreground \
+		--state-dir "$STATE" --run-dir "$RUN" --host-tpm "keyfile:$KEY" "$@"
+	printf '%s\n' "$LAST_STDERR" >>"$MGR_LOG"
+	case "$LAST_RC" in
+	124 | 137) fail "$what: the manager was still running after 20 s: $LAST_STDERR" ;;
+	esac
+	assert_not_contains "$LAST_STDERR" "vtpm_managerd ready" "$what"
+}
+
+# state_digest [DIR]: sha256 of every file (contents and names) and the list
+# of directories under DIR (default $STATE), sorted; for "nothing changed".
+state_digest() {
+	local d=${1:-$STATE}
+	(
+		cd "$d" || exit 1
+		find . -type d | LC_ALL=C sort
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+	)
+}
+
+# log_since OFFSET: what $MGR_LOG gained after byte OFFSET (from
+# `stat -c %s "$MGR_LOG"` taken before).
+log_since() { tail -c +"$(($1 + 1))" "$MGR_LOG"; }
+
+# status_field NAME: the value of "NAME: value" in `vtpmctl status`.
+status_field() {
+	local out
+	out=$(vtpmctl status) || fail "vtpmctl status: exit $?"
+	printf '%s\n' "$out" | sed -n "s/^$1: //p"
+}
+
+# nv_put UUID INDEX FILE: tpm2_nvwrite FILE at offset 0 of INDEX.
+nv_put() {
+	assert_ok "nvwrite $2 on $1" t2 nvwrite "$1" "$2" -C o -i "$3"
+}
+
+# nv_expect UUID INDEX FILE WHAT: tpm2_nvread of INDEX equals FILE.
+nv_expect() {
+	local got=$TESTDIR/nv_expect.out n
+	n=$(stat -c %s "$3")
+	rm -f "$got"
+	assert_ok "$4: nvread $2 on $1" t2 nvread "$1" "$2" -C o -s "$n" -o "$got"
+	cmp -s "$3" "$got" ||
+		fail "$4: nvread $2 on $1 returned $(xxd -p -c 64 "$got"), expected $(xxd -p -c 64 "$3")"
+}

@@ -13,7 +13,9 @@
 [ -f "$RUN/vtpm_managerd.pid" ] || fail "no pidfile after the parent returned"
 pid=$(cat "$RUN/vtpm_managerd.pid")
 track_pid "$pid"
-[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" || fail "pidfile names '$pid', not a live process"
+if ! [[ $pid =~ ^[0-9]+$ ]] || ! kill -0 "$pid"; then
+	fail "pidfile names '$pid', not a live process"
+fi
 [ -S "$RUN/vtpm_managerd.sock" ] || fail "control socket missing although the parent returned"
 u=$(create_vtpm)
 r=$(t2 getrandom "$u" 8 --hex) || fail "tpm2_getrandom through the background daemon"
