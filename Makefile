@@ -10,6 +10,7 @@ BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/vtpm-manager
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
 LOGGING_MODULES ?= 0xff
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
@@ -115,6 +116,11 @@ install: all
 	install -m 0644 docs/man/vtpm_managerd.8 docs/man/vtpmctl.8 docs/man/vtpmd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/man/vtpm_managerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 scripts/vtpm_managerd.conf.example $(DESTDIR)$(SYSCONFDIR)/vtpm-manager/vtpm_managerd.conf.example
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/init.d
+	sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/vtpm_managerd.service >$(DESTDIR)$(SYSTEMDUNITDIR)/vtpm_managerd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/vtpm_managerd.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/vtpm_managerd.init >$(DESTDIR)$(SYSCONFDIR)/init.d/vtpm_managerd
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/vtpm_managerd
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san

@@ -30,6 +30,7 @@
 #include "tcs/host_tpm.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 
 #define PIDFILE_NAME "vtpm_managerd.pid"
 #define RUNLOCK_NAME "vtpm_managerd.lock"
@@ -409,6 +410,8 @@ main(int argc, char **argv)
 		static const char ready[] = "vtpm_managerd ready\n";
 		(void)!write(STDERR_FILENO, ready, sizeof(ready) - 1);
 	}
+	if ((r = sd_notify_ready("serving vTPMs")) != 0)
+		log_warn(LOGM_MAIN, "cannot notify the service manager: %s", strerror(-r));
 
 	run_loop(m);
 	cleanup(m);
