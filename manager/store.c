@@ -469,8 +469,8 @@ store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 	if (g < min_gen) {
 		buf_free(&pt);
 		seterr(err, errlen,
-		       "blob %s is at generation %llu, older than the %llu the manifest records "
-		       "(rolled back?)",
+		       "rollback detected: blob %s is at generation %llu, older than the %llu the "
+		       "manifest records; restore the newest copy of that file",
 		       path, (unsigned long long)g, (unsigned long long)min_gen);
 		return STORE_E_ROLLBACK;
 	}

@@ -1068,7 +1068,9 @@ tpm12_host_counter_create(struct tpm12_host *t, const uint8_t owner_auth[TPM12_A
 	if (r.rc != 0) {
 		ret = rc_error(r.rc, "TPM_CreateCounter", err, errlen);
 		if (r.rc == TPM12_AUTHFAIL)
-			seterr(err, errlen, "TPM_CreateCounter: owner authorisation refused");
+			seterr(err, errlen, "TPM_CreateCounter: owner authorisation refused: "
+			       "give the TPM's owner auth with --owner-auth hex:... (or "
+			       "well-known), or clear the TPM's owner in the firmware");
 		else if (ret == HOST_E_NOSPACE)
 			seterr(err, errlen, "TPM_CreateCounter: the TPM has no free counter");
 		return ret;
