@@ -8,7 +8,10 @@
  * Trusts: no client.  Control requests are framed by util/ctrl_proto.c with
  * exact sizes; a connection has one request in flight and a capped input
  * buffer; a passed fd is accepted only with SET_DATAFD.  The manager never
- * parses TPM command bytes from these sockets.
+ * parses TPM command bytes from these sockets.  A SET_STATEBLOB blob is a
+ * migration envelope (crypto/migblob.h) that must verify for this vTPM
+ * before the raw libtpms blob inside goes to the vtpmd, which has libtpms
+ * validate it; the envelope of GET_STATEBLOB replies is made in vtpm.c.
  */
 #include "manager/mgr.h"
 
@@ -21,12 +24,21 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
+#include "crypto/migblob.h"
 #include "util/ctrl_proto.h"
 #include "util/log.h"
 
 #define CTRL_IN_MAX (CTRL_REQ_MAX + 64)
 #define CTRL_OUT_MAX (CTRL_STATEBLOB_MAX + 64)
+
+/* A raw blob's envelope fits what clients may send and receive, and a
+ * relayed SET_STATEBLOB (cmd, flags, type, length, blob) fits the channel. */
+_Static_assert(MIGBLOB_OVERHEAD_MAX <= CTRL_STATEBLOB_WRAP_MAX, "envelope overhead");
+_Static_assert(CTRL_STATEBLOB_MAX <= MIGBLOB_PT_MAX, "envelope payload limit");
+_Static_assert(16 + CTRL_STATEBLOB_MAX <= CHAN_MAX_PAYLOAD, "SET_STATEBLOB relay");
+_Static_assert(16 + CTRL_STATEBLOB_MAX <= CTRL_OUT_MAX, "GET_STATEBLOB reply");
 
 static void ctrl_conn_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void ctrl_conn_free(struct mgr *m, struct ctrl_conn *c);
@@ -276,6 +288,97 @@ reply_res(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, uint32_t res)
 	ctrl_conn_reply(m, c, out, n);
 }
 
+/* Queues r (a control request for c's vTPM) to the vtpmd; c is busy until
+ * its reply.  Returns 1 (for ctrl_dispatch). */
+static int
+ctrl_submit(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, struct req *r)
+{
+	r->cmd = cmd;
+	r->conn_id = c->id;
+	c->busy = 1;
+	vtpm_submit(m, c->v, r);
+	return 1;
+}
+
+static const char *
+blob_type_name(uint32_t type)
+{
+	switch (type) {
+	case PTM_BLOB_TYPE_PERMANENT: return "permanent";
+	case PTM_BLOB_TYPE_VOLATILE: return "volatile";
+	case PTM_BLOB_TYPE_SAVESTATE: return "savestate";
+	default: return "unknown";
+	}
+}
+
+/*
+ * SET_STATEBLOB (u32 cmd, state_flags, type, length | blob): unwraps the
+ * migration envelope and relays cmd, 0, type, raw length | raw blob.  The
+ * envelope must be of this type and for this vTPM's UUID (a migrated vTPM
+ * keeps its UUID) and verify under this host's migration key, or without
+ * one, carry a correct digest; anything else is TPM_BAD_PARAMETER and
+ * reaches no vtpmd.  The request's ENCRYPTED flag is not trusted: the
+ * envelope says whether it is sealed.  An empty blob hides the stored one
+ * (swtpm), which is allowed for volatile and savestate state only: an
+ * empty permanent state would leave the vTPM without its seeds.
+ * Returns as ctrl_dispatch.
+ */
+static int
+stateblob_set(struct mgr *m, struct ctrl_conn *c, const uint8_t *req, size_t total)
+{
+	struct vtpm *v = c->v;
+	uint32_t type = be32_get(req + 8), len = be32_get(req + 12);
+	uint8_t key[MIGBLOB_KEY_LEN] = { 0 }, *hdr;
+	struct req *r;
+	int rc;
+
+	if (type < PTM_BLOB_TYPE_PERMANENT || type > PTM_BLOB_TYPE_SAVESTATE ||
+	    total != 16 + (size_t)len || (len == 0 && type == PTM_BLOB_TYPE_PERMANENT)) {
+		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB refused: %s blob of %u bytes",
+			 v->uuid_str, blob_type_name(type), len);
+		reply_res(m, c, CMD_SET_STATEBLOB, CTRL_RES_BAD_PARAMETER);
+		return 0;
+	}
+	if (v->state == VS_FAILED) {
+		reply_res(m, c, CMD_SET_STATEBLOB, CTRL_RES_FAIL);
+		return 0;
+	}
+	if ((r = req_new(REQ_CTRL, ORIG_CTRL_CONN)) == NULL ||
+	    buf_reserve(&r->payload, 16, &hdr) != 0) {
+		req_free(r);
+		reply_res(m, c, CMD_SET_STATEBLOB, CTRL_RES_FAIL);
+		return 0;
+	}
+	be32_put(hdr, CMD_SET_STATEBLOB);
+	be32_put(hdr + 4, 0);
+	be32_put(hdr + 8, type);
+	be32_put(hdr + 12, 0);
+	if (len == 0)
+		return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
+	rc = 0;
+	if (m->cfg.has_migration_key)
+		rc = migblob_derive_key(m->cfg.migration_key, key);
+	if (rc == 0)
+		rc = migblob_unwrap(m->cfg.has_migration_key ? key : NULL, (uint8_t)type,
+				    v->me.uuid, req + 16, len, &r->payload);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0) {
+		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB(%s, %u bytes) refused: %s",
+			 v->uuid_str, blob_type_name(type), len, migblob_strerror(rc));
+		req_free(r);
+		reply_res(m, c, CMD_SET_STATEBLOB,
+			  rc == MIGBLOB_E_NOMEM || rc == MIGBLOB_E_CRYPTO ? CTRL_RES_FAIL
+									  : CTRL_RES_BAD_PARAMETER);
+		return 0;
+	}
+	/* The payload buffer may have moved while the blob was appended. */
+	be32_put(r->payload.d + 12, (uint32_t)(r->payload.len - 16));
+	log_info(LOGM_BACKEND, "vtpm %s: incoming %s state blob verified (%zu bytes, %s)",
+		 v->uuid_str, blob_type_name(type), r->payload.len - 16,
+		 m->cfg.has_migration_key ? "encrypted" : "integrity only");
+	return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
+}
+
 /*
  * Handles one framed request.  Returns 1 when it was sent to the vtpmd (the
  * connection is now busy), 0 when answered here.
@@ -286,7 +389,8 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 {
 	struct vtpm *v = c->v;
 	struct req *r;
-	uint8_t caps[8];
+	uint8_t caps[8], cfg[8];
+	uint32_t type;
 
 	if (cmd != CMD_SET_DATAFD && *passed_fd >= 0) {
 		close(*passed_fd);
@@ -334,16 +438,36 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 		}
 		break;
 	case CMD_GET_CONFIG:
-		/* No swtpm file or migration key is configured; state is
-		 * sealed by the manager instead (docs/PROTOCOLS.md). */
+		/* No swtpm file key (state is sealed by the manager instead,
+		 * docs/PROTOCOLS.md); the migration key flag as swtpm's. */
+		memset(cfg, 0, sizeof(cfg));
+		be32_put(cfg + 4, m->cfg.has_migration_key ? PTM_CONFIG_FLAG_MIGRATION_KEY : 0);
+		ctrl_conn_reply(m, c, cfg, sizeof(cfg));
+		return 0;
+	case CMD_LOCK_STORAGE:
+		/* swtpm re-takes its state directory lock here after a failed
+		 * outgoing migration.  The manager holds the state directory's
+		 * lock for its whole life, so there is nothing to re-take. */
 		reply_res(m, c, cmd, CTRL_RES_SUCCESS);
 		return 0;
 	case CMD_GET_STATEBLOB:
+		/* state_flags, type, offset.  The whole envelope is returned at
+		 * once (socket variant); every GET makes a new one (new nonce),
+		 * so reading it in pieces at offsets cannot work and is refused. */
+		type = be32_get(req + 8);
+		if (type < PTM_BLOB_TYPE_PERMANENT || type > PTM_BLOB_TYPE_SAVESTATE ||
+		    be32_get(req + 12) != 0) {
+			reply_res(m, c, cmd, CTRL_RES_BAD_PARAMETER);
+			return 0;
+		}
+		if (!vtpm_has_vtpmd(v)) {
+			/* No TPM is running: swtpm's answer, without starting one. */
+			reply_res(m, c, cmd, CTRL_RES_BAD_ORDINAL);
+			return 0;
+		}
+		break;
 	case CMD_SET_STATEBLOB:
-	case CMD_LOCK_STORAGE:
-		/* Not advertised in GET_CAPABILITY yet. */
-		reply_res(m, c, cmd, CTRL_RES_BAD_ORDINAL);
-		return 0;
+		return stateblob_set(m, c, req, total);
 	default:
 		break;
 	}
@@ -357,11 +481,7 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 		reply_res(m, c, cmd, CTRL_RES_FAIL);
 		return 0;
 	}
-	r->cmd = cmd;
-	r->conn_id = c->id;
-	c->busy = 1;
-	vtpm_submit(m, v, r);
-	return 1;
+	return ctrl_submit(m, c, cmd, r);
 }
 
 /* Parses and dispatches buffered requests until one goes to the vtpmd.

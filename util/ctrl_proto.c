@@ -122,7 +122,7 @@ ctrl_check_response(uint32_t cmd, const uint8_t *resp, size_t len)
 		if (len < 16)
 			return -1;
 		n = be32_get(resp + 12);
-		return (len - 16 == n && n <= CTRL_STATEBLOB_MAX) ? 0 : -1;
+		return (len - 16 == n && n <= CTRL_STATEBLOB_RAW_MAX) ? 0 : -1;
 	}
 	/* GET_INFO: res, totlength, length, data[length] */
 	if (len < 12)

@@ -59,10 +59,22 @@ enum ctrl_cmd {
 #define VTPM_CTRL_CAPS                                                                      \
 	(PTM_CAP_INIT | PTM_CAP_SHUTDOWN | PTM_CAP_GET_TPMESTABLISHED | PTM_CAP_SET_LOCALITY |   \
 	 PTM_CAP_HASHING | PTM_CAP_CANCEL_TPM_CMD | PTM_CAP_STORE_VOLATILE |                     \
-	 PTM_CAP_RESET_TPMESTABLISHED | PTM_CAP_STOP | PTM_CAP_GET_CONFIG | PTM_CAP_SET_DATAFD | \
-	 PTM_CAP_SET_BUFFERSIZE | PTM_CAP_GET_INFO)
+	 PTM_CAP_RESET_TPMESTABLISHED | PTM_CAP_GET_STATEBLOB | PTM_CAP_SET_STATEBLOB |          \
+	 PTM_CAP_STOP | PTM_CAP_GET_CONFIG | PTM_CAP_SET_DATAFD | PTM_CAP_SET_BUFFERSIZE |        \
+	 PTM_CAP_GET_INFO | PTM_CAP_LOCK_STORAGE)
 
 #define PTM_INIT_FLAG_DELETE_VOLATILE 1u
+
+/* GET/SET_STATEBLOB: state_flags and blob types. */
+#define PTM_STATE_FLAG_DECRYPTED 1u /* GET request: "decrypt with the file key" (none here) */
+#define PTM_STATE_FLAG_ENCRYPTED 2u /* GET reply / SET request: the blob is encrypted */
+#define PTM_BLOB_TYPE_PERMANENT 1u
+#define PTM_BLOB_TYPE_VOLATILE 2u
+#define PTM_BLOB_TYPE_SAVESTATE 3u
+
+/* GET_CONFIG flags. */
+#define PTM_CONFIG_FLAG_FILE_KEY 1u
+#define PTM_CONFIG_FLAG_MIGRATION_KEY 2u
 
 /* Result codes (libtpms tpm_error.h). */
 #define CTRL_RES_SUCCESS 0x00
@@ -76,7 +88,16 @@ enum ctrl_cmd {
 
 /* Largest variable request body (HASH_DATA, SET_STATEBLOB) we accept. */
 #define CTRL_HASH_DATA_MAX 4096u
+/*
+ * State blobs: what clients see (GET_STATEBLOB replies, SET_STATEBLOB
+ * requests) is the manager's migration envelope (crypto/migblob.h), at most
+ * CTRL_STATEBLOB_MAX bytes; what travels between the manager and a vtpmd is
+ * the raw libtpms blob, at most CTRL_STATEBLOB_RAW_MAX, so that its
+ * envelope (at most CTRL_STATEBLOB_WRAP_MAX bytes more) still fits.
+ */
 #define CTRL_STATEBLOB_MAX (128u * 1024)
+#define CTRL_STATEBLOB_WRAP_MAX 64u
+#define CTRL_STATEBLOB_RAW_MAX (CTRL_STATEBLOB_MAX - CTRL_STATEBLOB_WRAP_MAX)
 #define CTRL_REQ_MAX (16u + CTRL_STATEBLOB_MAX) /* cmd + SET_STATEBLOB header + blob */
 
 enum ctrl_parse {
@@ -97,8 +118,10 @@ enum ctrl_parse ctrl_parse_request(const uint8_t *p, size_t avail, int settled, 
 
 /*
  * Checks a response body produced by a vtpmd for cmd: exact size for the
- * fixed replies, 16 + length for GET_STATEBLOB, 12 + length for GET_INFO.
- * Returns 0 when it may be forwarded to the client, -1 otherwise.
+ * fixed replies, 16 + length for GET_STATEBLOB (a raw blob: length at most
+ * CTRL_STATEBLOB_RAW_MAX, so the manager can wrap it), 12 + length for
+ * GET_INFO.  Returns 0 when it may be forwarded (GET_STATEBLOB: wrapped
+ * first), -1 otherwise.
  */
 int ctrl_check_response(uint32_t cmd, const uint8_t *resp, size_t len);
 

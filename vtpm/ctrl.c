@@ -16,6 +16,7 @@
 #include "util/ctrl_proto.h"
 #include "util/log.h"
 
+#include <libtpms/tpm_error.h>
 #include <libtpms/tpm_library.h>
 #include <libtpms/tpm_tis.h>
 
@@ -107,6 +108,76 @@ do_reset_established(const uint8_t *body, uint32_t blen, uint8_t *out)
 	return res_reply(res, out);
 }
 
+/*
+ * GET_STATEBLOB (state_flags, type, offset): the raw libtpms blob, whole,
+ * at offset 0 (the manager wraps it for the client and refuses other
+ * offsets).  Sends the reply itself: res, state_flags 0, totlength = length
+ * | blob, without copying the blob.
+ */
+static void
+do_get_stateblob(const uint8_t *body, uint32_t blen)
+{
+	uint8_t hdr[16];
+	unsigned char *blob = NULL;
+	uint32_t len = 0, type;
+	TPM_RESULT rc;
+	size_t n;
+
+	if (blen != 12 || be32_get(body + 8) != 0) {
+		n = err_reply(CMD_GET_STATEBLOB, CTRL_RES_BAD_PARAMETER, hdr, sizeof(hdr));
+		chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
+		return;
+	}
+	type = be32_get(body + 4);
+	rc = tpm_get_state(type, &blob, &len);
+	if (rc == TPM_SUCCESS && len > CTRL_STATEBLOB_RAW_MAX) {
+		log_err(LOGM_VTPM, "GET_STATEBLOB: the blob of type %u has %u bytes, over the "
+			"%u-byte limit", type, len, CTRL_STATEBLOB_RAW_MAX);
+		rc = CTRL_RES_SIZE;
+	}
+	if (rc != TPM_SUCCESS) {
+		freezero(blob, len);
+		if (rc != TPM_RETRY)
+			log_warn(LOGM_VTPM, "GET_STATEBLOB(type %u): rc 0x%x", type, rc);
+		n = err_reply(CMD_GET_STATEBLOB, rc, hdr, sizeof(hdr));
+		chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
+		log_debug(LOGM_VTPM, "control command 0x%x: result 0x%x", CMD_GET_STATEBLOB, rc);
+		return;
+	}
+	be32_put(hdr, CTRL_RES_SUCCESS);
+	be32_put(hdr + 4, 0);
+	be32_put(hdr + 8, len);
+	be32_put(hdr + 12, len);
+	chanio_send(CHAN_CTRL_RESP, hdr, sizeof(hdr), blob, len);
+	freezero(blob, len);
+	log_debug(LOGM_VTPM, "control command 0x%x: result 0x0, %u-byte blob of type %u",
+		  CMD_GET_STATEBLOB, len, type);
+}
+
+/*
+ * SET_STATEBLOB (state_flags, type, length | blob): only while the TPM is
+ * off (after STOP, or before the first INIT), else TPM_BAD_ORDINAL, as
+ * swtpm.  The blob is the raw libtpms one (the manager has unwrapped and
+ * verified the envelope) and libtpms validates it before caching it for
+ * the next INIT; a rejected blob gets libtpms' error and nothing is kept.
+ * An empty permanent blob is refused (it would wipe the TPM).
+ */
+static size_t
+do_set_stateblob(const uint8_t *body, uint32_t blen, uint8_t *out)
+{
+	uint32_t type, n;
+
+	if (vd.running)
+		return res_reply(CTRL_RES_BAD_ORDINAL, out);
+	if (blen < 12)
+		return res_reply(CTRL_RES_BAD_PARAMETER, out);
+	type = be32_get(body + 4);
+	n = be32_get(body + 8);
+	if (n != blen - 12 || n > CTRL_STATEBLOB_MAX || (n == 0 && type == PTM_BLOB_TYPE_PERMANENT))
+		return res_reply(CTRL_RES_BAD_PARAMETER, out);
+	return res_reply(tpm_set_state(type, body + 12, n), out);
+}
+
 static size_t
 do_hash_data(const uint8_t *body, uint32_t blen, uint8_t *out)
 {
@@ -139,6 +210,7 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 	case CMD_HASH_END:
 	case CMD_CANCEL_TPM_CMD:
 	case CMD_STORE_VOLATILE:
+	case CMD_GET_STATEBLOB:
 		if (!vd.running) {
 			n = err_reply(cmd, CTRL_RES_BAD_ORDINAL, out, sizeof(out));
 			goto send;
@@ -234,9 +306,19 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 	case CMD_GET_INFO:
 		n = do_get_info(body, blen, out, sizeof(out));
 		break;
+	case CMD_GET_STATEBLOB:
+		do_get_stateblob(body, blen);
+		return 0;
+	case CMD_SET_STATEBLOB:
+		n = do_set_stateblob(body, blen, out);
+		break;
+	case CMD_LOCK_STORAGE:
+		/* The manager answers it (it holds the storage lock); a vtpmd
+		 * has no storage of its own to lock. */
+		n = res_reply(blen != 4 ? CTRL_RES_BAD_PARAMETER : CTRL_RES_SUCCESS, out);
+		break;
 	default:
-		/* GET_STATEBLOB, SET_STATEBLOB, SET_DATAFD (the manager's),
-		 * LOCK_STORAGE and unknown codes. */
+		/* SET_DATAFD (the manager's) and unknown codes. */
 		log_debug(LOGM_VTPM, "control command 0x%x not supported", cmd);
 		n = err_reply(cmd, CTRL_RES_BAD_ORDINAL, out, sizeof(out));
 		break;

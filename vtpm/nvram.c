@@ -16,6 +16,7 @@
 #include <libtpms/tpm_error.h>
 #include <libtpms/tpm_library.h>
 #include <libtpms/tpm_memory.h>
+#include <libtpms/tpm_nvfilename.h>
 
 #include <string.h>
 #include <unistd.h>
@@ -53,15 +54,14 @@ cb_nvram_init(void)
 	return TPM_SUCCESS;
 }
 
-static TPM_RESULT
-cb_loaddata(unsigned char **data, uint32_t *length, uint32_t tpm_number, const char *name)
+TPM_RESULT
+nvram_load(const char *name, unsigned char **data, uint32_t *length)
 {
 	struct chan_msg m;
 	size_t nl = check_name(name);
 	TPM_RESULT rc;
 	uint32_t n;
 
-	(void)tpm_number;
 	*data = NULL;
 	*length = 0;
 	if (nl == 0) {
@@ -103,6 +103,13 @@ cb_loaddata(unsigned char **data, uint32_t *length, uint32_t tpm_number, const c
 	return TPM_SUCCESS;
 }
 
+static TPM_RESULT
+cb_loaddata(unsigned char **data, uint32_t *length, uint32_t tpm_number, const char *name)
+{
+	(void)tpm_number;
+	return nvram_load(name, data, length);
+}
+
 TPM_RESULT
 nvram_store(const char *name, const unsigned char *data, uint32_t len)
 {
@@ -126,6 +133,8 @@ nvram_store(const char *name, const unsigned char *data, uint32_t len)
 		log_err(LOGM_VTPM, "NV store %s (%u bytes) failed: rc 0x%x", name, len, rc);
 	else
 		log_debug(LOGM_VTPM, "NV store %s: %u bytes", name, len);
+	if (rc == TPM_SUCCESS && strcmp(name, TPM_PERMANENT_ALL_NAME) == 0)
+		vd.permall_stores++;
 	return rc;
 }
 

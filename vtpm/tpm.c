@@ -87,10 +87,44 @@ tpm_execute(uint8_t *cmd, uint32_t len, const uint8_t **resp, uint32_t *rlen)
 	*rlen = n;
 }
 
+/*
+ * After a MainInit that consumed a permanent blob from SET_STATEBLOB: that
+ * state exists only in libtpms' memory until it reaches the store.  libtpms
+ * 0.9 writes it during MainInit (TPM 2.0: NvCommit, whose result it
+ * ignores; TPM 1.2: TPM_PermanentAll_NVStore), so store it here only when
+ * that did not happen or failed.  0 or a TPM_RESULT.
+ */
+static TPM_RESULT
+store_set_permanent(unsigned stores_before)
+{
+	unsigned char *buf = NULL;
+	uint32_t len = 0;
+	TPM_RESULT rc;
+
+	if (vd.permall_stores != stores_before) {
+		log_info(LOGM_VTPM, "permanent state from SET_STATEBLOB stored at power-on");
+		return TPM_SUCCESS;
+	}
+	rc = TPMLIB_GetState(TPMLIB_STATE_PERMANENT, &buf, &len);
+	if (rc == TPM_SUCCESS && (buf == NULL || len == 0))
+		rc = TPM_FAIL;
+	if (rc == TPM_SUCCESS)
+		rc = nvram_store(TPM_PERMANENT_ALL_NAME, buf, len);
+	freezero(buf, len);
+	if (rc != TPM_SUCCESS)
+		log_err(LOGM_VTPM, "cannot store the permanent state from SET_STATEBLOB: rc 0x%x",
+			rc);
+	else
+		log_info(LOGM_VTPM, "permanent state from SET_STATEBLOB stored after power-on");
+	return rc;
+}
+
 TPM_RESULT
 tpm_power_on(uint32_t init_flags)
 {
 	uint32_t min, max;
+	unsigned stores_before = vd.permall_stores;
+	int perm_set = vd.perm_set;
 	TPM_RESULT rc;
 
 	rc = TPMLIB_ChooseTPMVersion(vd.is_tpm2 ? TPMLIB_TPM_VERSION_2 : TPMLIB_TPM_VERSION_1_2);
@@ -99,10 +133,18 @@ tpm_power_on(uint32_t init_flags)
 		return rc;
 	}
 	vd.bufsize = TPMLIB_SetBufferSize(vd.bufsize, &min, &max);
+	vd.perm_set = 0; /* MainInit takes the cached blobs, whatever its result */
 	rc = TPMLIB_MainInit();
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "TPMLIB_MainInit: rc 0x%x", rc);
 		TPMLIB_Terminate(); /* unlocks the version choice for a retry */
+		return rc;
+	}
+	if (perm_set && (rc = store_set_permanent(stores_before)) != TPM_SUCCESS) {
+		/* Running on state that is not stored would lose it at the
+		 * next power cycle: fail the INIT (QEMU then fails the
+		 * incoming migration; the source still has the vTPM). */
+		TPMLIB_Terminate();
 		return rc;
 	}
 	if (init_flags & PTM_INIT_FLAG_DELETE_VOLATILE) {
@@ -183,6 +225,74 @@ tpm_power_off(void)
 	vd.autostarted = 0;
 	vd.last_was_shutdown = 0;
 	log_info(LOGM_VTPM, "TPM powered off");
+}
+
+TPM_RESULT
+tpm_get_state(uint32_t type, unsigned char **buf, uint32_t *len)
+{
+	TPM_RESULT rc;
+
+	*buf = NULL;
+	*len = 0;
+	if (!vd.running)
+		return TPM_INVALID_POSTINIT;
+	switch (type) {
+	case PTM_BLOB_TYPE_PERMANENT:
+		rc = TPMLIB_GetState(TPMLIB_STATE_PERMANENT, buf, len);
+		break;
+	case PTM_BLOB_TYPE_VOLATILE:
+		rc = TPMLIB_VolatileAll_Store(buf, len);
+		/* swtpm leaves no volatile state behind once it was handed out. */
+		if (rc == TPM_SUCCESS)
+			rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		break;
+	case PTM_BLOB_TYPE_SAVESTATE:
+		/* What TPM_SaveState (1.2) stored; the live TPM is not asked:
+		 * it would marshal a savestate the guest never made. */
+		rc = nvram_load(TPM_SAVESTATE_NAME, buf, len);
+		break;
+	default:
+		return TPM_BAD_PARAMETER;
+	}
+	if (rc == TPM_SUCCESS && (*buf == NULL || *len == 0))
+		rc = TPM_RETRY;
+	if (rc != TPM_SUCCESS) {
+		freezero(*buf, *len);
+		*buf = NULL;
+		*len = 0;
+	}
+	return rc;
+}
+
+TPM_RESULT
+tpm_set_state(uint32_t type, const uint8_t *buf, uint32_t len)
+{
+	enum TPMLIB_StateType st;
+	TPM_RESULT rc;
+
+	if (vd.running)
+		return TPM_INVALID_POSTINIT;
+	switch (type) {
+	case PTM_BLOB_TYPE_PERMANENT: st = TPMLIB_STATE_PERMANENT; break;
+	case PTM_BLOB_TYPE_VOLATILE: st = TPMLIB_STATE_VOLATILE; break;
+	case PTM_BLOB_TYPE_SAVESTATE: st = TPMLIB_STATE_SAVE_STATE; break;
+	default: return TPM_BAD_PARAMETER;
+	}
+	/* libtpms validates volatile and savestate blobs against the
+	 * permanent one: cached, else loaded through the NV callbacks. */
+	rc = TPMLIB_SetState(st, len != 0 ? buf : NULL, len);
+	if (rc != TPM_SUCCESS) {
+		/* libtpms dropped every cached blob, the permanent one too. */
+		vd.perm_set = 0;
+		log_warn(LOGM_VTPM, "SET_STATEBLOB: libtpms rejected the %u-byte blob of type %u: "
+			 "rc 0x%x", len, type, rc);
+		return rc;
+	}
+	if (st == TPMLIB_STATE_PERMANENT)
+		vd.perm_set = len != 0;
+	log_info(LOGM_VTPM, "SET_STATEBLOB: %u-byte blob of type %u accepted for the next INIT",
+		 len, type);
+	return TPM_SUCCESS;
 }
 
 TPM_RESULT

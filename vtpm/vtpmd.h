@@ -40,6 +40,8 @@ struct vtpmd {
 	unsigned char *rbuf;    /* libtpms response buffer, kept across calls */
 	uint32_t rbufsize;
 	int listen_fd;          /* listening data socket from CHAN_LISTEN_FD, or -1 */
+	int perm_set;           /* SET_STATEBLOB cached a permanent blob for the next MainInit */
+	unsigned permall_stores; /* successful stores of "permall" (nvram_store) */
 };
 
 extern struct vtpmd vd;
@@ -77,7 +79,10 @@ void chanio_wipe(const struct chan_msg *m);
 
 /* Registers the NV and I/O callbacks with libtpms; 0 or a TPM_RESULT. */
 TPM_RESULT nvram_register(void);
-/* The callbacks' bodies, also used directly (STORE_VOLATILE, INIT flags). */
+/* The callbacks' bodies, also used directly (STORE_VOLATILE, INIT flags,
+ * GET_STATEBLOB).  nvram_load: *data is TPM_Malloc'd (free with freezero);
+ * TPM_RETRY when the blob does not exist. */
+TPM_RESULT nvram_load(const char *name, unsigned char **data, uint32_t *length);
 TPM_RESULT nvram_store(const char *name, const unsigned char *data, uint32_t len);
 TPM_RESULT nvram_delete(const char *name, int must_exist);
 
@@ -96,6 +101,21 @@ void tpm_auto_shutdown(void);
 void tpm_power_off(void);
 /* TPMLIB_VolatileAll_Store + store "volatilestate"; 0 or a TPM_RESULT. */
 TPM_RESULT tpm_store_volatile(void);
+/*
+ * GET_STATEBLOB's blob of a running TPM (swtpm's semantics): type 1 the
+ * live permanent state, 2 the live volatile state (any stored
+ * "volatilestate" is then deleted, as swtpm does), 3 the stored
+ * "savestate" (TPM_RETRY when there is none; always so for TPM 2.0).
+ * *buf is malloc'd (free with freezero); TPM_RETRY for an empty blob.
+ */
+TPM_RESULT tpm_get_state(uint32_t type, unsigned char **buf, uint32_t *len);
+/*
+ * SET_STATEBLOB on a powered-off TPM: TPMLIB_SetState, which unmarshals
+ * the blob to validate it and caches it for the next power-on (a rejected
+ * blob clears every cached one).  len 0 hides the stored blob.  A cached
+ * permanent blob is written to the store at that power-on.
+ */
+TPM_RESULT tpm_set_state(uint32_t type, const uint8_t *buf, uint32_t len);
 /*
  * Executes one TPM command of len bytes already checked by the caller to
  * be one whole packet.  *resp points to the response (valid until the next

@@ -186,12 +186,16 @@ START_TEST(test_response_stateblob)
 	ck_assert_int_eq(ctrl_check_response(CMD_GET_STATEBLOB, resp, 116), 0);
 	ck_assert_int_eq(ctrl_check_response(CMD_GET_STATEBLOB, resp, 115), -1);
 	ck_assert_int_eq(ctrl_check_response(CMD_GET_STATEBLOB, resp, 117), -1);
+	/* A vtpmd's raw blob must leave room for the manager's envelope. */
+	be32_put(resp + 12, CTRL_STATEBLOB_RAW_MAX);
+	ck_assert_int_eq(
+		ctrl_check_response(CMD_GET_STATEBLOB, resp, 16 + CTRL_STATEBLOB_RAW_MAX), 0);
+	be32_put(resp + 12, CTRL_STATEBLOB_RAW_MAX + 1);
+	ck_assert_int_eq(
+		ctrl_check_response(CMD_GET_STATEBLOB, resp, 16 + CTRL_STATEBLOB_RAW_MAX + 1), -1);
 	be32_put(resp + 12, CTRL_STATEBLOB_MAX);
 	ck_assert_int_eq(ctrl_check_response(CMD_GET_STATEBLOB, resp, 16 + CTRL_STATEBLOB_MAX),
-			 0);
-	be32_put(resp + 12, CTRL_STATEBLOB_MAX + 1);
-	ck_assert_int_eq(
-		ctrl_check_response(CMD_GET_STATEBLOB, resp, 16 + CTRL_STATEBLOB_MAX + 1), -1);
+			 -1);
 	be32_put(resp + 12, 0xffffffffu);
 	ck_assert_int_eq(ctrl_check_response(CMD_GET_STATEBLOB, resp, 16), -1);
 	free(resp);

@@ -79,6 +79,7 @@ main(int argc, char **argv)
 	srunner_add_suite(sr, chan_suite());
 	srunner_add_suite(sr, aead_suite());
 	srunner_add_suite(sr, blobfmt_suite());
+	srunner_add_suite(sr, migblob_suite());
 	srunner_add_suite(sr, fileio_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, host_tpm_suite());

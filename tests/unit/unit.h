@@ -15,6 +15,7 @@ Suite *ctrl_proto_suite(void);
 Suite *chan_suite(void);
 Suite *aead_suite(void);
 Suite *blobfmt_suite(void);
+Suite *migblob_suite(void);
 Suite *store_suite(void);
 Suite *host_tpm_suite(void);
 Suite *fileio_suite(void);
