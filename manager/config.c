@@ -6,11 +6,19 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "util/fileio.h"
+
+#define KEYFILE_PREFIX "keyfile:"
 
 #define OPT_CONFIG 'c'
 #define OPT_STATE 's'
@@ -27,19 +35,24 @@
 #define OPT_OWNER 1003
 #define OPT_SRK 1004
 #define OPT_INTERVAL 1005
+#define OPT_USER 1006
+#define OPT_MIGKEY 1007
 
 void
 config_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vtpm_managerd [--foreground] [--config FILE] [--state-dir DIR]\n"
-		"                     [--run-dir DIR] [--host-tpm SPEC] [--backend fifo]\n"
+		"                     [--run-dir DIR] [--host-tpm SPEC] [--backend fifo|xen|fifo,xen]\n"
 		"                     [--log-modules MASK] [--log-level error|warn|info|debug]\n"
 		"                     [--vtpmd PATH] [--socket-group GROUP] [--seal-pcrs LIST]\n"
 		"                     [--owner-auth random|well-known|hex:HEX] [--srk-auth well-known|hex:HEX]\n"
-		"                     [--rollback-interval SECONDS]\n"
+		"                     [--rollback-interval SECONDS] [--vtpm-user USER]\n"
+		"                     [--migration-key keyfile:PATH|none]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
+		"  --migration-key: 32-byte key file (mode 0600) shared by the hosts vTPMs migrate\n"
+		"        between; without it migration blobs leave with an integrity check only\n"
 		"  defaults: --config %s --state-dir %s --run-dir %s\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DEFAULT_RUN_DIR);
 }
@@ -111,16 +124,29 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 	if (strcmp(key, "vtpmd") == 0)
 		return copy_str(c->vtpmd_path, sizeof(c->vtpmd_path), val, key, err, errlen);
 	if (strcmp(key, "backend") == 0) {
-		if (strcmp(val, "fifo") == 0) {
-			c->backend_fifo = 1;
-			return 0;
+		/* A comma-separated list: fifo, xen; none (or socket) for
+		 * neither.  The per-vTPM sockets are always served. */
+		char list[64], *tok, *save = NULL;
+
+		if (strlen(val) >= sizeof(list)) {
+			snprintf(err, errlen, "backend: '%s' is too long", val);
+			return -1;
 		}
-		if (strcmp(val, "none") == 0 || strcmp(val, "socket") == 0) {
-			c->backend_fifo = 0;
-			return 0;
+		memcpy(list, val, strlen(val) + 1);
+		c->backend_fifo = c->backend_xen = 0;
+		for (tok = strtok_r(list, ",", &save); tok != NULL;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (strcmp(tok, "fifo") == 0) {
+				c->backend_fifo = 1;
+			} else if (strcmp(tok, "xen") == 0) {
+				c->backend_xen = 1;
+			} else if (strcmp(tok, "none") != 0 && strcmp(tok, "socket") != 0) {
+				snprintf(err, errlen, "backend: unknown value '%s' (expected fifo, "
+					 "xen, fifo,xen or none)", tok);
+				return -1;
+			}
 		}
-		snprintf(err, errlen, "backend: unknown value '%s' (expected fifo)", val);
-		return -1;
+		return 0;
 	}
 	if (strcmp(key, "log_level") == 0) {
 		if (log_parse_level(val, &c->log_level) != 0) {
@@ -151,6 +177,8 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		memcpy(c->seal_pcrs, val, strlen(val) + 1);
 		return 0;
 	}
+	if (strcmp(key, "vtpm_user") == 0)
+		return copy_str(c->vtpm_user, sizeof(c->vtpm_user), val, key, err, errlen);
 	if (strcmp(key, "owner_auth") == 0)
 		return copy_str(c->owner_auth, sizeof(c->owner_auth), val, key, err, errlen);
 	if (strcmp(key, "srk_auth") == 0)
@@ -167,8 +195,70 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		c->rollback_interval = (unsigned)v;
 		return 0;
 	}
+	if (strcmp(key, "migration_key") == 0) {
+		if (strcmp(val, "none") == 0 || *val == '\0') {
+			c->migration_key_spec[0] = '\0';
+			return 0;
+		}
+		if (strncmp(val, KEYFILE_PREFIX, strlen(KEYFILE_PREFIX)) != 0 ||
+		    val[strlen(KEYFILE_PREFIX)] == '\0') {
+			snprintf(err, errlen, "migration_key: '%s' is not keyfile:PATH or none", val);
+			return -1;
+		}
+		return copy_str(c->migration_key_spec, sizeof(c->migration_key_spec), val, key,
+				err, errlen);
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
+}
+
+/*
+ * Reads the migration key named by migration_key_spec: a regular file of
+ * exactly 32 bytes that only its owner may read (as the keyfile host TPM).
+ * Unlike that one it is never created here: the hosts must share it.
+ */
+static int
+load_migration_key(struct config *c, char *err, size_t errlen)
+{
+	const char *path = c->migration_key_spec + strlen(KEYFILE_PREFIX);
+	struct stat st;
+	int fd, r;
+
+	c->has_migration_key = 0;
+	if (c->migration_key_spec[0] == '\0')
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "migration_key: cannot open %s: %s", path,
+			 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "migration_key: %s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size != (off_t)sizeof(c->migration_key)) {
+		snprintf(err, errlen, "migration_key: %s must hold exactly %zu bytes (has %lld)",
+			 path, sizeof(c->migration_key), (long long)st.st_size);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "migration_key: %s is readable by group or others (mode %o); "
+			 "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	r = read_full(fd, c->migration_key, sizeof(c->migration_key));
+	close(fd);
+	if (r != 0) {
+		OPENSSL_cleanse(c->migration_key, sizeof(c->migration_key));
+		snprintf(err, errlen, "migration_key: cannot read %s: %s", path,
+			 r == -EPIPE ? "file shrank while reading" : strerror(-r));
+		return -1;
+	}
+	c->has_migration_key = 1;
+	return 0;
 }
 
 static char *
@@ -245,6 +335,8 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "owner-auth", required_argument, NULL, OPT_OWNER },
 		{ "srk-auth", required_argument, NULL, OPT_SRK },
 		{ "rollback-interval", required_argument, NULL, OPT_INTERVAL },
+		{ "vtpm-user", required_argument, NULL, OPT_USER },
+		{ "migration-key", required_argument, NULL, OPT_MIGKEY },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -264,6 +356,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 	c->rollback_interval = DEFAULT_ROLLBACK_INTERVAL;
 	snprintf(c->owner_auth, sizeof(c->owner_auth), "random");
 	snprintf(c->srk_auth, sizeof(c->srk_auth), "well-known");
+	snprintf(c->vtpm_user, sizeof(c->vtpm_user), "vtpm");
 
 	optind = 1;
 	opterr = 0;
@@ -295,6 +388,8 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_OWNER: key = "owner_auth"; break;
 		case OPT_SRK: key = "srk_auth"; break;
 		case OPT_INTERVAL: key = "rollback_interval"; break;
+		case OPT_MIGKEY: key = "migration_key"; break;
+		case OPT_USER: key = "vtpm_user"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
 			return -1;
@@ -326,5 +421,5 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return 0;
+	return load_migration_key(c, err, errlen);
 }

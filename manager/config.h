@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -26,6 +27,7 @@ struct config {
 	char host_tpm[PATH_MAX + 16];
 	char vtpmd_path[PATH_MAX];
 	int backend_fifo;
+	int backend_xen;          /* Xen PV backend (xenstore backend/vtpm) */
 	int foreground;
 	enum log_level log_level;
 	unsigned log_modules;
@@ -35,6 +37,12 @@ struct config {
 	char owner_auth[64];      /* random | well-known | hex:... (TPM 1.2) */
 	char srk_auth[64];        /* well-known | hex:... (TPM 1.2) */
 	unsigned rollback_interval; /* seconds between batched commits */
+	char vtpm_user[64];       /* unprivileged user vtpmd runs as */
+	/* migration_key = keyfile:PATH (or none): the key shared by the hosts
+	 * a vTPM migrates between; read once by config_load. */
+	char migration_key_spec[PATH_MAX + 16];
+	int has_migration_key;
+	uint8_t migration_key[32];
 };
 
 /* Parses argv and the config file into c.  Returns 0, or 1 after printing

@@ -8,10 +8,12 @@
  * signalfd, so no handler runs asynchronously.
  */
 #include "manager/mgr.h"
+#include "manager/xen_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +140,49 @@ lock_run_dir(struct mgr *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * vtpmd runs as an unprivileged user (vtpm_user, default "vtpm", else
+ * nobody) chrooted into an empty, root-owned directory of ours.
+ */
+static int
+setup_vtpm_identity(struct mgr *m, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(m->cfg.vtpm_user);
+	struct stat st;
+
+	if (pw == NULL) {
+		if ((pw = getpwnam("nobody")) == NULL) {
+			snprintf(err, errlen, "neither user %s nor nobody exists for vtpmd",
+				 m->cfg.vtpm_user);
+			return -1;
+		}
+		log_warn(LOGM_MAIN, "user %s does not exist (make install creates it); vtpmd "
+			 "runs as nobody, shared with other daemons", m->cfg.vtpm_user);
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "vtpm_user %s is root; vtpmd must run unprivileged",
+			 m->cfg.vtpm_user);
+		return -1;
+	}
+	m->vtpm_uid = pw->pw_uid;
+	m->vtpm_gid = pw->pw_gid;
+	if (path_join(m->empty_dir, sizeof(m->empty_dir), m->cfg.run_dir, "empty") != 0) {
+		snprintf(err, errlen, "run directory path too long");
+		return -1;
+	}
+	if (mkdir(m->empty_dir, 0555) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", m->empty_dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(m->empty_dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0222) != 0) {
+		snprintf(err, errlen, "%s must be a directory of ours that no one can write to",
+			 m->empty_dir);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 setup_signals(struct mgr *m)
 {
@@ -243,11 +288,15 @@ cleanup(struct mgr *m)
 			kill(v->pid, SIGKILL);
 	while (waitpid(-1, &status, WNOHANG) > 0)
 		;
-	if (m->commit != NULL)
+	/* Only a daemon that came up commits on the way out: a refused start
+	 * (rollback, tampering, a bad socket path) must leave the state
+	 * directory and the TPM counter exactly as it found them. */
+	if (m->commit != NULL && m->serving)
 		(void)manifest_sync(m);
 	commit_shutdown(m);
 	if (m->host != NULL)
 		host_tpm_close(m->host);
+	xen_backend_close(m);
 	while (m->vtpms != NULL)
 		vtpm_free(m, m->vtpms);
 	if (m->fifo_enabled)
@@ -257,6 +306,8 @@ cleanup(struct mgr *m)
 		(void)unlink(path);
 	if (path_join(path, sizeof(path), m->cfg.run_dir, RUNLOCK_NAME) == 0)
 		(void)unlink(path);
+	if (m->empty_dir[0] != '\0')
+		(void)rmdir(m->empty_dir);
 	store_close(&m->store);
 }
 
@@ -329,6 +380,10 @@ main(int argc, char **argv)
 		log_err(LOGM_MAIN, "%s", err);
 		return 1;
 	}
+	if (setup_vtpm_identity(m, err, sizeof(err)) != 0) {
+		log_err(LOGM_MAIN, "%s", err);
+		return 1;
+	}
 	/* Lock the state directory before unsealing: master.sealed lives in
 	 * it, and a second manager must change nothing. */
 	if (store_open(&m->store, m->cfg.state_dir, NULL, err, sizeof(err)) != 0) {
@@ -340,7 +395,11 @@ main(int argc, char **argv)
 			    sizeof(err));
 	OPENSSL_cleanse(&opts, sizeof(opts));
 	if (r != 0) {
-		log_err(LOGM_TCS, "host TPM (%s): %s", ht.path, err);
+		log_err(LOGM_TCS, "host TPM (%s): %s%s", ht.path, err,
+			r == HOST_E_NOTPM ? "; check that the TPM (or the swtpm standing in for "
+					    "it) is present and running, or name another with "
+					    "--host-tpm" :
+			r == HOST_E_BUSY ? "; the TPM is busy: retry, or stop what holds it" : "");
 		store_close(&m->store);
 		return 1;
 	}
@@ -363,6 +422,10 @@ main(int argc, char **argv)
 		log_warn(LOGM_TCS, "the TPM 1.2 owner auth is the WELL-KNOWN value: any local "
 			 "process can issue TPM_OwnerClear and wipe the host TPM (and with it "
 			 "every vTPM). Use --owner-auth random on production hosts");
+	if (!m->cfg.has_migration_key)
+		log_warn(LOGM_BACKEND, "no migration_key: vTPM state leaves this host in "
+			 "GET_STATEBLOB (QEMU migration, savevm) UNENCRYPTED, with an integrity "
+			 "check only; set migration_key = keyfile:PATH on every host to seal it");
 
 	present = faccessat(m->store.dirfd, "manifest", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	if (store_manifest_load(&m->store, &mf, err, sizeof(err)) != 0) {
@@ -392,7 +455,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if (ctl_open(m, err, sizeof(err)) != 0 ||
-	    (m->cfg.backend_fifo && fifo_open(m, err, sizeof(err)) != 0)) {
+	    (m->cfg.backend_fifo && fifo_open(m, err, sizeof(err)) != 0) ||
+	    (m->cfg.backend_xen && xen_backend_start(m, err, sizeof(err)) != 0)) {
 		log_err(LOGM_MAIN, "%s", err);
 		goto fail;
 	}
@@ -400,9 +464,10 @@ main(int argc, char **argv)
 		log_err(LOGM_MAIN, "cannot write pidfile in %s: %s", m->cfg.run_dir, strerror(-r));
 		goto fail;
 	}
-	log_info(LOGM_MAIN, "serving %u vTPM(s); state %s, sockets in %s%s",
+	log_info(LOGM_MAIN, "serving %u vTPM(s); state %s, sockets in %s%s%s",
 		 (unsigned)nvtpms, m->cfg.state_dir, m->cfg.run_dir,
-		 m->cfg.backend_fifo ? ", FIFO backend on" : "");
+		 m->cfg.backend_fifo ? ", FIFO backend on" : "",
+		 m->cfg.backend_xen ? ", Xen backend on" : "");
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "r", 1);
 		close(ready_fd);
@@ -413,6 +478,7 @@ main(int argc, char **argv)
 	if ((r = sd_notify_ready("serving vTPMs")) != 0)
 		log_warn(LOGM_MAIN, "cannot notify the service manager: %s", strerror(-r));
 
+	m->serving = 1;
 	run_loop(m);
 	cleanup(m);
 	log_info(LOGM_MAIN, "stopped");

@@ -46,7 +46,9 @@ struct ctrl_conn {
 };
 
 enum req_kind { REQ_CTRL, REQ_TPM, REQ_STOP };
-enum req_origin { ORIG_CTRL_CONN, ORIG_FIFO, ORIG_CTL };
+enum req_origin { ORIG_CTRL_CONN, ORIG_FIFO, ORIG_CTL, ORIG_XEN };
+/* ORIG_XEN and mgr.xen exist (manager/xen_backend.c builds its body). */
+#define MGR_XEN_HOOKS 1
 
 /* A request queued for, or outstanding at, a vtpmd. */
 struct req {
@@ -54,7 +56,8 @@ struct req {
 	enum req_kind kind;
 	enum req_origin origin;
 	uint32_t cmd;        /* control command (REQ_CTRL) */
-	uint64_t conn_id;    /* ORIG_CTRL_CONN: reply goes to this ctrl conn */
+	uint64_t conn_id;    /* ORIG_CTRL_CONN: reply goes to this ctrl conn;
+				ORIG_XEN: the Xen device's connection */
 	uint32_t instance;   /* ORIG_FIFO: reply frame prefix */
 	struct buf payload;  /* what is sent on the channel */
 };
@@ -62,6 +65,7 @@ struct req {
 enum vtpm_state { VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED };
 
 struct ctl_client;
+struct xen_backend;
 
 struct vtpm {
 	struct vtpm *next;
@@ -119,12 +123,17 @@ struct mgr {
 	struct ctl_client *ctl_clients;
 	struct fifo_backend fifo;
 	int fifo_enabled;
+	struct xen_backend *xen;     /* Xen PV backend (xen_backend.c), NULL when off */
 	int runlock_fd;
 	uint64_t next_conn_id;
 	struct commit *commit;       /* manifest commits (commit.c) */
 	struct host_tpm *host;       /* the host TPM, for status */
+	uid_t vtpm_uid;              /* vtpmd's unprivileged identity */
+	gid_t vtpm_gid;
+	char empty_dir[PATH_MAX];    /* vtpmd's chroot: <run-dir>/empty */
 	int stopping;   /* SIGTERM seen: stop vtpmds, then leave the loop */
 	int done;
+	int serving;    /* start-up finished: exit may commit the manifest */
 };
 
 /* loop.c */

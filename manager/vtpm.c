@@ -10,6 +10,7 @@
  * decided by the channel it arrived on, never by the message.
  */
 #include "manager/mgr.h"
+#include "manager/xen_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "crypto/migblob.h"
 #include "util/ctrl_proto.h"
 #include "util/log.h"
 #include "util/tpm_frame.h"
@@ -136,9 +140,9 @@ vtpm_version_str(const struct vtpm *v)
 static void
 spawn_child(struct mgr *m, struct vtpm *v, int chfd, int autostart)
 {
-	char loc[8];
+	char loc[8], uid[16], gid[16];
 	const char *lvl[] = { "error", "warn", "info", "debug" };
-	const char *argv[16];
+	const char *argv[24];
 	int a = 0, devnull;
 	sigset_t none;
 
@@ -175,6 +179,16 @@ spawn_child(struct mgr *m, struct vtpm *v, int chfd, int autostart)
 	argv[a++] = lvl[m->cfg.log_level];
 	if (autostart)
 		argv[a++] = "--autostart";
+	snprintf(uid, sizeof(uid), "%u", (unsigned)m->vtpm_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)m->vtpm_gid);
+	argv[a++] = "--uid";
+	argv[a++] = uid;
+	argv[a++] = "--gid";
+	argv[a++] = gid;
+	argv[a++] = "--root";
+	argv[a++] = m->empty_dir;
+	if (getenv("VTPM_TEST_FORBIDDEN_SYSCALL") != NULL)
+		argv[a++] = "--test-forbidden-syscall"; /* tests only */
 	argv[a] = NULL;
 	execv(m->cfg.vtpmd_path, (char *const *)(uintptr_t)argv);
 	_exit(127);
@@ -257,6 +271,8 @@ req_fail(struct mgr *m, struct vtpm *v, struct req *r)
 						    v->me.tpm_version == 2));
 		if (r->origin == ORIG_FIFO)
 			fifo_reply(m, r->instance, err, sizeof(err));
+		else if (r->origin == ORIG_XEN)
+			xen_reply(m, r->conn_id, err, sizeof(err));
 		break;
 	case REQ_STOP:
 		break;
@@ -451,6 +467,59 @@ parse_name(const uint8_t *p, size_t len, char out[NV_NAME_MAX + 1])
 	return idx;
 }
 
+/*
+ * Answers a GET_STATEBLOB request r with the vtpmd's reply p (already
+ * checked by ctrl_check_response: res, state_flags, totlength, length |
+ * raw libtpms blob).  A client never sees the raw blob: it gets it in the
+ * migration envelope (crypto/migblob.h) for this vTPM's UUID, encrypted
+ * when a migration key is configured (state_flags ENCRYPTED), else with a
+ * digest.  An error reply is passed on without any bytes that came with it.
+ */
+static void
+stateblob_reply(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_t *p,
+		size_t len)
+{
+	uint32_t res = be32_get(p), n = be32_get(p + 12), type;
+	uint8_t key[MIGBLOB_KEY_LEN] = { 0 }, err[16];
+	int enc = m->cfg.has_migration_key, rc = 0;
+	struct buf out;
+	uint8_t *hdr;
+	size_t k;
+
+	if (res != 0 || n == 0 || buf_avail(&r->payload) < 16) {
+		k = ctrl_error_reply(CMD_GET_STATEBLOB, res, err, sizeof(err));
+		vtpm_ctrl_reply(m, v, r->conn_id, err, k);
+		return;
+	}
+	type = be32_get(buf_ptr(&r->payload) + 8);
+	buf_init(&out, 16 + CTRL_STATEBLOB_MAX);
+	if (buf_reserve(&out, 16, &hdr) != 0)
+		rc = MIGBLOB_E_NOMEM;
+	if (rc == 0 && enc)
+		rc = migblob_derive_key(m->cfg.migration_key, key);
+	if (rc == 0)
+		rc = migblob_wrap(enc ? key : NULL, (uint8_t)type, v->me.uuid, p + 16, n, &out);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0) {
+		log_err(LOGM_BACKEND, "vtpm %s: cannot wrap the state blob (type %u, %u bytes): %s",
+			v->uuid_str, type, n, migblob_strerror(rc));
+		buf_free(&out);
+		k = ctrl_error_reply(CMD_GET_STATEBLOB, CTRL_RES_FAIL, err, sizeof(err));
+		vtpm_ctrl_reply(m, v, r->conn_id, err, k);
+		return;
+	}
+	/* The header goes in last: out's storage may have moved. */
+	hdr = out.d;
+	be32_put(hdr, CTRL_RES_SUCCESS);
+	be32_put(hdr + 4, enc ? PTM_STATE_FLAG_ENCRYPTED : 0);
+	be32_put(hdr + 8, (uint32_t)(out.len - 16));
+	be32_put(hdr + 12, (uint32_t)(out.len - 16));
+	log_info(LOGM_BACKEND, "vtpm %s: state blob type %u sent (%zu bytes, %s)", v->uuid_str,
+		 type, out.len - 16, enc ? "encrypted" : "integrity only, not encrypted");
+	vtpm_ctrl_reply(m, v, r->conn_id, out.d, out.len);
+	buf_free(&out);
+}
+
 /* Returns 0, or -1 with *why set when the vtpmd must be killed. */
 static int
 handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char **why)
@@ -490,7 +559,9 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 			return -1;
 		}
 		v->outstanding = NULL;
-		if (r->origin == ORIG_CTRL_CONN)
+		if (r->origin == ORIG_CTRL_CONN && r->cmd == CMD_GET_STATEBLOB)
+			stateblob_reply(m, v, r, msg->data, msg->len);
+		else if (r->origin == ORIG_CTRL_CONN)
 			vtpm_ctrl_reply(m, v, r->conn_id, msg->data, msg->len);
 		if (r->cmd == CMD_SHUTDOWN) {
 			/* vtpmd exits after SHUTDOWN; wait for its channel
@@ -510,6 +581,8 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 		v->outstanding = NULL;
 		if (r->origin == ORIG_FIFO)
 			fifo_reply(m, r->instance, msg->data, msg->len);
+		else if (r->origin == ORIG_XEN)
+			xen_reply(m, r->conn_id, msg->data, msg->len);
 		req_free(r);
 		vtpm_pump(m, v);
 		return 0;
@@ -622,17 +695,20 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 	v->q_tail = NULL;
 	manifest_mark_dirty(m);
 
-	for (unsigned i = 0; i < v->nstop_waiters; i++)
-		ctl_stop_done(m, v->stop_waiters[i], 1,
-			      v->delete_after_stop ? "deleted" : "stopped");
+	/* Answer the waiting vtpmctl clients only once the work is done
+	 * (for a delete: sockets and files gone), so they see the result. */
+	struct ctl_client *waiters[sizeof(v->stop_waiters) / sizeof(v->stop_waiters[0])];
+	unsigned nwaiters = v->nstop_waiters;
+	int deleting = v->delete_after_stop;
+
+	memcpy(waiters, v->stop_waiters, nwaiters * sizeof(waiters[0]));
 	v->nstop_waiters = 0;
-	if (v->delete_after_stop) {
-		vtpm_delete(m, v);
-		return;
-	}
-	/* Back to lazy start: the manager watches the data socket again. */
-	if (!m->stopping)
-		(void)ev_set(m, &v->data_ev, EPOLLIN);
+	if (deleting)
+		vtpm_delete(m, v); /* frees v */
+	else if (!m->stopping)
+		(void)ev_set(m, &v->data_ev, EPOLLIN); /* back to lazy start */
+	for (unsigned i = 0; i < nwaiters; i++)
+		ctl_stop_done(m, waiters[i], 1, deleting ? "deleted" : "stopped");
 }
 
 void

@@ -4,9 +4,23 @@
 # and apt-get update runs only when something is missing.
 set -eu
 
-PKGS="build-essential pkg-config clang libssl-dev openssl libtpms-dev libtpms0 \
+PKGS="build-essential pkg-config clang libssl-dev openssl libtpms-dev libtpms0 xxd \
 libtss2-dev tpm2-tools swtpm swtpm-tools check libseccomp-dev libxen-dev \
 qemu-system-x86 python3"
+
+# vtpmd drops to this system user (config vtpm_user); created once.
+ensure_user() {
+	if ! getent passwd vtpm >/dev/null 2>&1; then
+		if [ "$(id -u)" -eq 0 ]; then
+			useradd --system --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin vtpm
+			echo "install-deps: created system user vtpm"
+		else
+			sudo useradd --system --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin vtpm
+		fi
+	fi
+}
 
 missing=""
 for p in $PKGS; do
@@ -17,6 +31,7 @@ done
 
 if [ -z "$missing" ]; then
 	echo "install-deps: all packages present"
+	ensure_user
 	exit 0
 fi
 
@@ -30,3 +45,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+ensure_user

@@ -15,6 +15,7 @@
  * Usage: vtpmd --channel-fd N --tpm-version 2|1.2 [--autostart]
  *              [--locality L] [--uuid UUID] [--log-level LEVEL]
  */
+#include "vtpm/sandbox.h"
 #include "vtpm/vtpmd.h"
 
 #include "util/buf.h"
@@ -83,6 +84,9 @@ struct options {
 	int autostart;
 	char title[64];
 	enum log_level level;
+	struct sandbox_opts sb;
+	int have_uid, have_gid;
+	int features;
 };
 
 static void
@@ -95,6 +99,11 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "locality", required_argument, NULL, 'l' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "uid", required_argument, NULL, 'U' },
+		{ "gid", required_argument, NULL, 'G' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "test-forbidden-syscall", no_argument, NULL, 'F' },
+		{ "features", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t u[UUID_LEN];
@@ -136,6 +145,25 @@ parse_args(int argc, char **argv, struct options *o)
 			if (log_parse_level(optarg, &o->level) != 0)
 				usage_error("bad value for --log-level: ", optarg);
 			break;
+		case 'U':
+			o->sb.uid = (uid_t)parse_num(optarg, 0, INT_MAX, "--uid");
+			o->have_uid = 1;
+			break;
+		case 'G':
+			o->sb.gid = (gid_t)parse_num(optarg, 0, INT_MAX, "--gid");
+			o->have_gid = 1;
+			break;
+		case 'R':
+			if (optarg[0] != '/')
+				usage_error("--root must be an absolute path: ", optarg);
+			o->sb.root = optarg;
+			break;
+		case 'F':
+			o->sb.test_forbidden_syscall = 1;
+			break;
+		case 'f':
+			o->features = 1;
+			return;
 		default:
 			usage_error("unknown option or missing value: ",
 				    argv[optind - 1] != NULL ? argv[optind - 1] : "?");
@@ -147,6 +175,14 @@ parse_args(int argc, char **argv, struct options *o)
 		usage_error("--channel-fd is required", "");
 	if (!have_version)
 		usage_error("--tpm-version is required", "");
+	/* The manager always confines us; all three or none (a vtpmd started
+	 * by hand for debugging runs unconfined). */
+	if (o->have_uid || o->have_gid || o->sb.root != NULL) {
+		if (!o->have_uid || !o->have_gid || o->sb.root == NULL)
+			usage_error("--uid, --gid and --root go together", "");
+		o->sb.enabled = 1;
+	}
+	o->sb.max_fds = MAX_CONNS + 16;
 }
 
 /* The channel must be an open SEQPACKET socket (util/chan.h). */
@@ -543,7 +579,12 @@ main(int argc, char **argv)
 	uint8_t out[4];
 	TPM_RESULT rc;
 
+	memset(&o, 0, sizeof(o));
 	parse_args(argc, argv, &o);
+	if (o.features) {
+		printf("seccomp=%s\n", sandbox_has_seccomp() ? "yes" : "no");
+		return 0;
+	}
 	check_channel_fd(o.chan_fd);
 	signal(SIGPIPE, SIG_IGN);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -571,6 +612,13 @@ main(int argc, char **argv)
 	if (vd.bufsize > TPM_FRAME_MAX)
 		vd.bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
 
+	/* Confined before the first guest byte, and before MainInit reads any
+	 * state: from here on only the channel and passed fds exist. */
+	if (sandbox_enter(&o.sb) != 0) {
+		be32_put(out, TPM_FAIL);
+		chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+		_exit(1);
+	}
 	rc = TPM_SUCCESS;
 	if (o.autostart)
 		rc = tpm_autostart();

@@ -1,0 +1,79 @@
+/*
+ * xen_backend.h - the Xen PV vTPM backend (tpmif protocol v2, as served to
+ * the stock Linux xen-tpmfront).  See xen_backend.c and docs/XEN.md.
+ *
+ * Hooks the rest of the manager needs (mgr.h): enum req_origin has
+ * ORIG_XEN, struct mgr has `struct xen_backend *xen`, and mgr.h defines
+ * MGR_XEN_HOOKS; vtpm.c routes ORIG_XEN TPM replies (and req_fail's error
+ * responses) to xen_reply().
+ */
+#ifndef VTPM_MANAGER_XEN_BACKEND_H
+#define VTPM_MANAGER_XEN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manager/xen_if.h"
+
+struct mgr;
+struct xen_backend;
+
+/*
+ * The tpmif v2 shared page (xen/include/public/io/tpmif.h, Linux's struct
+ * vtpm_shared_page).  Fields are in the guest's native byte order; the
+ * packet starts at sizeof(header) + 4 * nr_extra_pages.
+ */
+struct xen_tpmif_page {
+	uint32_t length;        /* request or response length */
+	uint8_t state;          /* enum xen_tpmif_state */
+	uint8_t locality;       /* for this request */
+	uint8_t pad;
+	uint8_t nr_extra_pages; /* extra grant pages: not supported, but honoured for the offset */
+	uint32_t extra_pages[];
+};
+
+enum xen_tpmif_state {
+	XEN_TPMIF_IDLE = 0,   /* backend: cancel done / nothing */
+	XEN_TPMIF_SUBMIT = 1, /* frontend: request ready */
+	XEN_TPMIF_FINISH = 2, /* backend: response ready */
+	XEN_TPMIF_CANCEL = 3, /* frontend: cancel requested */
+};
+
+/* xenbus states (xen/include/public/io/xenbus.h). */
+enum xen_bus_state {
+	XEN_BUS_UNKNOWN = 0,
+	XEN_BUS_INITIALISING = 1,
+	XEN_BUS_INITWAIT = 2,
+	XEN_BUS_INITIALISED = 3,
+	XEN_BUS_CONNECTED = 4,
+	XEN_BUS_CLOSING = 5,
+	XEN_BUS_CLOSED = 6,
+};
+
+/*
+ * Starts serving /local/domain/<self>/backend/vtpm through xi and registers
+ * the xenstore and event-channel fds with ev_set.  The backend owns xi from
+ * here on, also on failure (xi->close is called).  Returns 0, or -1 with a
+ * message in err.
+ */
+int xen_backend_open(struct mgr *m, const struct xen_if *xi, char *err, size_t errlen);
+
+/* xen_backend_open on the real libxenstore/libxengnttab/libxenevtchn
+ * (defined in xen_if_real.c). */
+int xen_backend_start(struct mgr *m, char *err, size_t errlen);
+
+/*
+ * Unmaps every page, unbinds every channel and stops watching.  The
+ * devices' xenstore state is left as is, so a restarted manager picks
+ * connected guests up again.  No-op when the backend is not open.
+ */
+void xen_backend_close(struct mgr *m);
+
+/*
+ * A TPM response (or req_fail's error response) for an ORIG_XEN request:
+ * conn_id is the request's conn_id.  Dropped when that connection is gone
+ * or the guest cancelled the command.
+ */
+void xen_reply(struct mgr *m, uint64_t conn_id, const uint8_t *p, size_t len);
+
+#endif
