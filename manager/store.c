@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -60,6 +61,14 @@ vtpm_dir_open(struct store *s, const char *text)
 	return openat(s->vtpmfd, text, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+static size_t
+keys_map_len(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	return pg > 0 && (size_t)pg >= sizeof(struct store_keys) ? (size_t)pg : 4096;
+}
+
 void
 store_close(struct store *s)
 {
@@ -71,15 +80,37 @@ store_close(struct store *s)
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	s->dirfd = s->vtpmfd = s->lockfd = -1;
-	OPENSSL_cleanse(s->master, sizeof(s->master));
-	OPENSSL_cleanse(s->manifest_key, sizeof(s->manifest_key));
+	if (s->keys != NULL) {
+		OPENSSL_cleanse(s->keys, sizeof(*s->keys));
+		munlock(s->keys, sizeof(*s->keys));
+		munmap(s->keys, keys_map_len());
+		s->keys = NULL;
+	}
+}
+
+/* A private page for the keys; see store.h.  mlock failing (no
+ * CAP_IPC_LOCK and a small RLIMIT_MEMLOCK) is not fatal. */
+static struct store_keys *
+keys_alloc(void)
+{
+	void *p = mmap(NULL, keys_map_len(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, keys_map_len(), MADV_DONTDUMP);
+	(void)madvise(p, keys_map_len(), MADV_WIPEONFORK);
+	(void)mlock(p, sizeof(struct store_keys));
+	return p;
 }
 
 int
 store_set_key(struct store *s, const uint8_t master[32])
 {
-	memcpy(s->master, master, sizeof(s->master));
-	return blobfmt_derive_key(s->master, NULL, s->manifest_key) == 0 ? 0 : STORE_E_IO;
+	if (s->keys == NULL && (s->keys = keys_alloc()) == NULL)
+		return STORE_E_IO;
+	memcpy(s->keys->master, master, sizeof(s->keys->master));
+	return blobfmt_derive_key(s->keys->master, NULL, s->keys->manifest_key) == 0 ? 0 : STORE_E_IO;
 }
 
 int
@@ -280,7 +311,7 @@ store_manifest_load(struct store *s, struct manifest *m, char *err, size_t errle
 		return read_error(r, "manifest", path, err, errlen);
 
 	buf_init(&pt, SEAL_CT_MAX);
-	r = blobfmt_open(s->manifest_key, SEAL_KIND_MANIFEST, MANIFEST_NAME, NULL, file, flen,
+	r = blobfmt_open(s->keys->manifest_key, SEAL_KIND_MANIFEST, MANIFEST_NAME, NULL, file, flen,
 			 &pt, &seq);
 	freezero(file, flen);
 	if (r != 0) {
@@ -321,7 +352,7 @@ store_manifest_save(struct store *s, const struct manifest *m, char *err, size_t
 		r = STORE_E_INVAL;
 		goto out;
 	}
-	if (blobfmt_seal(s->manifest_key, SEAL_KIND_MANIFEST, MANIFEST_NAME, NULL, m->seq,
+	if (blobfmt_seal(s->keys->manifest_key, SEAL_KIND_MANIFEST, MANIFEST_NAME, NULL, m->seq,
 			 pt.d, pt.len, &sealed) != 0) {
 		seterr(err, errlen, "cannot seal the manifest");
 		r = STORE_E_IO;
@@ -451,7 +482,7 @@ store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 	if (r != 0)
 		return read_error(r, "blob", path, err, errlen);
 
-	if (blobfmt_derive_key(s->master, uuid, key) != 0) {
+	if (blobfmt_derive_key(s->keys->master, uuid, key) != 0) {
 		freezero(file, flen);
 		seterr(err, errlen, "cannot derive the key of blob %s", path);
 		return STORE_E_IO;
@@ -504,7 +535,7 @@ store_blob_save(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 		       s->path, text, name, len, (unsigned)SEAL_CT_MAX);
 		return STORE_E_INVAL;
 	}
-	if (blobfmt_derive_key(s->master, uuid, key) != 0) {
+	if (blobfmt_derive_key(s->keys->master, uuid, key) != 0) {
 		seterr(err, errlen, "cannot derive the key of blob %s/" VTPM_DIR "/%s/%s", s->path,
 		       text, name);
 		return STORE_E_IO;

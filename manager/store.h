@@ -34,8 +34,13 @@ struct store {
 	int vtpmfd;      /* <state-dir>/vtpm */
 	int lockfd;
 	char path[4096]; /* for messages */
-	uint8_t master[32];
-	uint8_t manifest_key[32];
+	/* Key material lives in its own page: mlock'ed (never swapped),
+	 * excluded from core dumps, and wiped in a forked child
+	 * (MADV_WIPEONFORK), so a vtpmd never holds it even before exec. */
+	struct store_keys {
+		uint8_t master[32];
+		uint8_t manifest_key[32];
+	} *keys;
 };
 
 /* Opens and locks the state directory.  master may be NULL when the key

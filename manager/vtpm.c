@@ -187,8 +187,12 @@ spawn_child(struct mgr *m, struct vtpm *v, int chfd, int autostart)
 	argv[a++] = gid;
 	argv[a++] = "--root";
 	argv[a++] = m->empty_dir;
-	if (getenv("VTPM_TEST_FORBIDDEN_SYSCALL") != NULL)
-		argv[a++] = "--test-forbidden-syscall"; /* tests only */
+	/* Tests only: make the vtpmd misbehave (a forbidden syscall, hostile
+	 * channel messages) to prove the manager contains it.  Only flags
+	 * named --test-* pass, and they only ever weaken the vtpmd itself. */
+	const char *tf = getenv("VTPM_TEST_VTPMD_FLAG");
+	if (tf != NULL && strncmp(tf, "--test-", 7) == 0)
+		argv[a++] = tf;
 	argv[a] = NULL;
 	execv(m->cfg.vtpmd_path, (char *const *)(uintptr_t)argv);
 	_exit(127);

@@ -87,6 +87,7 @@ struct options {
 	struct sandbox_opts sb;
 	int have_uid, have_gid;
 	int features;
+	const char *hostile; /* tests only: one misbehaviour after READY */
 };
 
 static void
@@ -103,6 +104,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "gid", required_argument, NULL, 'G' },
 		{ "root", required_argument, NULL, 'R' },
 		{ "test-forbidden-syscall", no_argument, NULL, 'F' },
+		{ "test-hostile", required_argument, NULL, 'H' },
 		{ "features", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,6 +163,12 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'F':
 			o->sb.test_forbidden_syscall = 1;
 			break;
+		case 'H':
+			if (strcmp(optarg, "garbage") != 0 && strcmp(optarg, "badname") != 0 &&
+			    strcmp(optarg, "mismatch") != 0 && strcmp(optarg, "unsolicited") != 0)
+				usage_error("bad value for --test-hostile: ", optarg);
+			o->hostile = optarg;
+			break;
 		case 'f':
 			o->features = 1;
 			return;
@@ -183,6 +191,33 @@ parse_args(int argc, char **argv, struct options *o)
 		o->sb.enabled = 1;
 	}
 	o->sb.max_fds = MAX_CONNS + 16;
+}
+
+/*
+ * Tests only (--test-hostile): what a compromised vtpmd might send.  The
+ * manager must kill us and leave every other vTPM, and every blob, alone.
+ */
+static void
+test_misbehave(const char *kind)
+{
+	static const uint8_t bad[] = { 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 99, 'x' };
+	/* Another vTPM's blob, by path: names are not paths to the manager. */
+	static const char other[] = "../00000000-0000-4000-8000-000000000001/permall";
+	uint8_t nv[1 + sizeof(other)];
+
+	log_warn(LOGM_VTPM, "test: misbehaving on purpose (%s)", kind);
+	if (strcmp(kind, "garbage") == 0) {
+		(void)!send(vd.chan.fd, bad, sizeof(bad), MSG_NOSIGNAL);
+	} else if (strcmp(kind, "mismatch") == 0) {
+		/* Header claims 99 payload bytes, one follows. */
+		(void)!send(vd.chan.fd, bad + 4, 5, MSG_NOSIGNAL);
+	} else if (strcmp(kind, "badname") == 0) {
+		nv[0] = (uint8_t)(sizeof(other) - 1);
+		memcpy(nv + 1, other, sizeof(other) - 1);
+		chanio_send(CHAN_NV_STORE, nv, sizeof(other), "x", 1);
+	} else {
+		chanio_send(CHAN_CTRL_RESP, "\0\0\0\0", 4, NULL, 0);
+	}
 }
 
 /* The channel must be an open SEQPACKET socket (util/chan.h). */
@@ -631,5 +666,7 @@ main(int argc, char **argv)
 	}
 	log_info(LOGM_VTPM, "ready: TPM %s, %s", vd.is_tpm2 ? "2.0" : "1.2",
 		 o.autostart ? "started" : "waiting for INIT");
+	if (o.hostile != NULL)
+		test_misbehave(o.hostile);
 	main_loop();
 }

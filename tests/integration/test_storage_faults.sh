@@ -1,0 +1,49 @@
+#!/bin/bash
+# test_storage_faults: a save that fails at any step (short write + ENOSPC,
+# fsync EIO, rename EIO, directory fsync EIO) fails the TPM command that
+# needed it with a TPM error, leaves the previous state intact and readable
+# after a restart, and the manager keeps serving other vTPMs.  Faults are
+# injected with VTPM_FAULT=<step>:<n> (util/fileio.c): the n-th such step in
+# the manager process fails.  The first atomic write of a start is the
+# pidfile, so n=2 is the first blob save after start.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_manager
+u=$(create_vtpm)
+other=$(create_vtpm)
+assert_ok "nvdefine" t2 nvdefine "$u" 0x1500016 -C o -s 8 -a "ownerread|ownerwrite" >/dev/null
+printf 'AAAAAAAA' >"$TESTDIR/a"
+printf 'BBBBBBBB' >"$TESTDIR/b"
+assert_ok "nvwrite A" t2 nvwrite "$u" 0x1500016 -C o -i "$TESTDIR/a"
+stop_manager
+
+for step in write fsync rename dirsync; do
+	log "fault at $step"
+	off=$(stat -c %s "$MGR_LOG")
+	VTPM_FAULT=$step:2 start_manager
+	if t2 nvwrite "$u" 0x1500016 -C o -i "$TESTDIR/b" 2>/dev/null; then
+		fail "$step: the NV write whose save failed was acknowledged"
+	fi
+	newlog=$(tail -c +"$((off + 1))" "$MGR_LOG")
+	assert_contains "$newlog" "cannot write blob $STATE/vtpm/$u/permall" "$step: manager log"
+	# Another vTPM is served meanwhile (its own saves work again).
+	r=$(t2 getrandom "$other" 8 --hex) || fail "$step: another vTPM after the fault"
+	assert_match '[0-9a-f]{16}' "$r" "$step: GetRandom on another vTPM"
+	manager_alive || fail "$step: the manager died"
+	stop_manager
+	start_manager
+	r=$(t2 nvread "$u" 0x1500016 -C o -s 8) || fail "$step: nvread after restart"
+	if [ "$step" = dirsync ]; then
+		# The new file was renamed into place, only its durability is
+		# unknown: either version is a correct outcome.
+		case "$r" in
+		AAAAAAAA | BBBBBBBB) ;;
+		*) fail "$step: NV holds '$r' after restart" ;;
+		esac
+	else
+		assert_eq AAAAAAAA "$r" "$step: NV after restart (the previous state)"
+	fi
+	assert_ok "$step: nvwrite A again" t2 nvwrite "$u" 0x1500016 -C o -i "$TESTDIR/a"
+	stop_manager
+done
