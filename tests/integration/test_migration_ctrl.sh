@@ -363,7 +363,7 @@ qemu_vm() {
 	track_pid "$!"
 }
 if command -v qemu-system-x86_64 >/dev/null; then
-	log "QEMU: a firmware-measured PCR 0 survives a live migration from A to B"
+	log "QEMU: a firmware-measured PCR 0 and NV data survive a live migration from A to B"
 	host A
 	uq=$(create_vtpm)
 	qemu_vm qa "$uq"
@@ -379,6 +379,11 @@ if command -v qemu-system-x86_64 >/dev/null; then
 	if [ -z "$p0" ] || [ "$p0" = "$zero" ]; then
 		fail "SeaBIOS did not measure into PCR 0 on A"
 	fi
+	# NV data written while the VM runs must travel too.
+	assert_ok "nvdefine on A while the VM runs" t2 nvdefine "$uq" 0x1500099 -C o -s 8 \
+		-a "ownerread|ownerwrite" >/dev/null
+	printf 'MIGRATED' >"$TESTDIR/mig.dat"
+	assert_ok "nvwrite on A while the VM runs" t2 nvwrite "$uq" 0x1500099 -C o -i "$TESTDIR/mig.dat"
 	host B
 	assert_eq "$uq" "$(create_vtpm --uuid "$uq")" "vtpmctl create --uuid on B"
 	port=$((20000 + RANDOM % 20000))
@@ -406,6 +411,8 @@ if command -v qemu-system-x86_64 >/dev/null; then
 	assert_contains "$qs" '"running"' "VM status on B"
 	assert_ok "pcrread on B" t2 pcrread "$uq" sha256:0 -o "$TESTDIR/p0b.bin" >/dev/null
 	assert_eq "$p0" "$(xxd -p -c 64 "$TESTDIR/p0b.bin")" "PCR 0 on B after QEMU's migration"
+	r=$(t2 nvread "$uq" 0x1500099 -C o -s 8) || fail "nvread on B after QEMU's migration"
+	assert_eq MIGRATED "$r" "NV data on B after QEMU's migration"
 	grep -q "vtpm $uq: incoming volatile state blob verified" "$MGR_LOG" ||
 		fail "B did not log the incoming volatile blob"
 	qmp "$TESTDIR/qb.qmp" quit >/dev/null || true
