@@ -37,6 +37,7 @@
 #define OPT_INTERVAL 1005
 #define OPT_USER 1006
 #define OPT_MIGKEY 1007
+#define OPT_CMDTIMEOUT 1008
 
 void
 config_usage(FILE *f)
@@ -48,7 +49,7 @@ config_usage(FILE *f)
 		"                     [--vtpmd PATH] [--socket-group GROUP] [--seal-pcrs LIST]\n"
 		"                     [--owner-auth random|well-known|hex:HEX] [--srk-auth well-known|hex:HEX]\n"
 		"                     [--rollback-interval SECONDS] [--vtpm-user USER]\n"
-		"                     [--migration-key keyfile:PATH|none]\n"
+		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (mode 0600) shared by the hosts vTPMs migrate\n"
@@ -195,6 +196,18 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		c->rollback_interval = (unsigned)v;
 		return 0;
 	}
+	if (strcmp(key, "command_timeout") == 0) {
+		char *end;
+		unsigned long v;
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno != 0 || *val == '\0' || *end != '\0' || v < 1 || v > 86400) {
+			snprintf(err, errlen, "command_timeout: '%s' is not 1..86400 seconds", val);
+			return -1;
+		}
+		c->command_timeout = (unsigned)v;
+		return 0;
+	}
 	if (strcmp(key, "migration_key") == 0) {
 		if (strcmp(val, "none") == 0 || *val == '\0') {
 			c->migration_key_spec[0] = '\0';
@@ -337,6 +350,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "rollback-interval", required_argument, NULL, OPT_INTERVAL },
 		{ "vtpm-user", required_argument, NULL, OPT_USER },
 		{ "migration-key", required_argument, NULL, OPT_MIGKEY },
+		{ "command-timeout", required_argument, NULL, OPT_CMDTIMEOUT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -354,6 +368,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 	c->socket_gid = (gid_t)-1;
 	c->max_conns_per_vtpm = 64;
 	c->rollback_interval = DEFAULT_ROLLBACK_INTERVAL;
+	c->command_timeout = DEFAULT_COMMAND_TIMEOUT;
 	snprintf(c->owner_auth, sizeof(c->owner_auth), "random");
 	snprintf(c->srk_auth, sizeof(c->srk_auth), "well-known");
 	snprintf(c->vtpm_user, sizeof(c->vtpm_user), "vtpm");
@@ -389,6 +404,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_SRK: key = "srk_auth"; break;
 		case OPT_INTERVAL: key = "rollback_interval"; break;
 		case OPT_MIGKEY: key = "migration_key"; break;
+		case OPT_CMDTIMEOUT: key = "command_timeout"; break;
 		case OPT_USER: key = "vtpm_user"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

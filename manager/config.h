@@ -18,6 +18,7 @@
 #define DEFAULT_RUN_DIR "/run/vtpm-manager"
 #define DEFAULT_HOST_TPM "" /* probe /dev/tpmrm0, then /dev/tpm0 */
 #define DEFAULT_ROLLBACK_INTERVAL 60
+#define DEFAULT_COMMAND_TIMEOUT 120
 
 struct config {
 	char config_path[PATH_MAX];
@@ -37,6 +38,7 @@ struct config {
 	char owner_auth[64];      /* random | well-known | hex:... (TPM 1.2) */
 	char srk_auth[64];        /* well-known | hex:... (TPM 1.2) */
 	unsigned rollback_interval; /* seconds between batched commits */
+	unsigned command_timeout; /* seconds a vtpmd may spend in one TPM command */
 	char vtpm_user[64];       /* unprivileged user vtpmd runs as */
 	/* migration_key = keyfile:PATH (or none): the key shared by the hosts
 	 * a vTPM migrates between; read once by config_load. */

@@ -10,6 +10,7 @@
 #include "manager/mgr.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,15 +202,33 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	ctl_reply(m, c, 1, "created", v, 0);
 }
 
+/* Appends to a bounded text buffer; *k never passes len - 1, whatever
+ * the lengths of the configured paths. */
+static void __attribute__((format(printf, 4, 5)))
+appendf(char *text, size_t len, size_t *k, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*k >= len - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(text + *k, len - *k, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*k = (size_t)n >= len - *k ? len - 1 : *k + (size_t)n;
+}
+
 static void
 do_status(struct mgr *m, struct ctl_client *c)
 {
 	char text[1024], pcrs[80] = "none";
 	uint64_t seq, counter;
 	unsigned n = 0, running = 0;
-	size_t k = 0;
+	size_t k = 0, w = 0;
 	int has_counter;
 
+	text[0] = '\0';
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		n++;
 		running += vtpm_has_vtpmd(v) ? 1 : 0;
@@ -217,28 +236,24 @@ do_status(struct mgr *m, struct ctl_client *c)
 	commit_status(m, &seq, &counter, &has_counter);
 	if (m->host->seal_pcrs != 0) {
 		pcrs[0] = '\0';
-		for (int i = 0, w = 0; i < 24; i++)
+		for (int i = 0; i < 24; i++)
 			if (m->host->seal_pcrs & (1u << i))
-				w += snprintf(pcrs + w, sizeof(pcrs) - (size_t)w, "%s%d",
-					      w ? "," : "", i);
+				appendf(pcrs, sizeof(pcrs), &w, "%s%d", w ? "," : "", i);
 	}
-	k += (size_t)snprintf(text + k, sizeof(text) - k, "host-tpm: %s\nhost-tpm-kind: %s\n",
-			      m->host->path, host_tpm_describe(m->host));
+	appendf(text, sizeof(text), &k, "host-tpm: %s\nhost-tpm-kind: %s\n", m->host->path,
+		host_tpm_describe(m->host));
 	if (m->host->tpm_version != 0)
-		k += (size_t)snprintf(text + k, sizeof(text) - k,
-				      "host-tpm-version: %s\nmanufacturer: %s\nseal-pcrs: %s\n",
-				      m->host->tpm_version == 1 ? "1.2" : "2.0",
-				      m->host->manufacturer, pcrs);
+		appendf(text, sizeof(text), &k,
+			"host-tpm-version: %s\nmanufacturer: %s\nseal-pcrs: %s\n",
+			m->host->tpm_version == 1 ? "1.2" : "2.0", m->host->manufacturer, pcrs);
 	if (has_counter)
-		k += (size_t)snprintf(text + k, sizeof(text) - k,
-				      "rollback-counter: 0x%08x = %llu\n", m->host->counter_index,
-				      (unsigned long long)counter);
+		appendf(text, sizeof(text), &k, "rollback-counter: 0x%08x = %llu\n",
+			m->host->counter_index, (unsigned long long)counter);
 	else
-		k += (size_t)snprintf(text + k, sizeof(text) - k, "rollback-counter: none\n");
-	if (k < sizeof(text))
-		snprintf(text + k, sizeof(text) - k,
-			 "manifest-sequence: %llu\nrollback-interval: %u s\nvtpms: %u (%u running)",
-			 (unsigned long long)seq, m->cfg.rollback_interval, n, running);
+		appendf(text, sizeof(text), &k, "rollback-counter: none\n");
+	appendf(text, sizeof(text), &k,
+		"manifest-sequence: %llu\nrollback-interval: %u s\nvtpms: %u (%u running)",
+		(unsigned long long)seq, m->cfg.rollback_interval, n, running);
 	ctl_reply(m, c, 1, text, NULL, 0);
 }
 
@@ -306,13 +321,9 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 	case CTL_STOP:
 		if (begin_stop(m, c, v) != 0)
 			return;
-		if (v->state == VS_FAILED) {
-			/* An operator's stop clears a failed start so the
-			 * next use tries again. */
-			v->state = VS_STOPPED;
-			v->reason[0] = '\0';
-			(void)ev_set(m, &v->data_ev, EPOLLIN);
-		}
+		/* Nothing runs: close the connections kept for the VM, clear
+		 * a failed start or crash loop so the next use tries again. */
+		vtpm_stop_idle(m, v);
 		ctl_reply(m, c, 1, "stopped", NULL, 0);
 		return;
 	default: /* CTL_DELETE */

@@ -19,6 +19,8 @@
 #include "manager/store.h"
 #include "util/buf.h"
 #include "util/chan.h"
+#include "util/flight.h"
+#include "util/tpm_frame.h"
 #include "util/uuid.h"
 
 struct mgr;
@@ -59,10 +61,31 @@ struct req {
 	uint64_t conn_id;    /* ORIG_CTRL_CONN: reply goes to this ctrl conn;
 				ORIG_XEN: the Xen device's connection */
 	uint32_t instance;   /* ORIG_FIFO: reply frame prefix */
+	uint64_t sent_ms;    /* when it went to the vtpmd (deadlines) */
 	struct buf payload;  /* what is sent on the channel */
 };
 
 enum vtpm_state { VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED };
+
+/*
+ * A data connection passed with SET_DATAFD (QEMU's).  The manager keeps
+ * this duplicate for as long as the client keeps the connection, so a
+ * vtpmd that dies does not take it along: the manager answers the command
+ * that was in flight on it and hands it to the next vtpmd (vtpm.c).
+ * Registered in epoll throughout: for EPOLLRDHUP only while a vtpmd serves
+ * it (no wake-up per command), for EPOLLIN too while none does (the next
+ * command restarts one).
+ */
+struct kept_conn {
+	struct kept_conn *next;
+	struct vtpm *v;
+	uint32_t id;       /* nonzero; CHAN_DATA_FD payload, flight record conn_id */
+	struct ev ev;
+	/* While the vTPM is failed: the command being answered with an error. */
+	uint8_t hdr[TPM_HDR_SIZE];
+	uint32_t hlen;     /* header bytes read */
+	uint32_t skip;     /* body bytes still to discard */
+};
 
 struct ctl_client;
 struct xen_backend;
@@ -87,6 +110,23 @@ struct vtpm {
 	struct ev ch_ev;
 	int autostart;     /* how the running vtpmd was started */
 	uint8_t locality;  /* passed to the next vtpmd */
+	int restart_autostart; /* a running TPM crashed: the next vtpmd powers on and starts */
+
+	/* Crash handling and deadlines (vtpm.c). */
+	const struct vtpm_flight *flight; /* the running vtpmd's record, read-only map */
+	uint32_t flight_seq;    /* the record's seq when last looked at */
+	uint64_t alive_ms;      /* last sign of progress: a channel message or a new command */
+	uint64_t exec_seen_ms;  /* when the executing command was first seen */
+	int pid_reaped;         /* pid was reaped before its channel closed ... */
+	int exit_status;        /* ... with this wait status */
+	const char *kill_why;   /* why the manager killed the running vtpmd, NULL if not */
+	char kill_buf[160];
+	int close_kept;         /* the coming exit is an operator's stop: close kept conns */
+	unsigned crashes;       /* crashes in the current window */
+	uint64_t crash_window_ms;
+	struct kept_conn *kept;
+	unsigned nkept;
+	uint32_t next_kept_id;
 	struct req *q_head, *q_tail;
 	struct req *outstanding;
 
@@ -154,6 +194,13 @@ int vtpm_has_vtpmd(const struct vtpm *v);
 void vtpm_delete(struct mgr *m, struct vtpm *v);
 void vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p,
 		     size_t len);
+/* SET_DATAFD: takes fd (closes it on failure); returns a control result code. */
+uint32_t vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd);
+/* CANCEL_TPM_CMD: signals the vtpmd when a command executes; result code. */
+uint32_t vtpm_cancel(struct mgr *m, struct vtpm *v);
+/* vtpmctl stop of a vTPM without vtpmd: closes kept connections, clears a
+ * failed state and the crash count. */
+void vtpm_stop_idle(struct mgr *m, struct vtpm *v);
 struct req *req_new(enum req_kind kind, enum req_origin origin);
 void req_free(struct req *r);
 

@@ -8,7 +8,9 @@
  * Trusts: no client.  Control requests are framed by util/ctrl_proto.c with
  * exact sizes; a connection has one request in flight and a capped input
  * buffer; a passed fd is accepted only with SET_DATAFD.  The manager never
- * parses TPM command bytes from these sockets.  A SET_STATEBLOB blob is a
+ * parses TPM command bytes from these sockets (vtpm.c reads the 10-byte
+ * header of a command on a kept SET_DATAFD connection of a failed vTPM, to
+ * answer it with an error).  A SET_STATEBLOB blob is a
  * migration envelope (crypto/migblob.h) that must verify for this vTPM
  * before the raw libtpms blob inside goes to the vtpmd, which has libtpms
  * validate it; the envelope of GET_STATEBLOB replies is made in vtpm.c.
@@ -407,16 +409,17 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 			reply_res(m, c, cmd, CTRL_RES_BAD_PARAMETER);
 			return 0;
 		}
-		if (v->state == VS_FAILED || vtpm_spawn(m, v, 0) != 0 ||
-		    chan_send(v->ch.fd, CHAN_DATA_FD, NULL, 0, NULL, 0, *passed_fd) != 0) {
-			close(*passed_fd);
-			*passed_fd = -1;
-			reply_res(m, c, cmd, CTRL_RES_FAIL);
-			return 0;
-		}
-		close(*passed_fd);
+		/* The manager keeps the connection (vtpm.c, struct kept_conn)
+		 * and hands it to the vtpmd, now and after a crash. */
+		type = vtpm_add_data_fd(m, v, *passed_fd);
 		*passed_fd = -1;
-		reply_res(m, c, cmd, CTRL_RES_SUCCESS);
+		reply_res(m, c, cmd, type);
+		return 0;
+	case CMD_CANCEL_TPM_CMD:
+		/* A vtpmd executing a command does not read its channel, so
+		 * the cancel cannot queue behind it: answered here, and the
+		 * vtpmd is signalled if a command executes. */
+		reply_res(m, c, cmd, vtpm_cancel(m, v));
 		return 0;
 	case CMD_SET_LOCALITY:
 		if (req[4] > 4) {

@@ -141,8 +141,14 @@ chan_recv(struct chan *c, struct chan_msg *m)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? CHAN_E_AGAIN : CHAN_E_IO;
-	if (n == 0)
-		return CHAN_E_EOF;
+	if (n == 0) {
+		/* A real EOF carries no descriptors: an empty packet with fds
+		 * comes from a live, misbehaving peer.  Either way the fds
+		 * must not leak. */
+		int had_fds = CMSG_FIRSTHDR(&mh) != NULL;
+		close_passed_fds(&mh);
+		return had_fds ? CHAN_E_PROTO : CHAN_E_EOF;
+	}
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		close_passed_fds(&mh);
 		return CHAN_E_PROTO;

@@ -18,7 +18,12 @@
  *   CHAN_CTRL       u32 cmd | swtpm control request bytes   -> CHAN_CTRL_RESP
  *   CHAN_TPM_CMD    TPM command packet                      -> CHAN_TPM_RESP
  *   CHAN_LISTEN_FD  (empty) + fd: listening data socket to accept on
- *   CHAN_DATA_FD    (empty) + fd: connected data socket to serve
+ *   CHAN_DATA_FD    [u32 id] + fd: connected data socket to serve.  With an
+ *                   id (nonzero), the manager keeps a duplicate of the
+ *                   connection (SET_DATAFD) and vtpmd notes the id in the
+ *                   flight record (util/flight.h) while it executes a
+ *                   command from it; vtpmd shuts such a connection down
+ *                   (not just closes it) when it drops it for cause
  *   CHAN_STOP       (empty): orderly stop; vtpmd saves what it must, replies
  *                   CHAN_STOPPED and exits 0
  *   CHAN_NV_DATA    u32 rc | blob bytes         (answer to CHAN_NV_LOAD)

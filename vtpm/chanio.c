@@ -121,7 +121,9 @@ chanio_check_request(const struct chan_msg *m)
 	case CHAN_DATA_FD:
 		if (m->fd < 0)
 			bad_request(m, "missing fd");
-		if (m->len != 0)
+		/* DATA_FD: the u32 id of a connection the manager keeps, or
+		 * nothing (one it does not). */
+		if (m->len != 0 && !(m->type == CHAN_DATA_FD && m->len == 4))
 			bad_request(m, "unexpected payload");
 		return;
 	case CHAN_STOP:

@@ -285,7 +285,9 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 		break;
 	case CMD_CANCEL_TPM_CMD:
 		/* Single-threaded: nothing is executing now, so this is the
-		 * no-op it is in swtpm's socket main loop. */
+		 * no-op it is in swtpm's socket main loop.  The manager answers
+		 * CANCEL itself and signals us while a command executes
+		 * (flight.c); this path serves a vtpmd driven directly. */
 		n = res_reply(blen != 0 ? CTRL_RES_BAD_PARAMETER : TPMLIB_CancelCommand(), out);
 		break;
 	case CMD_STORE_VOLATILE:

@@ -14,11 +14,13 @@
  *
  * Usage: vtpmd --channel-fd N --tpm-version 2|1.2 [--autostart]
  *              [--locality L] [--uuid UUID] [--log-level LEVEL]
+ *              [--flight-fd N]
  */
 #include "vtpm/sandbox.h"
 #include "vtpm/vtpmd.h"
 
 #include "util/buf.h"
+#include "util/flight.h"
 #include "util/log.h"
 #include "util/uuid.h"
 
@@ -47,6 +49,7 @@ struct vtpmd vd = { .chan = { .fd = -1 }, .listen_fd = -1 };
 
 struct conn {
 	int fd;
+	uint32_t id;  /* CHAN_DATA_FD id (the manager keeps a duplicate), or FLIGHT_CONN_NONE */
 	int eof;      /* peer finished sending; serve what is buffered, then close */
 	uint32_t len; /* bytes buffered */
 	uint8_t buf[TPM_FRAME_MAX];
@@ -88,6 +91,8 @@ struct options {
 	int have_uid, have_gid;
 	int features;
 	const char *hostile; /* tests only: one misbehaviour after READY */
+	int test_crash;      /* tests only: abort() right after READY */
+	int flight_fd;
 };
 
 static void
@@ -105,6 +110,9 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "root", required_argument, NULL, 'R' },
 		{ "test-forbidden-syscall", no_argument, NULL, 'F' },
 		{ "test-hostile", required_argument, NULL, 'H' },
+		{ "test-crash", no_argument, NULL, 'X' },
+		{ "test-delay", required_argument, NULL, 'D' },
+		{ "flight-fd", required_argument, NULL, 'P' },
 		{ "features", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,6 +121,7 @@ parse_args(int argc, char **argv, struct options *o)
 	int c, have_version = 0;
 
 	o->chan_fd = -1;
+	o->flight_fd = -1;
 	o->autostart = 0;
 	o->level = LOG_LVL_INFO;
 	snprintf(o->title, sizeof(o->title), "vtpmd");
@@ -168,6 +177,16 @@ parse_args(int argc, char **argv, struct options *o)
 			    strcmp(optarg, "mismatch") != 0 && strcmp(optarg, "unsolicited") != 0)
 				usage_error("bad value for --test-hostile: ", optarg);
 			o->hostile = optarg;
+			break;
+		case 'X':
+			o->test_crash = 1;
+			break;
+		case 'D':
+			if (flight_set_test_delay(optarg) != 0)
+				usage_error("bad value for --test-delay (ORDINAL:MS): ", optarg);
+			break;
+		case 'P':
+			o->flight_fd = (int)parse_num(optarg, 0, INT_MAX, "--flight-fd");
 			break;
 		case 'f':
 			o->features = 1;
@@ -236,7 +255,7 @@ check_channel_fd(int fd)
 /* ---------------------------------------------------- data connections */
 
 static void
-conn_add(int fd)
+conn_add(int fd, uint32_t id)
 {
 	struct conn *c;
 
@@ -252,6 +271,7 @@ conn_add(int fd)
 		return;
 	}
 	c->fd = fd;
+	c->id = id;
 	c->eof = 0;
 	c->len = 0;
 	conns[nconns++] = c;
@@ -260,11 +280,23 @@ conn_add(int fd)
 
 /* Marks a connection closed; conn_reap() removes it from the table. */
 static void
-conn_close(struct conn *c)
+conn_drop(struct conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+/* Ends a connection for cause (bad packet, client gone or not reading).
+ * The manager holds a duplicate of a SET_DATAFD connection, so closing our
+ * descriptor alone would leave the client connected to no one: shut the
+ * socket down, which the client and the manager both see. */
+static void
+conn_close(struct conn *c)
+{
+	if (c->fd >= 0 && c->id != FLIGHT_CONN_NONE)
+		(void)shutdown(c->fd, SHUT_RDWR);
+	conn_drop(c);
 }
 
 static void
@@ -382,11 +414,15 @@ conn_serve(struct conn *c)
 	case TPM_FRAME_OK:
 		break;
 	}
+	flight_begin(c->id, c->buf);
 	tpm_execute(c->buf, sz, &resp, &rlen);
+	flight_responding();
 	if (conn_write(c->fd, resp, rlen) != 0) {
+		flight_idle();
 		conn_close(c);
 		return;
 	}
+	flight_idle();
 	explicit_bzero(c->buf, sz);
 	memmove(c->buf, c->buf + sz, c->len - sz);
 	c->len -= sz;
@@ -399,7 +435,7 @@ accept_clients(void)
 		int fd = accept4(vd.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			conn_add(fd);
+			conn_add(fd, FLIGHT_CONN_NONE);
 			continue;
 		}
 		if (errno == EINTR)
@@ -443,8 +479,10 @@ void
 vtpmd_cleanup(void)
 {
 	tpmlog_drain();
+	/* Exiting: the manager decides what becomes of the connections it
+	 * keeps (closed on STOP, kept after SHUTDOWN), so no shutdown here. */
 	for (unsigned i = 0; i < nconns; i++)
-		conn_close(conns[i]);
+		conn_drop(conns[i]);
 	conn_reap();
 	if (vd.listen_fd >= 0)
 		close(vd.listen_fd);
@@ -470,9 +508,12 @@ handle_tpm_cmd(struct qmsg *q)
 		resp = err;
 		rlen = sizeof(err);
 	} else {
+		flight_begin(FLIGHT_CONN_NONE, q->data);
 		tpm_execute(q->data, q->len, &resp, &rlen);
+		flight_responding();
 	}
 	chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+	flight_idle();
 }
 
 static void __attribute__((noreturn))
@@ -526,7 +567,8 @@ dispatch(struct qmsg *q)
 		q->fd = -1;
 		break;
 	case CHAN_DATA_FD:
-		conn_add(q->fd);
+		/* u32 id (chanio_check_request: 0 or 4 bytes). */
+		conn_add(q->fd, q->len == 4 ? be32_get(q->data) : FLIGHT_CONN_NONE);
 		q->fd = -1;
 		break;
 	case CHAN_STOP:
@@ -621,6 +663,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	check_channel_fd(o.chan_fd);
+	if (o.flight_fd >= 0 && flight_init(o.flight_fd) != 0) {
+		fprintf(stderr, "vtpmd: --flight-fd %d is not a mappable record: %s\n", o.flight_fd,
+			strerror(errno));
+		exit(2);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init(o.title, o.level, LOGGING_MODULES, 0);
@@ -647,6 +694,11 @@ main(int argc, char **argv)
 	if (vd.bufsize > TPM_FRAME_MAX)
 		vd.bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
 
+	/* sigaction is not in the seccomp allow-list: install it now. */
+	if (flight_cancel_setup() != 0) {
+		log_err(LOGM_VTPM, "sigaction: %s", strerror(errno));
+		_exit(1);
+	}
 	/* Confined before the first guest byte, and before MainInit reads any
 	 * state: from here on only the channel and passed fds exist. */
 	if (sandbox_enter(&o.sb) != 0) {
@@ -668,5 +720,9 @@ main(int argc, char **argv)
 		 o.autostart ? "started" : "waiting for INIT");
 	if (o.hostile != NULL)
 		test_misbehave(o.hostile);
+	if (o.test_crash) {
+		log_warn(LOGM_VTPM, "test: aborting on purpose after READY");
+		abort();
+	}
 	main_loop();
 }

@@ -12,6 +12,7 @@
  *   nvram.c   libtpms NV and I/O callbacks carried over the channel
  *   tpm.c     libtpms power on/off, auto-shutdown, command execution
  *   ctrl.c    swtpm control commands (CHAN_CTRL)
+ *   flight.c  the flight record shared with the manager, the cancel signal
  *   tpmlog.c  libtpms' own error messages, with its hex dumps filtered out
  */
 #ifndef VTPM_VTPMD_H
@@ -85,6 +86,23 @@ TPM_RESULT nvram_register(void);
 TPM_RESULT nvram_load(const char *name, unsigned char **data, uint32_t *length);
 TPM_RESULT nvram_store(const char *name, const unsigned char *data, uint32_t len);
 TPM_RESULT nvram_delete(const char *name, int must_exist);
+
+/* ---- flight.c ---- */
+
+/* Maps the manager's flight record (util/flight.h) from fd, which is
+ * closed; 0, or -1 with errno set.  Without it a private record is used. */
+int flight_init(int fd);
+/* SIGUSR1 -> TPMLIB_CancelCommand(); before the sandbox (sigaction). */
+int flight_cancel_setup(void);
+/* Tests only: "ORD:MS" delays every command with code ORD by MS ms. */
+int flight_set_test_delay(const char *spec);
+/* A whole, checked command packet starts executing; conn_id is the
+ * CHAN_DATA_FD id of its connection or FLIGHT_CONN_NONE. */
+void flight_begin(uint32_t conn_id, const uint8_t *cmd);
+/* Its response exists and is being written. */
+void flight_responding(void);
+/* Done (written, or the connection dropped). */
+void flight_idle(void);
 
 /* ---- tpm.c ---- */
 

@@ -442,3 +442,60 @@ nv_expect() {
 	cmp -s "$3" "$got" ||
 		fail "$4: nvread $2 on $1 returned $(xxd -p -c 64 "$got"), expected $(xxd -p -c 64 "$3")"
 }
+
+# ---- a QEMU-like held data connection (SET_DATAFD) --------------------
+#
+# held_start CTRL_SOCKET: runs held_conn.py as a coprocess: it passes one
+# end of a socketpair with SET_DATAFD and keeps the other, as QEMU does.
+# held_cmd HEX [SECONDS] sends a TPM command and prints the response's hex
+# (or "closed" / "timeout"); held_send HEX only sends; held_recv [SECONDS]
+# only reads.  One held connection per test.
+HELD_PID=""
+held_start() {
+	local line
+	# bash sets HELD (its fds) and HELD_PID
+	coproc HELD { exec python3 "$(dirname "${BASH_SOURCE[0]}")/held_conn.py" "$1"; }
+	track_pid "$HELD_PID"
+	read -r -t 30 line <&"${HELD[0]}" || fail "held_start: no answer from held_conn.py"
+	[ "$line" = ready ] || fail "held_start: SET_DATAFD on $1: $line"
+}
+
+_held_line() { # SECONDS
+	local line
+	read -r -t "$1" line <&"${HELD[0]}" || fail "held connection: helper silent for $1 s"
+	printf '%s\n' "$line"
+}
+
+held_send() {
+	echo "send $1" 1>&"${HELD[1]}"
+	[ "$(_held_line 30)" = sent ] || fail "held_send $1: not sent"
+}
+
+held_recv() {
+	echo "recv ${1:-30}" 1>&"${HELD[1]}"
+	_held_line "$((${1:-30} + 10))"
+}
+
+held_cmd() {
+	echo "cmd $1 ${2:-30}" 1>&"${HELD[1]}"
+	_held_line "$((${2:-30} + 10))"
+}
+
+# wait_log OFFSET TEXT SECONDS: true once $MGR_LOG gained a line containing
+# TEXT after byte OFFSET.
+wait_log() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		log_since "$1" | grep -qF -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# held_stop: ends held_conn.py (its connection closes) and reaps it.
+held_stop() {
+	[ -n "$HELD_PID" ] || return 0
+	{ echo quit 1>&"${HELD[1]}"; } 2>/dev/null || true
+	wait "$HELD_PID" 2>/dev/null || true
+	HELD_PID=""
+}
