@@ -45,7 +45,7 @@ ctl_client_free(struct mgr *m, struct ctl_client *c)
 	}
 	ev_del(m, &c->ev);
 	chan_close(&c->ch);
-	free(c);
+	mgr_defer_free(m, c);
 }
 
 static void

@@ -259,14 +259,13 @@ run_loop(struct mgr *m)
 			log_err(LOGM_MAIN, "epoll_wait: %s", strerror(errno));
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			struct ev *e = evs[i].data.ptr;
-			e->cb(m, e, evs[i].events);
-		}
+		mgr_dispatch(m, evs, n > 0 ? n : 0);
 		vtpm_check_deadlines(m);
 		commit_tick(m);
 		fifo_tick(m);
 		sockets_tick(m);
+		sockets_run_resumes(m);
+		mgr_release_deferred(m);
 		if (m->stopping) {
 			if (shutdown_deadline == 0)
 				shutdown_deadline = now_ms() + 15000;
@@ -299,6 +298,8 @@ cleanup(struct mgr *m)
 	xen_backend_close(m);
 	while (m->vtpms != NULL)
 		vtpm_free(m, m->vtpms);
+	mgr_release_deferred(m);
+	free(m->grave);
 	if (m->fifo_enabled)
 		fifo_close(m);
 	ctl_close(m);

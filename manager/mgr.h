@@ -11,6 +11,7 @@
 #define VTPM_MANAGER_MGR_H
 
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include "crypto/blobfmt.h"
@@ -42,6 +43,7 @@ struct ctrl_conn {
 	struct buf in;
 	struct buf out;
 	int busy;      /* a request is with the vtpmd; parse nothing more */
+	int resume_pending; /* buffered requests to parse after this batch */
 	int closing;   /* close once out is flushed */
 	uint64_t partial_since; /* ms when an incomplete request appeared, 0 if none */
 	int processing; /* inside ctrl_conn_process: replies must not re-enter */
@@ -174,11 +176,23 @@ struct mgr {
 	int stopping;   /* SIGTERM seen: stop vtpmds, then leave the loop */
 	int done;
 	int serving;    /* start-up finished: exit may commit the manifest */
+	/* Objects freed while an epoll batch is being dispatched: their
+	 * struct ev may still be referenced by a later event of the same
+	 * batch, so their memory is released only after the batch. */
+	void **grave;
+	size_t ngrave, capgrave;
+	int resume_pending; /* some control connection has a deferred resume */
 };
 
 /* loop.c */
 int ev_set(struct mgr *m, struct ev *e, uint32_t events);
 void ev_del(struct mgr *m, struct ev *e);
+/* Runs the callbacks of one epoll batch, skipping events whose struct ev
+ * was unregistered earlier in the batch, then releases deferred frees. */
+void mgr_dispatch(struct mgr *m, const struct epoll_event *evs, int n);
+/* free(p) after the current batch (p's evs must already be ev_del'ed). */
+void mgr_defer_free(struct mgr *m, void *p);
+void mgr_release_deferred(struct mgr *m);
 
 /* vtpm.c: lifecycle and the vtpmd channel */
 struct vtpm *vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN]);
@@ -210,6 +224,7 @@ void sockets_unbind_vtpm(struct mgr *m, struct vtpm *v);
 void ctrl_conn_reply(struct mgr *m, struct ctrl_conn *c, const uint8_t *p, size_t len);
 struct ctrl_conn *ctrl_conn_find(struct vtpm *v, uint64_t id);
 void ctrl_conn_resume(struct mgr *m, struct ctrl_conn *c);
+void sockets_run_resumes(struct mgr *m);
 void sockets_tick(struct mgr *m);
 
 /* fifo.c */

@@ -221,9 +221,30 @@ ctrl_conn_free(struct mgr *m, struct ctrl_conn *c)
 	v->nconns--;
 	ev_del(m, &c->ev);
 	close(c->ev.fd);
+	c->ev.fd = -1;
 	buf_free(&c->in);
 	buf_free(&c->out);
-	free(c);
+	mgr_defer_free(m, c);
+}
+
+/* Parses what control connections buffered while they waited for a
+ * reply (see vtpm_ctrl_reply); runs between epoll batches. */
+void
+sockets_run_resumes(struct mgr *m)
+{
+	while (m->resume_pending) {
+		m->resume_pending = 0;
+		for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
+			struct ctrl_conn *c, *next;
+			for (c = v->conns; c != NULL; c = next) {
+				next = c->next;
+				if (c->resume_pending && !c->busy) {
+					c->resume_pending = 0;
+					ctrl_conn_resume(m, c);
+				}
+			}
+		}
+	}
 }
 
 /* Sets the epoll interest from the connection's state. */

@@ -151,7 +151,7 @@ kept_free(struct mgr *m, struct kept_conn *k, int shut)
 	if (shut)
 		(void)shutdown(k->ev.fd, SHUT_RDWR);
 	close(k->ev.fd);
-	free(k);
+	mgr_defer_free(m, k);
 }
 
 static void
@@ -584,7 +584,8 @@ vtpm_free(struct mgr *m, struct vtpm *v)
 		req_free(r);
 	}
 	req_free(v->outstanding);
-	free(v);
+	ev_del(m, &v->ch_ev);
+	mgr_defer_free(m, v);
 }
 
 static const char *
@@ -869,10 +870,13 @@ vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *
 		return; /* the client went away; nobody to tell */
 	c->busy = 0;
 	ctrl_conn_reply(m, c, p, len);
-	/* A reply produced while the connection is still parsing (a request
-	 * that failed at once) is picked up by that loop instead. */
-	if (ctrl_conn_find(v, conn_id) != NULL && !c->processing)
-		ctrl_conn_resume(m, c);
+	/* Parsing the connection's next buffered request may submit work
+	 * and start a vtpmd; never do that from inside whatever produced
+	 * this reply (a failing queue, a dying vtpmd): after the batch. */
+	if (ctrl_conn_find(v, conn_id) != NULL && !c->processing) {
+		c->resume_pending = 1;
+		m->resume_pending = 1;
+	}
 }
 
 /* Everything below handles one message from a vtpmd. */
@@ -1348,15 +1352,17 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 	if (!orderly)
 		answer_in_flight(m, v, dead);
 	flight_unmap(v);
-	if ((r = v->outstanding) != NULL) {
-		v->outstanding = NULL;
+	/* Detach everything queued before answering any of it: an answer
+	 * may lead to new requests, which belong to the next vtpmd. */
+	struct req *q = v->q_head, *out = v->outstanding;
+	v->q_head = v->q_tail = NULL;
+	v->outstanding = NULL;
+	if (out != NULL)
+		req_fail(m, v, out);
+	while ((r = q) != NULL) {
+		q = r->next;
 		req_fail(m, v, r);
 	}
-	while ((r = v->q_head) != NULL) {
-		v->q_head = r->next;
-		req_fail(m, v, r);
-	}
-	v->q_tail = NULL;
 	manifest_mark_dirty(m);
 
 	/* Kept connections: closed when the operator (or the manager's own

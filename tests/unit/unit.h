@@ -21,6 +21,7 @@ Suite *host_tpm_suite(void);
 Suite *fileio_suite(void);
 Suite *tpm2_host_suite(void);
 Suite *tpm12_host_suite(void);
+Suite *fuzz_regress_suite(void); /* tests/fuzz findings; see check_fuzz_regress.c */
 
 /* A fresh 0700 directory under $TMPDIR (or /tmp); aborts the test on
  * failure.  Returns a malloc'd path. */

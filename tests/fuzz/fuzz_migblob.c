@@ -1,0 +1,144 @@
+/*
+ * fuzz_migblob.c - crypto/migblob.c migblob_unwrap(), the parser of the
+ * migration envelope a control-socket client (QEMU) hands the manager in
+ * SET_STATEBLOB (manager/sockets.c), with and without a migration key.
+ *
+ * Input: u8 flags | envelope.  flags: bit 0 a migration key is configured;
+ * bit 1 "fix up": when the bytes have the shape of an envelope, the harness
+ * recomputes the SHA-256 digest (plain) or re-encrypts the body under the
+ * key (sealed), so the fuzzer also reaches everything after verification;
+ * bits 2-3 the expected blob type (0 means 1); bit 4 the other vTPM's uuid.
+ * Invariants: success only for exactly the documented layout with the
+ * expected type, uuid and key mode; a fixed-up well-formed envelope is
+ * accepted; the plaintext is the body; failure leaves pt as it was;
+ * wrap -> unwrap is the identity.
+ */
+#include "tests/fuzz/common.h"
+#include "crypto/aead.h"
+#include "crypto/migblob.h"
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t mig_key[MIGBLOB_KEY_LEN] = { 0x6d, 0x69, 0x67, 1, 2, 3, 4, 5, 6, 7, 8,
+						  9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+						  20, 21, 22, 23, 24, 25, 26, 27, 28, 29 };
+static const uint8_t uuid_a[UUID_LEN] = { 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x43, 0x33,
+					  0x84, 0x44, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55 };
+static const uint8_t uuid_b[UUID_LEN] = { 0x99, 0x11, 0x11, 0x11, 0x22, 0x22, 0x43, 0x33,
+					  0x84, 0x44, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55 };
+static uint8_t key[MIGBLOB_KEY_LEN];
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (migblob_derive_key(mig_key, key) != 0)
+		abort();
+	return 0;
+}
+
+/* Body length the header announces, or 0 when the header is unusable. */
+static size_t
+body_len(const uint8_t *e, size_t len)
+{
+	return len >= MIGBLOB_HDR_LEN ? be32_get(e + 28) : 0;
+}
+
+static int
+well_formed(const uint8_t *e, size_t len, uint8_t type, const uint8_t *uuid, int keyed)
+{
+	size_t n = body_len(e, len);
+
+	if (len < MIGBLOB_HDR_LEN || memcmp(e, MIGBLOB_MAGIC, 8) != 0 ||
+	    be16_get(e + 8) != MIGBLOB_VERSION || e[10] != type ||
+	    e[11] != (keyed ? MIGBLOB_FLAG_ENCRYPTED : 0) || memcmp(e + 12, uuid, UUID_LEN) != 0 ||
+	    n == 0 || n > MIGBLOB_PT_MAX)
+		return 0;
+	return len == MIGBLOB_HDR_LEN + n + (keyed ? 12 + 16 : MIGBLOB_DIGEST_LEN);
+}
+
+static void
+fix_up(uint8_t *e, size_t len, int keyed)
+{
+	if (len < MIGBLOB_HDR_LEN)
+		return;
+	if (!keyed) {
+		if (len < MIGBLOB_OVERHEAD_PLAIN)
+			return;
+		SHA256(e, len - MIGBLOB_DIGEST_LEN, e + len - MIGBLOB_DIGEST_LEN);
+		return;
+	}
+	if (len < MIGBLOB_OVERHEAD_SEALED)
+		return;
+	if (aead_seal(key, e + MIGBLOB_HDR_LEN, e, MIGBLOB_HDR_LEN, e + MIGBLOB_HDR_LEN + 12,
+		      len - MIGBLOB_OVERHEAD_SEALED, e + MIGBLOB_HDR_LEN + 12, e + len - 16) != 0)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t flags, type, *env, *orig;
+	const uint8_t *uuid;
+	struct buf pt, w;
+	size_t len;
+	int keyed, ok, r;
+
+	if (size < 1)
+		return 0;
+	flags = data[0];
+	keyed = flags & 1;
+	type = (flags >> 2) & 3;
+	if (type == 0)
+		type = 1;
+	uuid = (flags & 0x10) ? uuid_b : uuid_a;
+	len = size - 1;
+	env = fz_dup(data + 1, len);
+	orig = fz_dup(data + 1, len);
+	if (flags & 2)
+		fix_up(env, len, keyed);
+	ok = well_formed(env, len, type, uuid, keyed);
+
+	buf_init(&pt, MIGBLOB_PT_MAX + 16);
+	FZ_CHECK(buf_put_bytes(&pt, "pre", 3) == 0, "prefill");
+	r = migblob_unwrap(keyed ? key : NULL, type, uuid, env, len, &pt);
+	if (r == 0) {
+		size_t n = body_len(env, len);
+
+		FZ_CHECK(ok, "accepted an envelope that is not exactly the documented layout");
+		FZ_CHECK(pt.len == 3 + n && memcmp(pt.d, "pre", 3) == 0, "plaintext length");
+		if (!keyed || (flags & 2))
+			FZ_CHECK(memcmp(pt.d + 3, (keyed ? orig : env) + MIGBLOB_HDR_LEN + (keyed ? 12 : 0),
+					n) == 0,
+				 "plaintext differs from the body");
+	} else {
+		FZ_CHECK(r == MIGBLOB_E_FORMAT || r == MIGBLOB_E_MISMATCH || r == MIGBLOB_E_KEYMODE ||
+				 r == MIGBLOB_E_AUTH,
+			 "unexpected error %d", r);
+		FZ_CHECK(pt.len == 3 && memcmp(pt.d, "pre", 3) == 0, "failed unwrap changed pt");
+		FZ_CHECK(!(ok && (flags & 2)), "authentic, well-formed envelope refused (%d: %s)", r,
+			 migblob_strerror(r));
+	}
+	buf_free(&pt);
+
+	/* wrap -> unwrap round trip of the input as a state blob. */
+	if ((flags & 0x20) && len != 0) {
+		buf_init(&w, MIGBLOB_PT_MAX + 128);
+		buf_init(&pt, MIGBLOB_PT_MAX);
+		FZ_CHECK(migblob_wrap(keyed ? key : NULL, type, uuid, data + 1, len, &w) == 0, "wrap");
+		FZ_CHECK(w.len == migblob_wrapped_len(keyed, len), "wrapped length");
+		FZ_CHECK(migblob_unwrap(keyed ? key : NULL, type, uuid, w.d, w.len, &pt) == 0 &&
+				 pt.len == len && memcmp(pt.d, data + 1, len) == 0,
+			 "round trip");
+		FZ_CHECK(migblob_unwrap(keyed ? NULL : key, type, uuid, w.d, w.len, &pt) != 0,
+			 "wrong key mode accepted");
+		buf_free(&w);
+		buf_free(&pt);
+	}
+	free(orig);
+	free(env);
+	return 0;
+}
