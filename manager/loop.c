@@ -41,46 +41,6 @@ ev_del(struct mgr *m, struct ev *e)
 	e->events = 0;
 }
 
-void
-mgr_defer_free(struct mgr *m, void *p)
-{
-	if (p == NULL)
-		return;
-	if (m->ngrave == m->capgrave) {
-		size_t ncap = m->capgrave ? m->capgrave * 2 : 16;
-		void **ng = realloc(m->grave, ncap * sizeof(*ng));
-		if (ng == NULL)
-			return; /* leak rather than risk a use after free */
-		m->grave = ng;
-		m->capgrave = ncap;
-	}
-	m->grave[m->ngrave++] = p;
-}
-
-void
-mgr_release_deferred(struct mgr *m)
-{
-	for (size_t i = 0; i < m->ngrave; i++)
-		free(m->grave[i]);
-	m->ngrave = 0;
-}
-
-void
-mgr_dispatch(struct mgr *m, const struct epoll_event *evs, int n)
-{
-	for (int i = 0; i < n; i++) {
-		struct ev *e = evs[i].data.ptr;
-
-		/* Unregistered by an earlier callback of this batch (closed,
-		 * freed, or handed to a vtpmd): its event is stale. */
-		if (e->events == 0)
-			continue;
-		e->cb(m, e, evs[i].events);
-	}
-	sockets_run_resumes(m);
-	mgr_release_deferred(m);
-}
-
 int
 path_join(char *out, size_t outlen, const char *dir, const char *name)
 {
