@@ -10,6 +10,7 @@
  * Every function returns 0 or a negative STORE_E_* code.  Where there is no
  * err argument, errno is left as the failing system call set it.
  */
+#include "util/errmsg.h"
 #include "store.h"
 #include "crypto/aead.h"
 #include "util/fileio.h"
@@ -30,21 +31,6 @@
 #define MANIFEST_NAME "manifest"
 #define LOCK_NAME "lock"
 #define VTPM_DIR "vtpm"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Names may come from a vtpmd, so they are checked against the list and
  * never echoed into messages. */

@@ -18,6 +18,7 @@
  * Sealed secret: master key (32) | counter auth (32 for 2.0, 20 for 1.2) |
  *   TPM 1.2 owner auth (20; so that later counter work needs no operator).
  */
+#include "util/errmsg.h"
 #include "tcs/host_tpm.h"
 #include "tcs/tpm12_host.h"
 #include "tcs/tpm2_host.h"
@@ -42,21 +43,6 @@
 #define SEALED_FILE_MAX 8192
 #define FLAG_OWNER_WELL_KNOWN 1u
 #define MASTER_LEN 32
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 parse_hex20(const char *hex, uint8_t out[HOST_AUTH_LEN])

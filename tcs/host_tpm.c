@@ -5,6 +5,7 @@
  * "exactly 32 bytes, regular file, private mode".  Never overwrites a key:
  * losing it loses every vTPM sealed under it.
  */
+#include "util/errmsg.h"
 #include "host_tpm.h"
 #include "crypto/aead.h"
 #include "util/fileio.h"
@@ -21,21 +22,6 @@
 #define KEYFILE_PREFIX "keyfile:"
 #define MASTER_KEY_LEN 32
 #define HOST_TPM_PATH_MAX sizeof(((struct host_tpm *)0)->path)
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 host_tpm_parse(const char *spec, struct host_tpm *h, char *err, size_t errlen)

@@ -20,6 +20,7 @@
  * leaves this chip, so the blob is useless on any other TPM or after the
  * owner is cleared) and from the optional PCR binding.
  */
+#include "util/errmsg.h"
 #include "tcs/tpm12_host.h"
 #include "tcs/tpm12_marshal.h"
 
@@ -66,21 +67,6 @@ struct tpm12_host {
 /* The sealed blob's data auth; see the header comment. */
 static const uint8_t well_known_auth[TPM12_AUTH_LEN];
 static const uint8_t counter_label[4] = { 'v', 'T', 'P', 'M' };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- transport ---------------------------------------------------------- */
 

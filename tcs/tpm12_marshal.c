@@ -7,6 +7,7 @@
  * a bounded util/buf.h cursor and every read is checked.  Only OpenSSL 3's
  * EVP digest and EVP_MAC interfaces are used (no deprecated SHA1()/HMAC()).
  */
+#include "util/errmsg.h"
 #include "tcs/tpm12_marshal.h"
 
 #include <stdarg.h>
@@ -22,21 +23,6 @@
 #include <openssl/rsa.h>
 
 #include "util/tpm_frame.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 tpm12_session_wipe(struct tpm12_session *s)
