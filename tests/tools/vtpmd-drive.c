@@ -973,7 +973,9 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(dir), "/tmp/vtpmd-drive.XXXXXX");
+		const char *tmpdir = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/vtpmd-drive.XXXXXX",
+			 tmpdir != NULL && *tmpdir == '/' ? tmpdir : "/tmp");
 		if (mkdtemp(dir) == NULL) {
 			perror("mkdtemp");
 			return 1;
