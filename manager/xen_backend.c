@@ -28,9 +28,9 @@
  * ever read beyond the page.  A bad length is answered with a TPM error.
  *
  * Not done: multi-page requests (nr_extra_pages is honoured for the data
- * offset, as by mini-os tpmback; the extra pages are not mapped), and a
- * guest's CANCEL is not passed to the vtpmd as CANCEL_TPM_CMD: the command
- * runs to completion and its response is dropped.  The legacy /dev/vtpm
+ * offset, as by mini-os tpmback; the extra pages are not mapped).  A
+ * guest's CANCEL reaches libtpms as CANCEL_TPM_CMD does (vtpm_cancel); the
+ * command's response, cut short or not, is dropped.  The legacy /dev/vtpm
  * device of the old split driver used the FIFO backend's framing and is not
  * served separately.
  */
@@ -702,8 +702,12 @@ handle_ring(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		break;
 	case XEN_TPMIF_CANCEL:
 		if (d->busy) {
-			/* Dropped when it comes back; vtpmd finishes it. */
+			/* The response is dropped when it comes back; libtpms is
+			 * asked to cut the command short (as CANCEL_TPM_CMD). */
+			struct vtpm *v = vtpm_find_uuid(m, d->uuid);
 			d->cancelled = 1;
+			if (v != NULL)
+				(void)vtpm_cancel(m, v);
 		} else {
 			__atomic_store_n(&d->page->state, XEN_TPMIF_IDLE, __ATOMIC_RELEASE);
 			(void)xb->xi.evtchn_notify(xb->xi.ctx, (uint32_t)d->port);

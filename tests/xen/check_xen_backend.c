@@ -44,6 +44,7 @@ static struct {
 	struct vtpm *qv[64];
 	unsigned n;
 	unsigned stops;
+	unsigned cancels;
 	int fail_submit; /* behave like vtpm.c when the vtpmd cannot start */
 	int hold;        /* do not answer TPM requests by themselves */
 	uint8_t last_cmd[TPM_FRAME_MAX];
@@ -71,6 +72,15 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	(void)m;
 	fk.stops++;
 	v->ch.fd = -1;
+}
+
+uint32_t
+vtpm_cancel(struct mgr *m, struct vtpm *v)
+{
+	(void)m;
+	(void)v;
+	fk.cancels++;
+	return 0;
 }
 
 struct req *
@@ -786,9 +796,11 @@ START_TEST(test_cancel)
 	ck_assert_int_eq(pthread_create(&t, NULL, xfer_thread, x), 0);
 	ck_assert(pump_until(xfer_submitted, x, 3000));
 	wait_queued(1); /* the command is at the vTPM */
+	fk.cancels = 0;
 	x->go_cancel = 1;
 	ck_assert(pump_until(xfer_cancel_sent, x, 3000));
 	pump(30);
+	ck_assert_uint_eq(fk.cancels, 1); /* passed on to the vtpmd */
 	ck_assert_int_eq(__atomic_load_n(&f.page->state, __ATOMIC_ACQUIRE), XEN_TPMIF_CANCEL);
 	ck_assert(!x->done);
 	len_before = f.page->length;
@@ -809,6 +821,7 @@ START_TEST(test_cancel)
 	ck_assert_int_eq(f.xi.evtchn_notify(f.xi.ctx, (uint32_t)f.port), 0);
 	ck_assert(pump_until(page_idle, f.page, 3000));
 	ck_assert_uint_eq(fk.n, 0);
+	ck_assert_uint_eq(fk.cancels, 1); /* an idle CANCEL signals nothing */
 	fk.hold = 0;
 	free(x);
 	tool_remove(9, 0);
