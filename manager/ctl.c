@@ -366,36 +366,16 @@ ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events)
 int
 ctl_open(struct mgr *m, char *err, size_t errlen)
 {
-	struct sockaddr_un sa;
 	char path[PATH_MAX];
-	struct stat st;
 	int fd;
 
-	if (path_join(path, sizeof(path), m->cfg.run_dir, CTL_SOCKET_NAME) != 0 ||
-	    strlen(path) >= sizeof(sa.sun_path)) {
+	if (path_join(path, sizeof(path), m->cfg.run_dir, CTL_SOCKET_NAME) != 0) {
 		snprintf(err, errlen, "control socket path in %s is too long", m->cfg.run_dir);
 		return -1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket", path);
-			return -1;
-		}
-		(void)unlink(path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+	/* Root only: mode 0600 here, SO_PEERCRED at accept. */
+	if ((fd = unix_listen(path, SOCK_SEQPACKET, 0600, (gid_t)-1, 16, err, errlen)) < 0)
 		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 ||
-	    listen(fd, 16) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
 	m->ctl_ev = (struct ev){ .fd = fd, .cb = ctl_listen_cb, .ctx = NULL };
 	if (ev_set(m, &m->ctl_ev, EPOLLIN) != 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));

@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 int
 ev_set(struct mgr *m, struct ev *e, uint32_t events)
@@ -39,6 +43,49 @@ ev_del(struct mgr *m, struct ev *e)
 	if (e->events != 0 && e->fd >= 0)
 		(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, e->fd, NULL);
 	e->events = 0;
+}
+
+/*
+ * Binds a listening AF_UNIX socket of the given type at path, with mode and
+ * (unless (gid_t)-1) group.  A stale socket from a previous run is
+ * replaced; any other file at the path is an error (never unlink what we
+ * did not make).  Returns the non-blocking fd, or -1 with err set.
+ */
+int
+unix_listen(const char *path, int type, mode_t mode, gid_t gid, int backlog, char *err,
+	    size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path %s is longer than %zu bytes; use a shorter "
+			 "--run-dir", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, mode) != 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) || listen(fd, backlog) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	return fd;
 }
 
 int

@@ -253,6 +253,8 @@ void commit_shutdown(struct mgr *m);
 #define PARTIAL_TIMEOUT_MS 500
 
 /* helpers */
+int unix_listen(const char *path, int type, mode_t mode, gid_t gid, int backlog, char *err,
+		size_t errlen);
 int path_join(char *out, size_t outlen, const char *dir, const char *name);
 uint64_t now_unix(void);
 uint64_t now_ms(void);

@@ -45,46 +45,6 @@ _Static_assert(16 + CTRL_STATEBLOB_MAX <= CTRL_OUT_MAX, "GET_STATEBLOB reply");
 static void ctrl_conn_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void ctrl_conn_free(struct mgr *m, struct ctrl_conn *c);
 
-/* Binds a listening stream socket at path with mode 0660 and the
- * configured group.  A stale socket from a previous run is replaced; any
- * other file at the path is an error (never unlink what we did not make). */
-static int
-listen_unix(struct mgr *m, const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa;
-	struct stat st;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path %s is longer than %zu bytes; use a shorter "
-			 "--run-dir", path, sizeof(sa.sun_path) - 1);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket", path);
-			return -1;
-		}
-		(void)unlink(path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0660) != 0 ||
-	    (m->cfg.socket_gid != (gid_t)-1 && chown(path, (uid_t)-1, m->cfg.socket_gid) != 0) ||
-	    listen(fd, 64) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
-		close(fd);
-		(void)unlink(path);
-		return -1;
-	}
-	return fd;
-}
-
 static void
 sock_path(struct mgr *m, const struct vtpm *v, int ctrl, char *out, size_t outlen)
 {
@@ -156,10 +116,10 @@ sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen)
 	int dfd, cfd;
 
 	sock_path(m, v, 0, path, sizeof(path));
-	if ((dfd = listen_unix(m, path, err, errlen)) < 0)
+	if ((dfd = unix_listen(path, SOCK_STREAM, 0660, m->cfg.socket_gid, 64, err, errlen)) < 0)
 		return -1;
 	sock_path(m, v, 1, path, sizeof(path));
-	if ((cfd = listen_unix(m, path, err, errlen)) < 0) {
+	if ((cfd = unix_listen(path, SOCK_STREAM, 0660, m->cfg.socket_gid, 64, err, errlen)) < 0) {
 		close(dfd);
 		sock_path(m, v, 0, path, sizeof(path));
 		(void)unlink(path);
