@@ -10,7 +10,6 @@
 #include "manager/mgr.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "tcs/host_tpm.h"
 #include "util/log.h"
+#include "util/strfmt.h"
 
 static void ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events);
 
@@ -202,23 +202,6 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	ctl_reply(m, c, 1, "created", v, 0);
 }
 
-/* Appends to a bounded text buffer; *k never passes len - 1, whatever
- * the lengths of the configured paths. */
-static void __attribute__((format(printf, 4, 5)))
-appendf(char *text, size_t len, size_t *k, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*k >= len - 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(text + *k, len - *k, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*k = (size_t)n >= len - *k ? len - 1 : *k + (size_t)n;
-}
-
 static void
 do_status(struct mgr *m, struct ctl_client *c)
 {
@@ -238,22 +221,25 @@ do_status(struct mgr *m, struct ctl_client *c)
 		pcrs[0] = '\0';
 		for (int i = 0; i < 24; i++)
 			if (m->host->seal_pcrs & (1u << i))
-				appendf(pcrs, sizeof(pcrs), &w, "%s%d", w ? "," : "", i);
+				(void)strfmt_append(pcrs, sizeof(pcrs), &w, "%s%d", w ? "," : "", i);
 	}
-	appendf(text, sizeof(text), &k, "host-tpm: %s\nhost-tpm-kind: %s\n", m->host->path,
-		host_tpm_describe(m->host));
+	/* A cut line (a very long host TPM path) is fine: the text stays
+	 * inside text[] whatever is appended (util/strfmt.h). */
+	(void)strfmt_append(text, sizeof(text), &k, "host-tpm: %s\nhost-tpm-kind: %s\n",
+			    m->host->path, host_tpm_describe(m->host));
 	if (m->host->tpm_version != 0)
-		appendf(text, sizeof(text), &k,
-			"host-tpm-version: %s\nmanufacturer: %s\nseal-pcrs: %s\n",
-			m->host->tpm_version == 1 ? "1.2" : "2.0", m->host->manufacturer, pcrs);
+		(void)strfmt_append(text, sizeof(text), &k,
+				    "host-tpm-version: %s\nmanufacturer: %s\nseal-pcrs: %s\n",
+				    m->host->tpm_version == 1 ? "1.2" : "2.0",
+				    m->host->manufacturer, pcrs);
 	if (has_counter)
-		appendf(text, sizeof(text), &k, "rollback-counter: 0x%08x = %llu\n",
-			m->host->counter_index, (unsigned long long)counter);
+		(void)strfmt_append(text, sizeof(text), &k, "rollback-counter: 0x%08x = %llu\n",
+				    m->host->counter_index, (unsigned long long)counter);
 	else
-		appendf(text, sizeof(text), &k, "rollback-counter: none\n");
-	appendf(text, sizeof(text), &k,
-		"manifest-sequence: %llu\nrollback-interval: %u s\nvtpms: %u (%u running)",
-		(unsigned long long)seq, m->cfg.rollback_interval, n, running);
+		(void)strfmt_append(text, sizeof(text), &k, "rollback-counter: none\n");
+	(void)strfmt_append(text, sizeof(text), &k,
+			    "manifest-sequence: %llu\nrollback-interval: %u s\nvtpms: %u (%u running)",
+			    (unsigned long long)seq, m->cfg.rollback_interval, n, running);
 	ctl_reply(m, c, 1, text, NULL, 0);
 }
 

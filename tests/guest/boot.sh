@@ -4,7 +4,8 @@
 #
 #   guest_prepare       builds (or reuses) $BUILD/guest/{vmlinuz,initrd.img};
 #                       when the Debian kernel package cannot be downloaded
-#                       it prints "SKIP: <why>" and exits 0.
+#                       it skips (lib.sh's skip: exit 77, a failure
+#                       under CI=true).
 #   guest_boot NAME UUID DEVICE ACTIONS [APPEND...]
 #                       boots once: DEVICE tpm-tis or tpm-crb, ACTIONS for
 #                       the guest's /init (vtpmtest=..., see tests/guest/init),
@@ -39,9 +40,8 @@ guest_prepare() {
 	case "$rc" in
 	0) ;;
 	77)
-		echo "SKIP: the test guest's Debian kernel package cannot be downloaded (no network?): $(tail -n 1 "$TESTDIR/build-guest.log")"
 		sed 's/^/# /' "$TESTDIR/build-guest.log" >&2
-		exit 0
+		skip "the test guest's Debian kernel package cannot be downloaded (no network?): $(tail -n 1 "$TESTDIR/build-guest.log")"
 		;;
 	*) fail "guest_prepare: build-guest.sh $GUEST_DIR exited $rc: $(tail -n 5 "$TESTDIR/build-guest.log" | tr '\n' ' ')" ;;
 	esac

@@ -36,6 +36,46 @@ fail() {
 	exit 1
 }
 
+# Skips.  A test that cannot run says why and exits 77; run.sh reports it as
+# SKIP (counted apart from PASS).  Two kinds:
+#   skip REASON          something this machine kind can provide is missing
+#                        (a download, a tool, loop devices): under CI
+#                        (CI=true) that is a failure, not a skip.
+#   skip_variant REASON  the build variant being tested lacks the feature by
+#                        design (a sanitizer build has no seccomp filter):
+#                        a skip everywhere.
+# skip_part / skip_part_variant REASON: the same for one part of a test
+# that goes on; run.sh lists them under the test's PASS line.
+EXIT_SKIP=77
+skip() {
+	if [ "${CI:-}" = true ]; then
+		fail "would skip, but CI must run this: $*"
+	fi
+	echo "SKIP: $*"
+	exit "$EXIT_SKIP"
+}
+
+skip_variant() {
+	echo "SKIP: $*"
+	exit "$EXIT_SKIP"
+}
+
+skip_part() {
+	if [ "${CI:-}" = true ]; then
+		fail "would skip a part, but CI must run it: $*"
+	fi
+	echo "SKIP-PART: $*"
+}
+
+skip_part_variant() { echo "SKIP-PART: $*"; }
+
+# count_matches PATTERN: how many lines of stdin contain the fixed string
+# PATTERN (0 included, exit status 0 either way, unlike grep -c).
+count_matches() { grep -cF -- "$1" || [ $? = 1 ]; }
+
+# count_ere REGEX: the same for an extended regular expression.
+count_ere() { grep -cE -- "$1" || [ $? = 1 ]; }
+
 # ---- cleanup ----------------------------------------------------------
 
 # Every live descendant of a pid (children first found, then theirs).
@@ -48,6 +88,11 @@ _descendants() {
 }
 
 track_pid() { _TRACKED+=("$1"); }
+
+# at_exit CMD...: run CMD (e.g. umount, losetup -d) at exit, after every
+# tracked process was killed, most recent first.
+_AT_EXIT=()
+at_exit() { _AT_EXIT+=("$(printf '%q ' "$@")"); }
 
 _cleanup() {
 	local rc=$? p pids=()
@@ -69,7 +114,10 @@ _cleanup() {
 		kill -KILL "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
-	if [ "$rc" != 0 ] && [ -s "$MGR_LOG" ]; then
+	for ((p = ${#_AT_EXIT[@]} - 1; p >= 0; p--)); do
+		eval "${_AT_EXIT[$p]}" >/dev/null 2>&1 || echo "# cleanup '${_AT_EXIT[$p]}' failed" >&2
+	done
+	if [ "$rc" != 0 ] && [ "$rc" != "$EXIT_SKIP" ] && [ -s "$MGR_LOG" ]; then
 		echo "--- last lines of manager.log ---" >&2
 		tail -n 30 "$MGR_LOG" >&2
 	fi

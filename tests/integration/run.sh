@@ -6,7 +6,11 @@
 # signals the test's whole process group).  Afterwards any process still
 # naming that directory on its command line is killed and the directory is
 # removed.  Prints "PASS name" / "FAIL name" (a failing test's output
-# follows, indented), then "N passed, N failed"; exits 1 if any failed.
+# follows, indented), or "SKIP name: reason" for a test that exited 77
+# (lib.sh's skip; under CI=true a skip of something this machine kind can
+# run is a failure, see lib.sh), and "  part skipped: reason" under a PASS
+# for each SKIP-PART line the test printed.  Ends with "N skipped" (when
+# any) and then the line "N passed, N failed"; exits 1 if any failed.
 # KEEP_TESTDIR=1 keeps the directories of failed tests.
 set -uo pipefail
 
@@ -66,6 +70,7 @@ fi
 
 pass=0
 failed=0
+skipped=()
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	dir=$(mktemp -d -t "vtpm-it.$name.XXXXXX")
@@ -76,7 +81,12 @@ for t in "${tests[@]}"; do
 	ms=$((($(date +%s%N) - start) / 1000000))
 	if [ "$rc" = 0 ]; then
 		echo "PASS $name"
+		grep '^SKIP-PART: ' "$out" | sed 's/^SKIP-PART: /    part skipped: /' || [ $? = 1 ]
 		pass=$((pass + 1))
+	elif [ "$rc" = 77 ]; then
+		reason=$(grep -m1 '^SKIP: ' "$out" | sed 's/^SKIP: //') || [ $? = 1 ]
+		echo "SKIP $name: ${reason:-no reason given}"
+		skipped+=("$name")
 	else
 		echo "FAIL $name"
 		[ "$rc" != 124 ] || echo "    timed out after ${TIMEOUT} s"
@@ -92,5 +102,8 @@ for t in "${tests[@]}"; do
 		rm -rf "$dir"
 	fi
 done
+if [ "${#skipped[@]}" -gt 0 ]; then
+	echo "${#skipped[@]} skipped: ${skipped[*]}"
+fi
 echo "$pass passed, $failed failed"
 [ "$failed" = 0 ]

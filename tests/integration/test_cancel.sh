@@ -78,7 +78,8 @@ assert_eq "$pid" "$(vtpmd_pids)" "the vtpmd after the cancels (same pid)"
 
 log "TPM 1.2: TPM_FAIL, as from swtpm"
 u12=$(create_vtpm --tpm-version 1.2)
-assert_eq 00000009 "$(client ctrl --socket "$RUN/$u12.sock.ctrl" raw "$CANCEL")" "CANCEL on TPM 1.2"
+r=$(client ctrl --socket "$RUN/$u12.sock.ctrl" --expect 9 raw "$CANCEL") || fail "CANCEL on TPM 1.2: $r"
+assert_eq 00000009 "$r" "CANCEL on TPM 1.2"
 manager_alive || fail "the manager died"
 held_stop
 stop_manager

@@ -35,8 +35,8 @@ if [ "$min" -gt "$size" ] || [ "$size" -gt "$max" ]; then
 	fail "SET_BUFFERSIZE(0): size $size outside [$min, $max]"
 fi
 assert_eq 4096 "$max" "SET_BUFFERSIZE(0) max"
-r=$(ctrl setbuffersize 3000) || fail "SET_BUFFERSIZE(3000) while running"
-assert_ne 00000000 "${r:0:8}" "SET_BUFFERSIZE(3000) while running (swtpm: TPM_BAD_ORDINAL)"
+r=$(ctrl --expect 0xa setbuffersize 3000) || fail "SET_BUFFERSIZE(3000) while running: $r"
+assert_eq 0000000a "${r:0:8}" "SET_BUFFERSIZE(3000) while running (swtpm: TPM_BAD_ORDINAL)"
 
 cfg=$(ctrl getconfig) || fail "GET_CONFIG"
 assert_match '[0-9a-f]{16}' "$cfg" "GET_CONFIG reply (res, flags)"
@@ -53,7 +53,8 @@ assert_eq 00000000 "$(ctrl setlocality 0 --pad4)" "SET_LOCALITY(0) reply (4-byte
 assert_ok "getrandom after SET_LOCALITY" client tpm --socket "$S" getrandom 8 >/dev/null
 
 log "unknown command"
-assert_eq 0000000a "$(ctrl raw 000000ff)" "reply to command 0xff"
+r=$(ctrl --expect 0xa raw 000000ff) || fail "command 0xff: $r"
+assert_eq 0000000a "$r" "reply to command 0xff"
 assert_ok "GET_CAPABILITY after an unknown command" ctrl getcap >/dev/null
 
 log "STOP, INIT: the TPM waits for TPM2_Startup"
@@ -65,7 +66,7 @@ assert_eq 00000000 "$(ctrl init 1)" "INIT(DELETE_VOLATILE) reply"
 r=$(client tpm --socket "$S" getrandom 8) || fail "GetRandom after resuming from volatile state"
 assert_eq 00000000 "$(ctrl stop)" "STOP reply"
 assert_eq 00000000 "$(ctrl init)" "INIT reply"
-r=$(client tpm --socket "$S" raw 80010000000c0000017b0008) || fail "GetRandom after INIT"
+r=$(client tpm --socket "$S" --expect 0x100 raw 80010000000c0000017b0008) || fail "GetRandom after INIT: $r"
 assert_eq 80010000000a00000100 "$r" "GetRandom before TPM2_Startup (TPM_RC_INITIALIZE)"
 assert_ok "tpm2_startup -c" t2 startup "$u" -c
 r=$(client tpm --socket "$S" getrandom 8) || fail "GetRandom after TPM2_Startup"

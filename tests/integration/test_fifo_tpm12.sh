@@ -41,14 +41,13 @@ r3=$(client fifo --dir "$RUN/fifo" --instance "$inst2" getrandom 16) ||
 	fail "TPM2_GetRandom through the FIFO for instance $inst2"
 assert_match '[0-9a-f]{32}' "$r3" "TPM2_GetRandom through the FIFO"
 
-# An instance nobody has gets an error reply with its prefix, or nothing;
-# never another vTPM's answer, and the manager survives it.
+# An instance nobody has gets an error reply with its own prefix (TPM_FAIL
+# for a TPM 1.2 tag), never another vTPM's answer, and the manager survives.
 bad=$((inst > inst2 ? inst + 100 : inst2 + 100))
-out=$(client fifo --dir "$RUN/fifo" --instance "$bad" --frame --timeout 2000 raw 00c10000000e0000004600000010 2>&1) || true
-if [[ $out =~ ^[0-9a-f]+$ ]]; then
-	assert_eq "$(printf '%08x' "$bad")" "${out:0:8}" "prefix of the reply for an unknown instance"
-	assert_ne "00000000" "${out:20:8}" "return code for an unknown instance"
-fi
+out=$(client fifo --dir "$RUN/fifo" --instance "$bad" --frame --timeout 5000 --expect 9 \
+	raw 00c10000000e0000004600000010) || fail "no error reply for unknown instance $bad"
+assert_eq "$(printf '%08x' "$bad")00c40000000a00000009" "$out" \
+	"reply frame for an unknown instance (its prefix, TPM_FAIL)"
 manager_alive || fail "the manager died after a frame for an unknown instance"
 r4=$(client fifo --dir "$RUN/fifo" --instance "$inst" --tpm12 getrandom 16) ||
 	fail "TPM_GetRandom after the unknown-instance frame"

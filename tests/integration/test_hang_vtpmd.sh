@@ -68,7 +68,7 @@ pid=$(vtpmd_pids)
 kill -STOP "$pid"
 off=$(stat -c %s "$MGR_LOG")
 t0=$(ms)
-r=$(client fifo --dir "$RUN/fifo" --instance "$inst" --timeout 20000 raw "$GETRANDOM8") ||
+r=$(client fifo --dir "$RUN/fifo" --instance "$inst" --timeout 20000 --expect 0x101 raw "$GETRANDOM8") ||
 	fail "FIFO GetRandom to a stopped vtpmd: no answer"
 t=$(($(ms) - t0))
 assert_eq "$RC_FAILURE" "$r" "the FIFO command's answer"
@@ -87,6 +87,8 @@ t0=$(ms)
 assert_fails "StirRandom on a connection the vtpmd accepted" \
 	client tpm --socket "$(sock "$u")" --timeout 30000 raw "$STIRRANDOM0"
 t=$(($(ms) - t0))
+assert_eq 1 "$LAST_RC" "vtpm-client's status (1: no reply) for the killed vtpmd's connection"
+assert_contains "$LAST_STDERR" "connection closed" "vtpm-client's message"
 within "$t" 9900 14000 "connection closed after $t ms, expected 10000 ms + a tick"
 assert_contains "$(log_since "$off")" "limit 10000 ms" "the deadline of a short-list command"
 assert_ok "tpm2_getrandom after the restart" t2 getrandom "$u" 8 --hex >/dev/null

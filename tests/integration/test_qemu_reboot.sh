@@ -5,7 +5,7 @@
 # after the reboot the flag is there (NV kept), PCR16 is zero again (PCRs
 # reset), and PCR0 is non-zero and equals the replay of the new firmware
 # event log (measured once, not on top of the first boot's values).  tpm-tis,
-# TPM 2.0.  Skips (exit 0, "SKIP:") only when the kernel package cannot be
+# TPM 2.0.  Skips (exit 77, "SKIP:") only when the kernel package cannot be
 # downloaded.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -4,7 +4,7 @@
 # tpm_version_major 1, caps "TCG version: 1.2", enabled and active, 24 PCRs,
 # no /dev/tpmrm0, and a non-zero PCR0 that equals the SHA-1 replay of the
 # firmware event log.  After a manager restart a second boot sees the same.
-# Skips (exit 0, "SKIP:") only when the kernel package cannot be downloaded.
+# Skips (exit 77, "SKIP:") only when the kernel package cannot be downloaded.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../guest/boot.sh

@@ -1,9 +1,11 @@
 /*
  * vtpm-client.c - command-line TPM / swtpm-control / FIFO client for the
  * integration tests and for poking at a running manager by hand.  Prints
- * replies as hex on stdout; exits 0 on success, 2 when the TPM answered
- * with an error code (typed commands only), 1 on anything else, with a
- * one-line message on stderr.  Run without arguments for usage.
+ * replies as hex on stdout; exits 0 when the TPM (or the control channel)
+ * answered with the expected return code (0, or --expect RC), 2 when it
+ * answered with another one (raw commands too: their reply is printed
+ * first), 1 on anything else, with a one-line message on stderr.  Run
+ * without arguments for usage.
  */
 #include "tests/lib/tpmclient.h"
 
@@ -34,7 +36,8 @@ static const char usage_text[] =
 	"       print raw replies with their 4-byte instance prefix\n"
 	"  ctrl --socket PATH.ctrl            swtpm control commands\n"
 	"  flood (--socket PATH | --dir DIR --instance N) KIND   hostile input\n"
-	"  common: --timeout MS (default 10000), --tpm12 (getrandom as TPM 1.2)\n"
+	"  common: --timeout MS (default 10000), --tpm12 (getrandom as TPM 1.2),\n"
+	"          --expect RC: the return code that counts as success (default 0)\n"
 	"TPM commands (tpm, fifo):\n"
 	"  getrandom N | raw HEX | startup [clear|state] | pcrextend PCR HEX32\n"
 	"  nvdefine IDX SIZE [ATTRS] | nvundefine IDX | nvwrite IDX HEX [OFF] | nvread IDX SIZE [OFF]\n"
@@ -56,6 +59,7 @@ struct opts {
 	int tpm12;
 	int pad4;
 	int frame;
+	uint32_t expect; /* return code that means success */
 	const char *pos[MAX_POS];
 	int npos;
 };
@@ -116,6 +120,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->pad4 = 1;
 		else if (strcmp(a, "--frame") == 0)
 			o->frame = 1;
+		else if (strcmp(a, "--expect") == 0 && has_val)
+			o->expect = (uint32_t)num(argv[++i], UINT32_MAX, "expected return code");
 		else if (strncmp(a, "--", 2) == 0)
 			die("unknown option or missing value: %s", a);
 		else if (o->npos < MAX_POS)
@@ -226,30 +232,33 @@ check_built(int rc)
 		die("cannot build command: %s", strerror(-rc));
 }
 
+/* The TPM (or control channel) answered rc: success when it is the one
+ * the caller expects (--expect, default 0). */
 static int
-tpm_error(uint32_t rc)
+rc_outcome(uint32_t rc, uint32_t expect)
 {
+	if (rc == expect)
+		return 0;
 	fflush(stdout);
-	fprintf(stderr, "vtpm-client: TPM error rc=0x%x\n", rc);
+	if (expect != 0)
+		fprintf(stderr, "vtpm-client: TPM error rc=0x%x (expected 0x%x)\n", rc, expect);
+	else
+		fprintf(stderr, "vtpm-client: TPM error rc=0x%x\n", rc);
 	return EXIT_TPM_ERROR;
 }
 
-/* Checks rc == 0 for commands whose response has no payload we print. */
+/* Checks the return code of commands whose response has no payload we print. */
 static int
-expect_success(const uint8_t *resp, size_t len)
+expect_success(const uint8_t *resp, size_t len, uint32_t expect)
 {
-	uint32_t rc = tc_tpm_rc(resp, len);
-
-	if (rc != 0)
-		return tpm_error(rc);
-	return 0;
+	return rc_outcome(tc_tpm_rc(resp, len), expect);
 }
 
 static int
-parse_result(int e, uint32_t rc)
+parse_result(int e, uint32_t rc, uint32_t expect)
 {
 	if (e == -EPROTO)
-		return tpm_error(rc);
+		return rc_outcome(rc, expect);
 	die("malformed response");
 }
 
@@ -291,7 +300,7 @@ getrandom_multi(const struct opts *o, unsigned long n)
 			die("receive (client %d): %s", i, strerror(-rc));
 		rc = tc_parse_tpm2_getrandom(resp, len, &data, &dlen, &trc);
 		if (rc != 0) {
-			ret = parse_result(rc, trc);
+			ret = parse_result(rc, trc, o->expect);
 		} else if (dlen != n + (unsigned long)i) {
 			die("client %d asked for %lu bytes, got %zu: responses crossed", i,
 			    n + (unsigned long)i, dlen);
@@ -397,19 +406,20 @@ run_tpm(const struct opts *o, int fifo)
 		if (fifo && o->frame)
 			printf("%08x", t.got_instance);
 		tc_hex_print(resp, len);
+		ret = expect_success(resp, len, o->expect);
 	} else if (strcmp(c, "getrandom") == 0) {
 		e = o->tpm12 ? tc_parse_tpm12_getrandom(resp, len, &data, &dlen, &trc)
 			     : tc_parse_tpm2_getrandom(resp, len, &data, &dlen, &trc);
 		if (e != 0)
-			return parse_result(e, trc);
+			return parse_result(e, trc, o->expect);
 		tc_hex_print(data, dlen);
 	} else if (strcmp(c, "nvread") == 0) {
 		e = tc_parse_tpm2_nv_read(resp, len, &data, &dlen, &trc);
 		if (e != 0)
-			return parse_result(e, trc);
+			return parse_result(e, trc, o->expect);
 		tc_hex_print(data, dlen);
 	} else {
-		ret = expect_success(resp, len);
+		ret = expect_success(resp, len, o->expect);
 	}
 	return ret;
 }
@@ -485,7 +495,9 @@ run_ctrl(const struct opts *o)
 	if (rc != 0)
 		die("control command: %s (after %zu reply bytes)", strerror(-rc), rlen);
 	tc_hex_print(resp, rlen);
-	return 0;
+	if (rlen < 4)
+		die("control reply of %zu bytes has no result code", rlen);
+	return rc_outcome(be32_get(resp), o->expect);
 }
 
 /* ---- hostile input -------------------------------------------------- */

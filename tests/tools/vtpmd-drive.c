@@ -948,7 +948,8 @@ execute(char *line)
 int
 main(int argc, char **argv)
 {
-	char line[8192];
+	char *line = NULL;
+	size_t linecap = 0;
 	int c;
 
 	while ((c = getopt(argc, argv, "x:d:v")) != -1) {
@@ -989,8 +990,10 @@ main(int argc, char **argv)
 	setenv("VTPM_SOCK", sock_path, 1);
 	setenv("VTPM_DIR", dir, 1);
 
-	while (fgets(line, sizeof(line), stdin) != NULL)
+	/* Lines of any length: a SET_STATEBLOB line carries a whole blob. */
+	while (getline(&line, &linecap, stdin) >= 0)
 		execute(line);
+	free(line);
 	if (vtpmd_pid >= 0) {
 		chan_close(&ch);
 		report_exit(-1);

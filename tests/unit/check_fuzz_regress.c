@@ -4,7 +4,8 @@
  * public entry points and the same epoll dispatch as the daemon, the
  * scenario of one minimised crash input kept in tests/fuzz/regress/.
  *
- * OPEN FINDINGS - these tests FAIL until the product bug is fixed:
+ * Findings, all fixed; each test fails again when its fix is undone
+ * (tests/mutation/ holds those mutants):
  *   F1  util/chan.c chan_recv: an empty packet carrying fds is reported as
  *       EOF and its fds leak (a vtpmd can leak manager fds and make the
  *       manager believe it exited while it keeps running).
@@ -348,7 +349,7 @@ count_fds(void)
 /* ------------------------------------------------------------- findings */
 
 /*
- * F1 (OPEN).  Fuzz inputs: tests/fuzz/regress/chan/F1-empty-packet-with-fd
+ * F1 (fixed).  Fuzz inputs: tests/fuzz/regress/chan/F1-empty-packet-with-fd
  * (hex 0104200000: a running vtpmd sends a 0-byte packet with an fd) and
  * tests/fuzz/regress/ctl/F1-empty-packet-with-fd (hex 1409fb, the same on
  * the vtpmctl socket).  chan_recv returns CHAN_E_EOF for recvmsg() == 0
@@ -390,9 +391,9 @@ START_TEST(test_f1_chan_empty_packet_with_fd)
 	before = count_fds();
 	r = chan_recv(&c, &msg);
 	ck_assert_msg(count_fds() == before,
-		      "F1 (open): chan_recv leaked the fd that came with an empty packet");
+		      "F1: chan_recv leaked the fd that came with an empty packet");
 	ck_assert_msg(r == CHAN_E_PROTO,
-		      "F1 (open): an empty packet from a live peer gave %d (CHAN_E_EOF is %d), "
+		      "F1: an empty packet from a live peer gave %d (CHAN_E_EOF is %d), "
 		      "not CHAN_E_PROTO",
 		      r, CHAN_E_EOF);
 	chan_close(&c);
@@ -401,7 +402,7 @@ START_TEST(test_f1_chan_empty_packet_with_fd)
 END_TEST
 
 /*
- * F2 (OPEN).  Fuzz inputs: tests/fuzz/regress/chan/F2-delete-while-starting-
+ * F2 (fixed).  Fuzz inputs: tests/fuzz/regress/chan/F2-delete-while-starting-
  * vtpmd-dies-after-ready (hex 0004094a0423) and the same name under ctl/
  * (hex 000914ca0433).  `vtpmctl delete` of a vTPM
  * whose vtpmd is starting queues a STOP; the vtpmd sends READY and dies.
@@ -432,7 +433,7 @@ START_TEST(test_f2_delete_while_starting_vtpmd_dies)
 END_TEST
 
 /*
- * F3a (OPEN).  Fuzz input: tests/fuzz/regress/chan/F3a-ctl-delete-and-ctrl-
+ * F3a (fixed).  Fuzz input: tests/fuzz/regress/chan/F3a-ctl-delete-and-ctrl-
  * request-same-batch (hex 0006091f4a0407000400000001).  One epoll_wait
  * returns a vtpmctl DELETE and a request on that vTPM's control socket;
  * the DELETE frees the vTPM and its control connections (vtpm_delete ->
@@ -456,7 +457,7 @@ START_TEST(test_f3a_delete_and_ctrl_request_same_batch)
 END_TEST
 
 /*
- * F3b (OPEN).  Fuzz input: tests/fuzz/regress/ctrl_sock/F3b-vtpmd-and-
+ * F3b (fixed).  Fuzz input: tests/fuzz/regress/ctrl_sock/F3b-vtpmd-and-
  * client-gone-same-batch (hex 0106070004000000041f0308).  A control request
  * is with the vtpmd; the vtpmd dies and the client hangs up at the same
  * time.  The channel EOF fails the request (req_fail -> vtpm_ctrl_reply ->
@@ -489,7 +490,7 @@ START_TEST(test_f3b_vtpmd_and_client_gone_same_batch)
 END_TEST
 
 /*
- * F4 (OPEN).  Fuzz input: tests/fuzz/regress/ctrl_sock/F4-channel-lost-
+ * F4 (fixed).  Fuzz input: tests/fuzz/regress/ctrl_sock/F4-channel-lost-
  * requeue-leak (hex 000402060700040000000416170008000000060000000603).  Client
  * A's request is with the vtpmd, client B's first request is queued and its
  * second is buffered; the vtpmd dies.  vtpm_channel_lost fails B's first
@@ -532,7 +533,7 @@ START_TEST(test_f4_channel_lost_keeps_pipelined_request)
 				     be32_get(msg.data) == CMD_HASH_START;
 	}
 	ck_assert_msg(b_replies + forwarded == 2,
-		      "F4 (open): of client B's 2 pipelined requests, %zu answered and %u "
+		      "F4: of client B's 2 pipelined requests, %zu answered and %u "
 		      "forwarded to the new vtpmd: one was lost",
 		      b_replies, forwarded);
 }
@@ -544,7 +545,9 @@ END_TEST
  * return value to k without clamping; with a host TPM path over ~1000 bytes
  * k passes sizeof(text) and the next snprintf gets text + k with size
  * 1024 - k (wrapped): a stack buffer overflow.  Seen only with ASan
- * (stack-buffer-overflow in do_status); a plain build shows nothing.
+ * (stack-buffer-overflow in do_status); a plain build shows nothing, so
+ * util/strfmt.c, where the clamp now lives, has its own guard-byte tests
+ * (check_strfmt.c) that fail in every build.
  */
 START_TEST(test_f5_status_long_host_path)
 {

@@ -16,6 +16,49 @@
 
 char unit_self[4096];
 
+/* What unit_skip skipped, for the closing list (test runner only). */
+static char skipped[1024];
+
+int
+unit_have_tool(const char *tool)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL, exe[4096];
+	int found = 0;
+
+	if (path == NULL || (copy = strdup(path)) == NULL)
+		return 0;
+	for (char *d = strtok_r(copy, ":", &save); d != NULL && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		snprintf(exe, sizeof(exe), "%s/%s", *d ? d : ".", tool);
+		found = access(exe, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+START_TEST(test_ci_must_not_skip)
+{
+	ck_abort_msg("skipped, but CI must run them on this machine kind: %s", skipped);
+}
+END_TEST
+
+void
+unit_skip(Suite *s, const char *what, const char *why)
+{
+	size_t k = strlen(skipped);
+	const char *ci = getenv("CI");
+	TCase *tc;
+
+	fprintf(stderr, "SKIP: %s: %s\n", what, why);
+	snprintf(skipped + k, sizeof(skipped) - k, "%s%s (%s)", k ? ", " : "", what, why);
+	if (ci != NULL && strcmp(ci, "true") == 0) {
+		tc = tcase_create("skip");
+		tcase_add_test(tc, test_ci_must_not_skip);
+		suite_add_tcase(s, tc);
+	}
+}
+
 char *
 unit_mkdtemp(void)
 {
@@ -74,6 +117,7 @@ main(int argc, char **argv)
 		return store_fault_child(argc, argv);
 
 	sr = srunner_create(buf_suite());
+	srunner_add_suite(sr, strfmt_suite());
 	srunner_add_suite(sr, tpm_frame_suite());
 	srunner_add_suite(sr, ctrl_proto_suite());
 	srunner_add_suite(sr, chan_suite());
@@ -89,5 +133,7 @@ main(int argc, char **argv)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (skipped[0] != '\0')
+		fprintf(stderr, "unit: skipped: %s\n", skipped);
 	return failed ? 1 : 0;
 }

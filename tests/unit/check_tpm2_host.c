@@ -975,25 +975,10 @@ tpm2_host_suite(void)
 {
 	Suite *s = suite_create("tpm2_host");
 	TCase *tc;
-	const char *path = getenv("PATH");
-	bool found = false;
 
-	/* Without swtpm there is no TPM to test against: say so, skip. */
-	if (path != NULL) {
-		char *copy = strdup(path), *save = NULL;
-
-		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found;
-		     d = strtok_r(NULL, ":", &save)) {
-			char exe[4096];
-
-			snprintf(exe, sizeof(exe), "%s/swtpm", *d ? d : ".");
-			found = access(exe, X_OK) == 0;
-		}
-		free(copy);
-	}
-	if (!found) {
-		fprintf(stderr, "tpm2_host: swtpm is not installed; skipping the TPM 2.0 host "
-				"tests (scripts/install-deps.sh installs it)\n");
+	/* Without swtpm there is no TPM to test against. */
+	if (!unit_have_tool("swtpm")) {
+		unit_skip(s, "tpm2_host", "swtpm is not installed (scripts/install-deps.sh installs it)");
 		return s;
 	}
 	/* ESYS logs every TPM error response at ERROR level, and these

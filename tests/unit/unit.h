@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 Suite *buf_suite(void);
+Suite *strfmt_suite(void);
 Suite *tpm_frame_suite(void);
 Suite *ctrl_proto_suite(void);
 Suite *chan_suite(void);
@@ -30,6 +31,16 @@ char *unit_mkdtemp(void);
 void unit_rmtree(const char *path);
 /* Joins dir and name into out (aborting the test if it does not fit). */
 void unit_path(char *out, size_t outlen, const char *dir, const char *name);
+/* 1 when an executable named tool is on $PATH. */
+int unit_have_tool(const char *tool);
+/*
+ * A suite (or test case) that cannot run here: says "SKIP: what: why" on
+ * stderr and in the runner's closing list.  Under CI (CI=true) this
+ * machine kind must be able to run it, so instead a test case named "skip"
+ * is added to s that fails with that message.
+ */
+void unit_skip(Suite *s, const char *what, const char *why);
+
 /* Absolute path of this test binary, for tests that re-exec it. */
 extern char unit_self[4096];
 
