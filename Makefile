@@ -63,7 +63,7 @@ BENCH := $(BUILD)/vtpm-bench
 XEN_TESTS := $(BUILD)/xen_tests
 
 .SECONDARY:
-.PHONY: all deps check unit integration run bench install clean fuzz
+.PHONY: all deps check unit integration run bench install clean fuzz mutation
 
 all: $(MGR) $(CTL) $(VTPMD) $(TOOLS)
 
@@ -114,6 +114,12 @@ check: deps
 	$(MAKE) all $(UNIT) $(XEN_TESTS)
 	$(MAKE) unit
 	$(MAKE) integration
+
+# Deliberate bugs (tests/mutation/*.patch), each of which the tests it names
+# must catch; fails when one survives.  See docs/TESTING.md.
+mutation: deps
+	$(MAKE) all $(UNIT) $(XEN_TESTS)
+	BUILD=$(abspath $(BUILD)) ./tests/mutation/run.sh
 
 run: deps
 	$(MAKE) all

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libssl-dev openssl libtpms-dev libtpms0 xxd \
 libtss2-dev tpm2-tools swtpm swtpm-tools check libseccomp-dev libxen-dev \
-qemu-system-x86 python3 valgrind libclang-rt-dev"
+qemu-system-x86 python3 valgrind libclang-rt-dev strace e2fsprogs util-linux patch"
 
 # vtpmd drops to this system user (config vtpm_user); created once.
 ensure_user() {

@@ -109,6 +109,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "gid", required_argument, NULL, 'G' },
 		{ "root", required_argument, NULL, 'R' },
 		{ "test-forbidden-syscall", no_argument, NULL, 'F' },
+		{ "test-syscall", required_argument, NULL, 'Y' },
 		{ "test-hostile", required_argument, NULL, 'H' },
 		{ "test-crash", no_argument, NULL, 'X' },
 		{ "test-delay", required_argument, NULL, 'D' },
@@ -170,7 +171,10 @@ parse_args(int argc, char **argv, struct options *o)
 			o->sb.root = optarg;
 			break;
 		case 'F':
-			o->sb.test_forbidden_syscall = 1;
+			o->sb.test_syscall = "socket";
+			break;
+		case 'Y':
+			o->sb.test_syscall = optarg;
 			break;
 		case 'H':
 			if (strcmp(optarg, "garbage") != 0 && strcmp(optarg, "badname") != 0 &&
@@ -709,6 +713,11 @@ main(int argc, char **argv)
 		be32_put(out, TPM_FAIL);
 		chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
 		_exit(1);
+	}
+	if (o.sb.test_syscall != NULL) {
+		(void)sandbox_probe(o.sb.test_syscall);
+		log_err(LOGM_VTPM, "unknown --test-syscall %s", o.sb.test_syscall);
+		_exit(2);
 	}
 	rc = TPM_SUCCESS;
 	if (o.autostart)

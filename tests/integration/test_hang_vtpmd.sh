@@ -54,8 +54,8 @@ r=$(held_recv 20)
 t=$(($(ms) - t0))
 assert_eq "$RC_FAILURE" "$r" "the hung command's answer"
 within "$t" 2900 6000 "answered after $t ms, expected 3000 ms + a tick"
-l=$(log_since "$off" | grep "vtpmd pid $pid killed by deadline" || true)
-[ -n "$l" ] || fail "no 'killed by deadline' line for pid $pid: $(log_since "$off" | tail -n 5)"
+l=$(log_since "$off" | grep "vtpmd pid $pid killed by deadline") ||
+	fail "no 'killed by deadline' line for pid $pid: $(log_since "$off" | tail -n 5)"
 assert_contains "$l" "TPM command 0x146" "the deadline line names the command"
 assert_contains "$l" "limit 3000 ms" "the deadline line names the limit"
 assert_contains "$l" "was killed by signal 9 (SIGKILL)" "the deadline line names the signal"

@@ -53,6 +53,8 @@ for spec_kill in "8 0" "24 0.05" "40 0.11"; do
 	done
 	sleep "$extra"
 	kill9_manager
+	# The writer fails when its manager dies under it; what counts is the
+	# last write it saw acknowledged, in $ack.
 	wait "$wpid" || true
 	last=$(cat "$ack")
 	log "round $round: killed after $((last - base)) acknowledged writes (up to $last)"

@@ -50,11 +50,11 @@ off=$(stat -c %s "$MGR_LOG")
 start_manager --host-tpm "$spec"
 assert_fails "tpm2_getrandom on the rolled-back vTPM $u1" t2 getrandom "$u1" 8 --hex
 since=$(log_since "$off")
-line=$(printf '%s\n' "$since" | grep -F "vtpm $u1:" | grep -F "$permall" || true)
-[ -n "$line" ] || fail "no log line for vtpm $u1 naming $permall; log: $since"
+line=$(printf '%s\n' "$since" | grep -F "vtpm $u1:" | grep -F "$permall") ||
+	fail "no log line for vtpm $u1 naming $permall; log: $since"
 assert_contains "$line" "rollback detected" "log line for the rolled-back blob"
 log "log: $line"
-show=$(vtpmctl show "$u1" || true)
+show=$(vtpmctl show "$u1") || fail "vtpmctl show $u1: $show"
 assert_contains "$show" "rollback detected" "vtpmctl show $u1"
 assert_contains "$show" "$permall" "vtpmctl show $u1"
 
@@ -88,7 +88,7 @@ manager_fails "start on the restored old copy" --host-tpm "$spec"
 log "refusal: $LAST_STDERR"
 # The unseal succeeded, so an info line about it may precede the refusal;
 # the refusal itself is one error line, the last one.
-errs=$(printf '%s\n' "$LAST_STDERR" | grep -c ': error: ' || true)
+errs=$(printf '%s\n' "$LAST_STDERR" | count_matches ': error: ')
 assert_eq 1 "$errs" "error lines of the refused start"
 assert_contains "$(printf '%s\n' "$LAST_STDERR" | tail -n 1)" ": error: rollback detected: $STATE/manifest" "last line of the refused start"
 assert_eq "$before" "$(state_digest)" "state directory after the rollback refusal"

@@ -66,7 +66,7 @@ run_case() {
 		assert_contains "$first" "$warn" "$name: first start"
 		assert_contains "$second" "$warn" "$name: second start"
 		assert_contains "$third" "$warn" "$name: third start (without --owner-auth)"
-		n=$(grep -c -F "$warn" "$MGR_LOG" || true)
+		n=$(count_matches "$warn" <"$MGR_LOG")
 		assert_eq 3 "$n" "$name: WELL-KNOWN warnings in the log (one per start)"
 	else
 		assert_not_contains "$first$second$third" "WELL-KNOWN" "$name: log with a random owner auth"

@@ -44,6 +44,8 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 kill9_manager
+# The writer fails when its manager dies under it; what counts is the last
+# write it saw acknowledged, in $ack.
 wait "$wpid" || true
 last=$(cat "$ack")
 if [ "$last" -lt 15 ] || [ "$last" -ge 40 ]; then

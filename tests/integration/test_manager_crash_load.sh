@@ -32,6 +32,8 @@ for k in $(seq 1 $N); do
 done
 sleep 2
 kill9_manager
+# The writers fail when their manager dies under them; what counts is what
+# each one saw acknowledged (checked below).
 for p in "${pids[@]}"; do wait "$p" || true; done
 for p in $ORPHANS; do
 	wait_gone "$p" 5 || fail "vtpmd $p outlived the manager by 5 s"

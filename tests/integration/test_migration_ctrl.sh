@@ -109,7 +109,7 @@ flip() {
 	printf '%s%02x%s' "${h:0:o}" $((0x${h:o:2} ^ 1)) "${h:o+2}"
 }
 # SET_STATEBLOB requests a vtpmd of the current host has handled.
-vtpmd_sets() { grep -c 'control command 0xd: result' "$MGR_LOG" || true; }
+vtpmd_sets() { count_matches 'control command 0xd: result' <"$MGR_LOG"; }
 pcr16() {
 	assert_ok "pcrread on $1" t2 pcrread "$1" sha256:16 -o "$TESTDIR/pcr.bin" >/dev/null
 	xxd -p -c 64 "$TESTDIR/pcr.bin"
@@ -395,7 +395,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
 	assert_ok "QMP migrate on A" qmp "$TESTDIR/qa.qmp" migrate "{\"uri\": \"tcp:127.0.0.1:$port\"}" >/dev/null
 	st=""
 	for _ in $(seq 60); do
-		st=$(qmp "$TESTDIR/qa.qmp" query-migrate || true)
+		st=$(qmp "$TESTDIR/qa.qmp" query-migrate || true) # polled: a failed query is retried
 		case "$st" in *'"completed"'* | *'"failed"'*) break ;; esac
 		sleep 0.5
 	done
@@ -403,7 +403,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
 	host B
 	qs=""
 	for _ in $(seq 60); do
-		qs=$(qmp "$TESTDIR/qb.qmp" query-status || true)
+		qs=$(qmp "$TESTDIR/qb.qmp" query-status || true) # polled: a failed query is retried
 		case "$qs" in *'"running"'*) break ;; esac
 		sleep 0.5
 	done
@@ -414,6 +414,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
 	assert_eq MIGRATED "$r" "NV data on B after QEMU's migration"
 	grep -q "vtpm $uq: incoming volatile state blob verified" "$MGR_LOG" ||
 		fail "B did not log the incoming volatile blob"
+	# Clean-up: a QEMU that already went away needs no quit.
 	qmp "$TESTDIR/qb.qmp" quit >/dev/null || true
 	host A
 	qmp "$TESTDIR/qa.qmp" quit >/dev/null || true

@@ -19,10 +19,12 @@ check_absent() {
 	grep -rqaF "$marker" "$TESTDIR/control.bin" || fail "grep cannot find the marker in a plain copy"
 	rm -f "$TESTDIR/control.bin"
 
-	hits=$(grep -rlaF "$marker" "$STATE" || true)
-	[ -z "$hits" ] || fail "$1: marker in plaintext in: $hits"
-	hits=$(grep -rlaiF "$marker_hex" "$STATE" || true)
-	[ -z "$hits" ] || fail "$1: marker as hex text in: $hits"
+	if grep -rqaF "$marker" "$STATE"; then
+		fail "$1: marker in plaintext in: $(grep -rlaF "$marker" "$STATE" | tr '\n' ' ')"
+	fi
+	if grep -rqaiF "$marker_hex" "$STATE"; then
+		fail "$1: marker as hex text in: $(grep -rlaiF "$marker_hex" "$STATE" | tr '\n' ' ')"
+	fi
 	python3 - "$STATE" "$KEY" "$TESTDIR/marker" "$1" <<'PY'
 import os, sys
 state, keyfile, markerfile, when = sys.argv[1:]

@@ -25,5 +25,5 @@ guest_expect pcr16_after_reboot "$GUEST_ZERO256"
 guest_expect_match pcr0_sha256 '[0-9a-f]{64}'
 assert_ne "$GUEST_ZERO256" "${GUEST[pcr0_sha256]}" "PCR0 (sha256) after the reboot is zero"
 guest_expect eventlog_pcr0_sha256 "${GUEST[pcr0_sha256]}"
-n=$(tr -d '\r' <"$TESTDIR/reboot.serial" | grep -c '^VTPMTEST-BEGIN' || true)
+n=$(tr -d '\r' <"$TESTDIR/reboot.serial" | count_ere '^VTPMTEST-BEGIN')
 assert_eq 2 "$n" "boots of the guest in one QEMU process"

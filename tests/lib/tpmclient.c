@@ -551,6 +551,44 @@ tc_build_tpm2_nv_define(struct buf *out, uint32_t index, uint16_t size, uint32_t
 }
 
 int
+tc_build_tpm2_create_primary_rsa2048(struct buf *out, uint32_t unique)
+{
+	PUT(begin(out, TPM2_ST_SESSIONS, TC_TPM2_CC_CREATE_PRIMARY));
+	PUT(buf_put_u32(out, TC_TPM2_RH_OWNER));
+	PUT(put_pw_session(out));
+	PUT(buf_put_u16(out, 4)); /* TPM2B_SENSITIVE_CREATE: empty auth, empty data */
+	PUT(buf_put_u16(out, 0));
+	PUT(buf_put_u16(out, 0));
+	/* TPM2B_PUBLIC: RSA, SHA-256, fixedTPM|fixedParent|sensitiveDataOrigin|
+	 * userWithAuth|restricted|decrypt, no policy, AES-128-CFB, no scheme,
+	 * 2048 bits, default exponent, unique = 4 bytes. */
+	PUT(buf_put_u16(out, 2 + 2 + 4 + 2 + 6 + 2 + 2 + 4 + 2 + 4));
+	PUT(buf_put_u16(out, 0x0001));
+	PUT(buf_put_u16(out, TC_TPM2_ALG_SHA256));
+	PUT(buf_put_u32(out, 0x00030072));
+	PUT(buf_put_u16(out, 0));
+	PUT(buf_put_u16(out, 0x0006));
+	PUT(buf_put_u16(out, 128));
+	PUT(buf_put_u16(out, 0x0043));
+	PUT(buf_put_u16(out, 0x0010));
+	PUT(buf_put_u16(out, 2048));
+	PUT(buf_put_u32(out, 0));
+	PUT(buf_put_u16(out, 4));
+	PUT(buf_put_u32(out, unique));
+	PUT(buf_put_u16(out, 0)); /* outsideInfo */
+	PUT(buf_put_u32(out, 0)); /* creationPCR: no selection */
+	return finish(out);
+}
+
+int
+tc_build_tpm2_flush_context(struct buf *out, uint32_t handle)
+{
+	PUT(begin(out, TPM2_ST_NO_SESSIONS, TC_TPM2_CC_FLUSH_CONTEXT));
+	PUT(buf_put_u32(out, handle));
+	return finish(out);
+}
+
+int
 tc_build_tpm2_nv_undefine(struct buf *out, uint32_t index)
 {
 	PUT(begin(out, TPM2_ST_SESSIONS, TC_TPM2_CC_NV_UNDEFINE));
@@ -645,6 +683,20 @@ tc_parse_tpm2_nv_read(const uint8_t *resp, size_t len, const uint8_t **data, siz
 	    buf_get_direct(&r, data, n) != 0)
 		return -EBADMSG;
 	*dlen = n;
+	return 0;
+}
+
+int
+tc_parse_tpm2_create_primary(const uint8_t *resp, size_t len, uint32_t *handle, uint32_t *rc)
+{
+	if (len < TPM_HDR_SIZE || be32_get(resp + 2) != len)
+		return -EBADMSG;
+	*rc = be32_get(resp + 6);
+	if (*rc != 0)
+		return -EPROTO;
+	if (len < TPM_HDR_SIZE + 4 || be16_get(resp) != TPM2_ST_SESSIONS)
+		return -EBADMSG;
+	*handle = be32_get(resp + TPM_HDR_SIZE);
 	return 0;
 }
 

@@ -33,6 +33,8 @@
 #define TC_TPM2_CC_NV_READ 0x0000014eu
 #define TC_TPM2_CC_GET_RANDOM 0x0000017bu
 #define TC_TPM2_CC_PCR_EXTEND 0x00000182u
+#define TC_TPM2_CC_CREATE_PRIMARY 0x00000131u
+#define TC_TPM2_CC_FLUSH_CONTEXT 0x00000165u
 #define TC_TPM2_RH_OWNER 0x40000001u
 #define TC_TPM2_RS_PW 0x40000009u
 #define TC_TPM2_ALG_SHA256 0x000bu
@@ -130,6 +132,11 @@ int tc_build_tpm2_nv_write(struct buf *out, uint32_t index, const uint8_t *data,
 			   uint16_t offset);
 int tc_build_tpm2_nv_read(struct buf *out, uint32_t index, uint16_t len, uint16_t offset);
 int tc_build_tpm12_getrandom(struct buf *out, uint32_t n);
+/* CreatePrimary under the owner hierarchy: an RSA-2048 restricted storage
+ * key (the SRK template) whose unique field holds `unique`, so every call
+ * with a new value generates a new key pair. */
+int tc_build_tpm2_create_primary_rsa2048(struct buf *out, uint32_t unique);
+int tc_build_tpm2_flush_context(struct buf *out, uint32_t handle);
 
 /*
  * Response parsers: check rc == 0 and the layout, then point *data into
@@ -141,6 +148,9 @@ int tc_parse_tpm2_nv_read(const uint8_t *resp, size_t len, const uint8_t **data,
 			  uint32_t *rc);
 int tc_parse_tpm12_getrandom(const uint8_t *resp, size_t len, const uint8_t **data,
 			     size_t *dlen, uint32_t *rc);
+/* The object handle of a successful CreatePrimary response. */
+int tc_parse_tpm2_create_primary(const uint8_t *resp, size_t len, uint32_t *handle,
+				 uint32_t *rc);
 
 /* Hex helpers: tc_hex_decode accepts upper/lower case, ignores spaces and
  * ':'; returns the byte count or -EINVAL / -EMSGSIZE. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_POS 8
@@ -42,6 +43,10 @@ static const char usage_text[] =
 	"  getrandom N | raw HEX | startup [clear|state] | pcrextend PCR HEX32\n"
 	"  nvdefine IDX SIZE [ATTRS] | nvundefine IDX | nvwrite IDX HEX [OFF] | nvread IDX SIZE [OFF]\n"
 	"  --clients K: K connections at once; client i runs getrandom N+i (getrandom only)\n"
+	"  keygen SECONDS: RSA-2048 CreatePrimary + FlushContext on one connection, again\n"
+	"       and again for SECONDS; prints 'keygens N median_ms M max_ms X'\n"
+	"  latency SECONDS [GAP_US]: GetRandom(8) on one connection every GAP_US (default\n"
+	"       1000) for SECONDS; prints 'samples N p50_us A p90_us B p99_us C max_us D'\n"
 	"control commands (ctrl):\n"
 	"  getcap | init [FLAGS] | shutdown | stop | setlocality L [--pad4] | storevolatile\n"
 	"  setbuffersize N | getconfig | gettpmest | resettpmest L | raw HEX\n"
@@ -315,6 +320,127 @@ getrandom_multi(const struct opts *o, unsigned long n)
 	return ret;
 }
 
+/* ---- measurements (test_busy_isolation) ---------------------------- */
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-th quantile (0..100) of n sorted samples: the smallest sample at
+ * or above which q% of all samples lie (nearest rank). */
+static uint64_t
+quantile(const uint64_t *v, size_t n, unsigned q)
+{
+	size_t rank = (n * q + 99) / 100;
+
+	return v[rank == 0 ? 0 : rank - 1];
+}
+
+static void
+timed_transact(int fd, const struct buf *cmd, uint8_t *resp, size_t *len, int timeout_ms,
+	       uint64_t *ns)
+{
+	uint64_t t0 = tc_now_ns();
+	int rc = tc_tpm_transact(fd, cmd->d, cmd->len, resp, TPM_FRAME_MAX, len, timeout_ms);
+
+	if (rc != 0)
+		die("transaction: %s", strerror(-rc));
+	*ns = tc_now_ns() - t0;
+}
+
+static int
+run_keygen(const struct opts *o, unsigned long seconds)
+{
+	uint8_t resp[TPM_FRAME_MAX];
+	uint64_t *ms = NULL, end, ns, ns2;
+	size_t n = 0, cap = 0, len;
+	uint32_t handle, rc;
+	struct buf cmd;
+	int fd;
+
+	if (o->socket == NULL)
+		die("keygen needs --socket");
+	if ((fd = tc_connect(o->socket)) < 0)
+		die("connect %s: %s", o->socket, strerror(-fd));
+	buf_init(&cmd, TPM_FRAME_MAX);
+	end = tc_now_ns() + seconds * 1000000000ull;
+	while (tc_now_ns() < end) {
+		check_built(tc_build_tpm2_create_primary_rsa2048(&cmd, (uint32_t)n + 1));
+		timed_transact(fd, &cmd, resp, &len, o->timeout_ms, &ns);
+		if (tc_parse_tpm2_create_primary(resp, len, &handle, &rc) != 0)
+			die("CreatePrimary %zu: %s (rc 0x%x)", n + 1,
+			    rc != 0 ? "TPM error" : "malformed response", rc);
+		/* Flushed at once: the TPM never runs out of object slots. */
+		check_built(tc_build_tpm2_flush_context(&cmd, handle));
+		timed_transact(fd, &cmd, resp, &len, o->timeout_ms, &ns2);
+		if (tc_tpm_rc(resp, len) != 0)
+			die("FlushContext 0x%x: rc 0x%x", handle, tc_tpm_rc(resp, len));
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((ms = realloc(ms, cap * sizeof(*ms))) == NULL)
+				die("out of memory");
+		}
+		ms[n++] = ns / 1000000;
+	}
+	close(fd);
+	buf_free(&cmd);
+	if (n == 0)
+		die("no key generated in %lu s", seconds);
+	qsort(ms, n, sizeof(*ms), cmp_u64);
+	printf("keygens %zu median_ms %llu max_ms %llu\n", n,
+	       (unsigned long long)quantile(ms, n, 50), (unsigned long long)ms[n - 1]);
+	free(ms);
+	return 0;
+}
+
+static int
+run_latency(const struct opts *o, unsigned long seconds, unsigned long gap_us)
+{
+	uint8_t resp[TPM_FRAME_MAX];
+	const uint8_t *data;
+	uint64_t *us = NULL, end, ns;
+	size_t n = 0, cap = 0, len, dlen;
+	struct timespec gap = { (time_t)(gap_us / 1000000), (long)(gap_us % 1000000) * 1000 };
+	uint32_t rc;
+	struct buf cmd;
+	int fd;
+
+	if (o->socket == NULL)
+		die("latency needs --socket");
+	if ((fd = tc_connect(o->socket)) < 0)
+		die("connect %s: %s", o->socket, strerror(-fd));
+	buf_init(&cmd, TPM_FRAME_MAX);
+	check_built(tc_build_tpm2_getrandom(&cmd, 8));
+	end = tc_now_ns() + seconds * 1000000000ull;
+	while (tc_now_ns() < end) {
+		timed_transact(fd, &cmd, resp, &len, o->timeout_ms, &ns);
+		if (tc_parse_tpm2_getrandom(resp, len, &data, &dlen, &rc) != 0 || dlen != 8)
+			die("GetRandom %zu: bad response (rc 0x%x)", n + 1, rc);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((us = realloc(us, cap * sizeof(*us))) == NULL)
+				die("out of memory");
+		}
+		us[n++] = ns / 1000;
+		if (gap_us != 0)
+			(void)nanosleep(&gap, NULL);
+	}
+	close(fd);
+	buf_free(&cmd);
+	if (n == 0)
+		die("no GetRandom answered in %lu s", seconds);
+	qsort(us, n, sizeof(*us), cmp_u64);
+	printf("samples %zu p50_us %llu p90_us %llu p99_us %llu max_us %llu\n", n,
+	       (unsigned long long)quantile(us, n, 50), (unsigned long long)quantile(us, n, 90),
+	       (unsigned long long)quantile(us, n, 99), (unsigned long long)us[n - 1]);
+	free(us);
+	return 0;
+}
+
 static int
 run_tpm(const struct opts *o, int fifo)
 {
@@ -328,6 +454,15 @@ run_tpm(const struct opts *o, int fifo)
 	int ret = 0, e;
 	long hl;
 
+	if (!fifo && strcmp(c, "keygen") == 0) {
+		need_args(o, 1, 1);
+		return run_keygen(o, num(o->pos[1], 3600, "seconds"));
+	}
+	if (!fifo && strcmp(c, "latency") == 0) {
+		need_args(o, 1, 2);
+		return run_latency(o, num(o->pos[1], 3600, "seconds"),
+				   o->npos == 3 ? num(o->pos[2], 1000000, "gap") : 1000);
+	}
 	if (o->clients > 1) {
 		if (fifo || strcmp(c, "getrandom") != 0)
 			die("--clients works with 'tpm ... getrandom' only");
