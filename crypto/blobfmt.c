@@ -14,8 +14,8 @@
 #define SEAL_MAGIC_LEN 8
 /* magic, version, kind, namelen, (name), uuid, gen, nonce, ctlen */
 #define SEAL_HDR_FIXED (SEAL_MAGIC_LEN + 2 + 1 + 1 + UUID_LEN + 8 + AEAD_NONCE_LEN + 4)
-/* uuid, instance, tpm_version, gen[3], created, updated */
-#define MANIFEST_ENTRY_LEN (UUID_LEN + 4 + 1 + 8 * BLOB_COUNT + 8 + 8)
+/* version 1: uuid, instance, tpm_version, gen[3], created, updated */
+#define MANIFEST_V1_ENTRY_LEN (UUID_LEN + 4 + 1 + 8 * BLOB_COUNT + 8 + 8)
 
 static const char *const blob_names[BLOB_COUNT] = {
 	[BLOB_PERMALL] = "permall",
@@ -275,22 +275,26 @@ manifest_encode(const struct manifest *m, struct buf *out)
 			return BLOBFMT_E_FORMAT;
 	if ((r = entries_unique(m->e, m->count)) != 0)
 		return r;
-	total = 8 + (size_t)m->count * MANIFEST_ENTRY_LEN;
+	total = 12 + (size_t)m->count * (2 + MANIFEST_V2_ENTRY_MIN);
 	if (total > out->max || out->len > out->max - total)
 		return BLOBFMT_E_NOMEM;
 
-	if (buf_put_u32(out, m->count) != 0 || buf_put_u32(out, m->next_instance) != 0)
+	if (buf_put_u32(out, MANIFEST_V2_MAGIC) != 0 || buf_put_u32(out, m->count) != 0 ||
+	    buf_put_u32(out, m->next_instance) != 0)
 		goto fail;
 	for (uint32_t i = 0; i < m->count; i++) {
 		const struct manifest_entry *e = &m->e[i];
 
-		if (buf_put_bytes(out, e->uuid, UUID_LEN) != 0 ||
+		if (buf_put_u16(out, MANIFEST_V2_ENTRY_MIN) != 0 ||
+		    buf_put_bytes(out, e->uuid, UUID_LEN) != 0 ||
 		    buf_put_u32(out, e->instance) != 0 || buf_put_u8(out, e->tpm_version) != 0)
 			goto fail;
 		for (int g = 0; g < BLOB_COUNT; g++)
 			if (buf_put_u64(out, e->gen[g]) != 0)
 				goto fail;
-		if (buf_put_u64(out, e->created) != 0 || buf_put_u64(out, e->updated) != 0)
+		if (buf_put_u64(out, e->created) != 0 || buf_put_u64(out, e->updated) != 0 ||
+		    buf_put_u32(out, e->flags) != 0 || buf_put_u32(out, e->owner_uid) != 0 ||
+		    buf_put_u32(out, e->owner_gid) != 0)
 			goto fail;
 	}
 	return 0;
@@ -299,48 +303,68 @@ fail:
 	return BLOBFMT_E_NOMEM;
 }
 
+/* The fields both versions share, from b; 0 or BLOBFMT_E_FORMAT. */
+static int
+entry_common(struct buf *b, struct manifest_entry *e)
+{
+	if (buf_get_bytes(b, e->uuid, UUID_LEN) != 0 || buf_get_u32(b, &e->instance) != 0 ||
+	    buf_get_u8(b, &e->tpm_version) != 0 || !tpm_version_valid(e->tpm_version))
+		return BLOBFMT_E_FORMAT;
+	for (int g = 0; g < BLOB_COUNT; g++)
+		if (buf_get_u64(b, &e->gen[g]) != 0)
+			return BLOBFMT_E_FORMAT;
+	if (buf_get_u64(b, &e->created) != 0 || buf_get_u64(b, &e->updated) != 0)
+		return BLOBFMT_E_FORMAT;
+	return 0;
+}
+
 int
 manifest_decode(const uint8_t *p, size_t len, struct manifest *m)
 {
-	struct buf b;
+	struct buf b, eb;
 	struct manifest_entry *e = NULL;
-	uint32_t count, next;
-	int r;
+	const uint8_t *ep;
+	uint32_t count, next, first;
+	uint16_t elen;
+	int r, v2;
 
 	memset(m, 0, sizeof(*m));
 	if (p == NULL && len != 0)
 		return BLOBFMT_E_FORMAT;
 	buf_init_reader(&b, p, len);
-	if (buf_get_u32(&b, &count) != 0 || buf_get_u32(&b, &next) != 0)
+	if (buf_get_u32(&b, &first) != 0)
 		return BLOBFMT_E_FORMAT;
-	/* Check the exact size before allocating, so a short input cannot
-	 * make us allocate for 65536 entries. */
+	v2 = first == MANIFEST_V2_MAGIC;
+	if (v2 ? buf_get_u32(&b, &count) != 0 : (count = first, 0))
+		return BLOBFMT_E_FORMAT;
+	if (buf_get_u32(&b, &next) != 0)
+		return BLOBFMT_E_FORMAT;
+	/* Check the size before allocating, so a short input cannot make us
+	 * allocate for 65536 entries: exact for version 1, a lower bound for
+	 * version 2 (entries may grow). */
 	if (count > MANIFEST_MAX_ENTRIES ||
-	    buf_avail(&b) != (size_t)count * MANIFEST_ENTRY_LEN)
+	    (!v2 && buf_avail(&b) != (size_t)count * MANIFEST_V1_ENTRY_LEN) ||
+	    (v2 && buf_avail(&b) < (size_t)count * (2 + MANIFEST_V2_ENTRY_MIN)))
 		return BLOBFMT_E_FORMAT;
 	if (count != 0 && (e = calloc(count, sizeof(*e))) == NULL)
 		return BLOBFMT_E_NOMEM;
 	for (uint32_t i = 0; i < count; i++) {
-		if (buf_get_bytes(&b, e[i].uuid, UUID_LEN) != 0 ||
-		    buf_get_u32(&b, &e[i].instance) != 0 ||
-		    buf_get_u8(&b, &e[i].tpm_version) != 0) {
-			r = BLOBFMT_E_FORMAT;
-			goto fail;
-		}
-		if (!tpm_version_valid(e[i].tpm_version)) {
-			r = BLOBFMT_E_FORMAT;
-			goto fail;
-		}
-		for (int g = 0; g < BLOB_COUNT; g++) {
-			if (buf_get_u64(&b, &e[i].gen[g]) != 0) {
-				r = BLOBFMT_E_FORMAT;
+		if (!v2) {
+			if ((r = entry_common(&b, &e[i])) != 0)
 				goto fail;
-			}
+			e[i].flags = 0; /* which state files exist is not recorded */
+			e[i].owner_uid = e[i].owner_gid = MANIFEST_NO_OWNER;
+			continue;
 		}
-		if (buf_get_u64(&b, &e[i].created) != 0 || buf_get_u64(&b, &e[i].updated) != 0) {
-			r = BLOBFMT_E_FORMAT;
+		r = BLOBFMT_E_FORMAT;
+		if (buf_get_u16(&b, &elen) != 0 || elen < MANIFEST_V2_ENTRY_MIN ||
+		    buf_get_direct(&b, &ep, elen) != 0)
 			goto fail;
-		}
+		buf_init_reader(&eb, ep, elen);
+		if (entry_common(&eb, &e[i]) != 0 || buf_get_u32(&eb, &e[i].flags) != 0 ||
+		    buf_get_u32(&eb, &e[i].owner_uid) != 0 || buf_get_u32(&eb, &e[i].owner_gid) != 0)
+			goto fail;
+		/* Bytes a later version added to the entry are not ours. */
 	}
 	if (buf_avail(&b) != 0) {
 		r = BLOBFMT_E_FORMAT;

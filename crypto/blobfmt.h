@@ -24,11 +24,18 @@
  *   blob key of a vTPM: info = "blob-key" || uuid
  *   manifest key:       info = "manifest-key"
  *
- * Manifest plaintext:
- *   count u32 (<= MANIFEST_MAX_ENTRIES), next_instance u32, then per entry:
+ * Manifest plaintext, version 2 (written since issue 9):
+ *   magic u32 "VMF2" | count u32 (<= MANIFEST_MAX_ENTRIES) |
+ *   next_instance u32, then per entry:
+ *   len u16 (bytes that follow in this entry, >= MANIFEST_V2_ENTRY_MIN) |
  *   uuid 16 | instance u32 | tpm_version u8 (2 = TPM 2.0, 1 = TPM 1.2) |
  *   gen[3] u64 (permall, volatilestate, savestate) | created u64 |
- *   updated u64 (Unix seconds)
+ *   updated u64 (Unix seconds) | flags u32 (MF_*) | owner_uid u32 |
+ *   owner_gid u32 (MANIFEST_NO_OWNER: none) | len - MANIFEST_V2_ENTRY_MIN
+ *   bytes a later version may add, skipped on reading.
+ * Version 1 (no magic; count u32 first, never 0x564d4632 since that is over
+ * MANIFEST_MAX_ENTRIES) had the fixed entries uuid .. updated only; it is
+ * read with flags 0 (which state files exist is not known) and no owner.
  */
 #ifndef VTPM_CRYPTO_BLOBFMT_H
 #define VTPM_CRYPTO_BLOBFMT_H
@@ -75,6 +82,15 @@ int blobfmt_open(const uint8_t key[32], uint8_t kind, const char *name,
 		 const uint8_t uuid[UUID_LEN], const uint8_t *file, size_t filelen,
 		 struct buf *pt, uint64_t *gen) __attribute__((warn_unused_result));
 
+/* manifest_entry.flags */
+#define MF_HAS(idx) (1u << (idx))   /* blob idx exists (saved, not deleted) */
+#define MF_HAS_MASK ((1u << BLOB_COUNT) - 1)
+#define MF_PRESENCE_KNOWN (1u << 7) /* the MF_HAS bits are meaningful */
+#define MF_KNOWN_MASK (MF_HAS_MASK | MF_PRESENCE_KNOWN)
+#define MANIFEST_NO_OWNER UINT32_MAX
+#define MANIFEST_V2_MAGIC 0x564d4632u /* "VMF2" */
+#define MANIFEST_V2_ENTRY_MIN (UUID_LEN + 4 + 1 + 8 * BLOB_COUNT + 8 + 8 + 4 + 4 + 4)
+
 struct manifest_entry {
 	uint8_t uuid[UUID_LEN];
 	uint32_t instance;
@@ -82,6 +98,9 @@ struct manifest_entry {
 	uint64_t gen[BLOB_COUNT];
 	uint64_t created;
 	uint64_t updated;
+	uint32_t flags;     /* MF_*; bits this version does not know are kept */
+	uint32_t owner_uid; /* who may use the vTPM's sockets; MANIFEST_NO_OWNER: socket_group */
+	uint32_t owner_gid;
 };
 
 struct manifest {

@@ -162,6 +162,8 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	}
 	memset(&me, 0, sizeof(me));
 	me.tpm_version = p[0];
+	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
+	me.owner_uid = me.owner_gid = MANIFEST_NO_OWNER;
 	if (p[1]) {
 		memcpy(me.uuid, p + 2, UUID_LEN);
 		if (uuid_is_nil(me.uuid)) {

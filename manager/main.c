@@ -183,6 +183,43 @@ setup_vtpm_identity(struct mgr *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A manifest from before issue 9 does not record which state files exist.
+ * Record what is on disk now (trust on first use of this version), so that
+ * from here on a missing file is refused instead of silently replaced.
+ */
+static int
+record_presence(struct mgr *m)
+{
+	unsigned n = 0;
+	int r;
+
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
+		if (v->me.flags & MF_PRESENCE_KNOWN)
+			continue;
+		for (int i = 0; i < BLOB_COUNT; i++) {
+			if ((r = store_blob_exists(&m->store, v->me.uuid, blob_name(i))) < 0) {
+				log_err(LOGM_STORE, "vtpm %s: cannot look for its %s", v->uuid_str,
+					blob_name(i));
+				return -1;
+			}
+			if (r == 1)
+				v->me.flags |= MF_HAS(i);
+		}
+		v->me.flags |= MF_PRESENCE_KNOWN;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	log_info(LOGM_STORE, "manifest from an earlier version: recorded which state files of "
+		 "%u vTPM(s) exist; from now on a missing one is refused", n);
+	if (manifest_sync(m) != 0) {
+		log_err(LOGM_STORE, "cannot write the manifest");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 setup_signals(struct mgr *m)
 {
@@ -450,6 +487,8 @@ main(int argc, char **argv)
 	}
 	nvtpms = mf.count;
 	manifest_free(&mf);
+	if (record_presence(m) != 0)
+		goto fail;
 	/* The first manifest anchors the counter from the very first start. */
 	if (!present && manifest_sync(m) != 0) {
 		log_err(LOGM_STORE, "cannot write the first manifest");

@@ -579,3 +579,33 @@ store_blob_delete(struct store *s, const uint8_t uuid[UUID_LEN], const char *nam
 		return STORE_E_NOENT;
 	return r == 0 ? 0 : STORE_E_IO;
 }
+
+int
+store_blob_exists(struct store *s, const uint8_t uuid[UUID_LEN], const char *name)
+{
+	char text[UUID_STR_LEN];
+	int fd, r;
+
+	if (!valid_blob_name(name))
+		return STORE_E_INVAL;
+	uuid_format(uuid, text);
+	if ((fd = vtpm_dir_open(s, text)) < 0)
+		return errno == ENOENT ? 0 : STORE_E_IO;
+	r = faccessat(fd, name, F_OK, AT_SYMLINK_NOFOLLOW);
+	if (r != 0 && errno != ENOENT) {
+		close(fd);
+		return STORE_E_IO;
+	}
+	close(fd);
+	return r == 0;
+}
+
+void
+store_blob_path(const struct store *s, const uint8_t uuid[UUID_LEN], const char *name, char *out,
+		size_t outlen)
+{
+	char text[UUID_STR_LEN];
+
+	uuid_format(uuid, text);
+	snprintf(out, outlen, "%s/" VTPM_DIR "/%s/%s", s->path, text, name);
+}

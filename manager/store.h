@@ -74,5 +74,11 @@ int store_blob_save(struct store *s, const uint8_t uuid[UUID_LEN], const char *n
 		    const uint8_t *data, size_t len, char *err, size_t errlen);
 /* STORE_E_NOENT when it did not exist. */
 int store_blob_delete(struct store *s, const uint8_t uuid[UUID_LEN], const char *name);
+/* 1 when blob `name` of a vTPM exists (whatever it holds), 0 when not, or a
+ * negative STORE_E_*. */
+int store_blob_exists(struct store *s, const uint8_t uuid[UUID_LEN], const char *name);
+/* Where blob `name` of a vTPM lives, for messages. */
+void store_blob_path(const struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
+		     char *out, size_t outlen);
 
 #endif

@@ -890,28 +890,62 @@ reply_status(struct vtpm *v, uint32_t rc)
 	return chan_send(v->ch.fd, CHAN_NV_STATUS, b, 4, NULL, 0, -1);
 }
 
+/*
+ * Which state files exist is part of the manifest (MF_HAS bits), so a file
+ * deleted behind the manager's back is told apart from one the TPM never
+ * saved or deleted itself.  The rules, with F the generation floor in the
+ * manifest:
+ *   recorded present, file missing       refused by name (never a fresh TPM)
+ *   recorded present, generation < F     refused as a rollback (store.c)
+ *   recorded absent, generation >= F     a save the manifest does not show
+ *                                        yet (crash before the commit): used
+ *   recorded absent, generation < F      the deleted copy (crash between the
+ *                                        commit and the unlink, or restored
+ *                                        by someone): removed, treated as absent
+ * A delete commits the manifest (bit cleared, floor above the deleted
+ * generation) before the file goes; the first save of permall commits
+ * before it is acknowledged, so a fresh TPM's state is never unrecorded for
+ * longer than one save.
+ */
 static int
 nv_load(struct mgr *m, struct vtpm *v, const char *name, int idx)
 {
 	struct buf out;
 	uint8_t rcb[4];
 	uint64_t gen = 0;
-	char err[512];
-	int r, s;
+	char err[512], path[PATH_MAX];
+	int r, s, recorded = (v->me.flags & MF_HAS(idx)) != 0;
 
 	buf_init(&out, CHAN_MAX_PAYLOAD - 4);
 	r = store_blob_load(&m->store, v->me.uuid, name, v->me.gen[idx], &out, &gen, err,
 			    sizeof(err));
+	if (r == STORE_E_ROLLBACK && !recorded) {
+		log_warn(LOGM_STORE, "vtpm %s: %s; the manifest records it as deleted: removing it",
+			 v->uuid_str, err);
+		(void)store_blob_delete(&m->store, v->me.uuid, name);
+		r = STORE_E_NOENT;
+	}
 	if (r == 0) {
 		v->gen[idx] = gen;
+		if (!recorded) {
+			v->me.flags |= MF_HAS(idx);
+			manifest_mark_dirty(m);
+		}
 		be32_put(rcb, 0);
 		s = chan_send(v->ch.fd, CHAN_NV_DATA, rcb, 4, buf_ptr(&out), buf_avail(&out), -1);
 		log_debug(LOGM_STORE, "vtpm %s: loaded %s (%zu bytes, generation %llu)",
 			  v->uuid_str, name, buf_avail(&out), (unsigned long long)gen);
-	} else if (r == STORE_E_NOENT) {
+	} else if (r == STORE_E_NOENT && !recorded) {
 		be32_put(rcb, TPM_RETRY_RC);
 		s = chan_send(v->ch.fd, CHAN_NV_DATA, rcb, 4, NULL, 0, -1);
 	} else {
+		if (r == STORE_E_NOENT) {
+			store_blob_path(&m->store, v->me.uuid, name, path, sizeof(path));
+			snprintf(err, sizeof(err), "state file %s is missing (the manifest records "
+				 "it at generation %llu or later): restore it from a backup, or "
+				 "`vtpmctl delete` the vTPM to start over with a new TPM", path,
+				 (unsigned long long)v->me.gen[idx]);
+		}
 		log_err(LOGM_STORE, "vtpm %s: %s; this vTPM will not start until the file is "
 			"restored or the vTPM is deleted", v->uuid_str, err);
 		snprintf(v->reason, sizeof(v->reason), "%s", err);
@@ -934,6 +968,17 @@ nv_store(struct mgr *m, struct vtpm *v, const char *name, int idx, const uint8_t
 		return reply_status(v, TPM_FAIL_RC);
 	}
 	v->gen[idx] = gen;
+	if (!(v->me.flags & MF_HAS(idx))) {
+		v->me.flags |= MF_HAS(idx);
+		/* A TPM's first permanent state is recorded before the TPM
+		 * may rely on it: deleting the file must never be able to
+		 * turn it into a fresh TPM. */
+		if (idx == BLOB_PERMALL && manifest_sync(m) != 0) {
+			log_err(LOGM_STORE, "vtpm %s: cannot record its first %s in the manifest",
+				v->uuid_str, name);
+			return reply_status(v, TPM_FAIL_RC);
+		}
+	}
 	manifest_mark_dirty(m);
 	log_debug(LOGM_STORE, "vtpm %s: saved %s (%zu bytes, generation %llu)", v->uuid_str,
 		  name, len, (unsigned long long)gen);
@@ -941,10 +986,26 @@ nv_store(struct mgr *m, struct vtpm *v, const char *name, int idx, const uint8_t
 }
 
 static int
-nv_delete(struct mgr *m, struct vtpm *v, const char *name)
+nv_delete(struct mgr *m, struct vtpm *v, const char *name, int idx)
 {
-	int r = store_blob_delete(&m->store, v->me.uuid, name);
+	int r;
 
+	if (v->me.flags & MF_HAS(idx)) {
+		/* Recorded absent, with a floor above the copy that goes, before
+		 * it goes: a crash in between leaves a file the manifest says to
+		 * ignore, never a recorded file that is missing. */
+		v->me.flags &= ~MF_HAS(idx);
+		if (v->gen[idx] + 1 > v->me.gen[idx])
+			v->me.gen[idx] = v->gen[idx] + 1;
+		v->gen[idx] = v->me.gen[idx];
+		if (manifest_sync(m) != 0) {
+			v->me.flags |= MF_HAS(idx);
+			log_err(LOGM_STORE, "vtpm %s: cannot record the deletion of %s", v->uuid_str,
+				name);
+			return reply_status(v, TPM_FAIL_RC);
+		}
+	}
+	r = store_blob_delete(&m->store, v->me.uuid, name);
 	if (r == 0)
 		return reply_status(v, 0);
 	if (r == STORE_E_NOENT)
@@ -1114,11 +1175,11 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 			       : (*why = "channel send failed", -1);
 	case CHAN_NV_DELETE:
 		if (msg->len < 2 || msg->data[0] > 1 ||
-		    parse_name(msg->data + 1, msg->len - 1, name) < 0) {
+		    (idx = parse_name(msg->data + 1, msg->len - 1, name)) < 0) {
 			*why = "bad NV_DELETE";
 			return -1;
 		}
-		return nv_delete(m, v, name) == 0 ? 0 : (*why = "channel send failed", -1);
+		return nv_delete(m, v, name, idx) == 0 ? 0 : (*why = "channel send failed", -1);
 	default:
 		*why = "unknown message type";
 		return -1;

@@ -101,6 +101,14 @@ def main():
     write("manifest", "empty", b"\x00" + be32(0) + be32(1))
     write("manifest", "two", b"\x00" + be32(2) + be32(3) + entry(UUID_A, 1, 2) + entry(UUID0, 2, 1))
     write("manifest", "dup", b"\x00" + be32(2) + be32(3) + entry(UUID_A, 1, 2) + entry(UUID_A, 2, 1))
+    # version 2: "VMF2" | count | next | (u16 len | entry | flags | uid | gid [| more])
+    def entry2(uuid, inst, ver, flags=0x81, uid=0xffffffff, gid=0xffffffff, extra=b""):
+        body = entry(uuid, inst, ver) + be32(flags) + be32(uid) + be32(gid) + extra
+        return be16(len(body)) + body
+    write("manifest", "v2-two", b"\x00" + b"VMF2" + be32(2) + be32(3) + entry2(UUID_A, 1, 2) +
+          entry2(UUID0, 2, 1, 0x87, 1000, 1000))
+    write("manifest", "v2-grown-entry", b"\x00" + b"VMF2" + be32(1) + be32(2) +
+          entry2(UUID_A, 1, 2, extra=b"later"))
     write("manifest", "raw-file", b"\x01" + b"VTPMSEAL" + be16(1) + b"\x02\x08manifest" + bytes(16 + 8 + 12) + be32(8) + bytes(24))
 
     # fifo: u8 vtpmd behaviour | FIFO stream (u32 instance | TPM packet)

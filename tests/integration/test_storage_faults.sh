@@ -4,8 +4,10 @@
 # needed it with a TPM error, leaves the previous state intact and readable
 # after a restart, and the manager keeps serving other vTPMs.  Faults are
 # injected with VTPM_FAULT=<step>:<n> (util/fileio.c): the n-th such step in
-# the manager process fails.  The first atomic write of a start is the
-# pidfile, so n=2 is the first blob save after start.
+# the manager process fails.  The atomic writes of a start are the pidfile,
+# then (the vTPM resumes from the volatile state its stop saved) the manifest
+# commit that records that state file's deletion, so n=3 is the first blob
+# save after start.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -21,7 +23,7 @@ stop_manager
 for step in write fsync rename dirsync; do
 	log "fault at $step"
 	off=$(stat -c %s "$MGR_LOG")
-	VTPM_FAULT=$step:2 start_manager
+	VTPM_FAULT=$step:3 start_manager
 	if t2 nvwrite "$u" 0x1500016 -C o -i "$TESTDIR/b" 2>/dev/null; then
 		fail "$step: the NV write whose save failed was acknowledged"
 	fi

@@ -407,7 +407,10 @@ END_TEST
 
 /* --- manifest --- */
 
-#define ENTRY_LEN 61
+/* Version 2: a 12-byte header, entries of a u16 length and the fields. */
+#define HDR 12
+#define ENTRY_LEN (2 + MANIFEST_V2_ENTRY_MIN)
+#define V1_ENTRY_LEN 61
 
 static void
 fill_entry(struct manifest_entry *e, uint32_t i)
@@ -422,6 +425,9 @@ fill_entry(struct manifest_entry *e, uint32_t i)
 	e->gen[BLOB_SAVESTATE] = 0xffffffffffffffffull - i;
 	e->created = 1700000000 + i;
 	e->updated = 1800000000 + i;
+	e->flags = MF_PRESENCE_KNOWN | MF_HAS(BLOB_PERMALL) | (i << 16);
+	e->owner_uid = i == 0 ? MANIFEST_NO_OWNER : 1000 + i;
+	e->owner_gid = i == 0 ? MANIFEST_NO_OWNER : 2000 + i;
 }
 
 static void
@@ -444,9 +450,10 @@ START_TEST(test_manifest_round_trip)
 	make_manifest(&m, 3);
 	buf_init(&b, SEAL_CT_MAX);
 	ck_assert_int_eq(manifest_encode(&m, &b), 0);
-	ck_assert_uint_eq(b.len, 8 + 3 * ENTRY_LEN);
-	ck_assert_uint_eq(be32_get(b.d), 3);
-	ck_assert_uint_eq(be32_get(b.d + 4), 4);
+	ck_assert_uint_eq(b.len, HDR + 3 * ENTRY_LEN);
+	ck_assert_uint_eq(be32_get(b.d), MANIFEST_V2_MAGIC);
+	ck_assert_uint_eq(be32_get(b.d + 4), 3);
+	ck_assert_uint_eq(be32_get(b.d + 8), 4);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), 0);
 	ck_assert_uint_eq(d.count, 3);
 	ck_assert_uint_eq(d.next_instance, 4);
@@ -459,6 +466,9 @@ START_TEST(test_manifest_round_trip)
 			ck_assert_uint_eq(d.e[i].gen[g], m.e[i].gen[g]);
 		ck_assert_uint_eq(d.e[i].created, m.e[i].created);
 		ck_assert_uint_eq(d.e[i].updated, m.e[i].updated);
+		ck_assert_uint_eq(d.e[i].flags, m.e[i].flags);
+		ck_assert_uint_eq(d.e[i].owner_uid, m.e[i].owner_uid);
+		ck_assert_uint_eq(d.e[i].owner_gid, m.e[i].owner_gid);
 	}
 	manifest_free(&d);
 	ck_assert_ptr_null(d.e);
@@ -476,7 +486,7 @@ START_TEST(test_manifest_empty)
 	make_manifest(&m, 0);
 	buf_init(&b, 64);
 	ck_assert_int_eq(manifest_encode(&m, &b), 0);
-	ck_assert_uint_eq(b.len, 8);
+	ck_assert_uint_eq(b.len, HDR);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), 0);
 	ck_assert_uint_eq(d.count, 0);
 	ck_assert_ptr_null(d.e);
@@ -508,20 +518,20 @@ START_TEST(test_manifest_duplicates)
 	ck_assert_int_eq(manifest_encode(&m, &b), 0);
 
 	/* Patch the encoding so decode sees the duplicates. */
-	e1 = 8 + ENTRY_LEN;
-	memcpy(b.d + e1, b.d + 8, UUID_LEN);
+	e1 = HDR + ENTRY_LEN + 2;
+	memcpy(b.d + e1, b.d + HDR + 2, UUID_LEN);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
 	ck_assert_ptr_null(d.e);
 	memcpy(b.d + e1, m.e[1].uuid, UUID_LEN);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), 0);
 	manifest_free(&d);
-	be32_put(b.d + 8 + 3 * ENTRY_LEN + UUID_LEN, m.e[0].instance);
+	be32_put(b.d + HDR + 3 * ENTRY_LEN + 2 + UUID_LEN, m.e[0].instance);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
-	be32_put(b.d + 8 + 3 * ENTRY_LEN + UUID_LEN, m.e[3].instance);
+	be32_put(b.d + HDR + 3 * ENTRY_LEN + 2 + UUID_LEN, m.e[3].instance);
 	/* And a TPM version that is neither 1 nor 2. */
-	b.d[8 + UUID_LEN + 4] = 3;
+	b.d[HDR + 2 + UUID_LEN + 4] = 3;
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
-	b.d[8 + UUID_LEN + 4] = 0;
+	b.d[HDR + 2 + UUID_LEN + 4] = 0;
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
 	m.e[1].tpm_version = 0;
 	buf_reset(&b);
@@ -535,7 +545,7 @@ START_TEST(test_manifest_count)
 {
 	struct manifest m, d;
 	struct buf b;
-	uint8_t hdr[8];
+	uint8_t hdr[8], hdr2[12];
 
 	/* A count over the cap is refused on the header alone. */
 	be32_put(hdr, MANIFEST_MAX_ENTRIES + 1);
@@ -548,6 +558,15 @@ START_TEST(test_manifest_count)
 	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), BLOBFMT_E_FORMAT);
 	be32_put(hdr, 1);
 	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), BLOBFMT_E_FORMAT);
+	/* The same in version 2. */
+	be32_put(hdr2, MANIFEST_V2_MAGIC);
+	be32_put(hdr2 + 8, 1);
+	be32_put(hdr2 + 4, MANIFEST_MAX_ENTRIES + 1);
+	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), BLOBFMT_E_FORMAT);
+	be32_put(hdr2 + 4, MANIFEST_MAX_ENTRIES);
+	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), BLOBFMT_E_FORMAT);
+	be32_put(hdr2 + 4, 1);
+	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), BLOBFMT_E_FORMAT);
 
 	m.count = MANIFEST_MAX_ENTRIES + 1;
 	m.e = NULL;
@@ -559,16 +578,94 @@ START_TEST(test_manifest_count)
 	/* Exactly the cap round-trips (and the duplicate check copes). */
 	make_manifest(&m, MANIFEST_MAX_ENTRIES);
 	ck_assert_int_eq(manifest_encode(&m, &b), 0);
-	ck_assert_uint_eq(b.len, 8 + (size_t)MANIFEST_MAX_ENTRIES * ENTRY_LEN);
+	ck_assert_uint_eq(b.len, HDR + (size_t)MANIFEST_MAX_ENTRIES * ENTRY_LEN);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), 0);
 	ck_assert_uint_eq(d.count, MANIFEST_MAX_ENTRIES);
 	ck_assert_uint_eq(d.e[MANIFEST_MAX_ENTRIES - 1].instance, MANIFEST_MAX_ENTRIES);
 	manifest_free(&d);
 	/* The last entry duplicating the first is still found. */
-	memcpy(b.d + 8 + (size_t)(MANIFEST_MAX_ENTRIES - 1) * ENTRY_LEN, b.d + 8, UUID_LEN);
+	memcpy(b.d + HDR + (size_t)(MANIFEST_MAX_ENTRIES - 1) * ENTRY_LEN + 2, b.d + HDR + 2,
+	       UUID_LEN);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
 	manifest_free(&m);
 	buf_free(&b);
+}
+END_TEST
+
+/* A version 1 manifest (written before issue 9) is still read: no record
+ * of which files exist, no owner. */
+START_TEST(test_manifest_v1)
+{
+	struct manifest m, d;
+	struct buf b;
+
+	make_manifest(&m, 2);
+	buf_init(&b, 4096);
+	ck_assert_int_eq(buf_put_u32(&b, 2), 0);
+	ck_assert_int_eq(buf_put_u32(&b, 3), 0);
+	for (int i = 0; i < 2; i++) {
+		const struct manifest_entry *e = &m.e[i];
+
+		ck_assert_int_eq(buf_put_bytes(&b, e->uuid, UUID_LEN), 0);
+		ck_assert_int_eq(buf_put_u32(&b, e->instance), 0);
+		ck_assert_int_eq(buf_put_u8(&b, e->tpm_version), 0);
+		for (int g = 0; g < BLOB_COUNT; g++)
+			ck_assert_int_eq(buf_put_u64(&b, e->gen[g]), 0);
+		ck_assert_int_eq(buf_put_u64(&b, e->created), 0);
+		ck_assert_int_eq(buf_put_u64(&b, e->updated), 0);
+	}
+	ck_assert_uint_eq(b.len, 8 + 2 * V1_ENTRY_LEN);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), 0);
+	ck_assert_uint_eq(d.count, 2);
+	ck_assert_uint_eq(d.next_instance, 3);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_mem_eq(d.e[i].uuid, m.e[i].uuid, UUID_LEN);
+		ck_assert_uint_eq(d.e[i].gen[BLOB_SAVESTATE], m.e[i].gen[BLOB_SAVESTATE]);
+		ck_assert_uint_eq(d.e[i].updated, m.e[i].updated);
+		ck_assert_uint_eq(d.e[i].flags, 0);
+		ck_assert_uint_eq(d.e[i].owner_uid, MANIFEST_NO_OWNER);
+		ck_assert_uint_eq(d.e[i].owner_gid, MANIFEST_NO_OWNER);
+	}
+	manifest_free(&d);
+	/* One byte more or less is refused. */
+	ck_assert_int_eq(manifest_decode(b.d, b.len - 1, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(buf_put_u8(&b, 0), 0);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	manifest_free(&m);
+	buf_free(&b);
+}
+END_TEST
+
+/* Version 2 entries may grow: extra bytes are skipped; an entry shorter
+ * than the fields this version knows is refused. */
+START_TEST(test_manifest_v2_entry_len)
+{
+	struct manifest m, d;
+	struct buf b, g;
+
+	make_manifest(&m, 2);
+	buf_init(&b, 4096);
+	buf_init(&g, 4096);
+	ck_assert_int_eq(manifest_encode(&m, &b), 0);
+	/* Rebuild with 5 extra bytes in the first entry. */
+	ck_assert_int_eq(buf_put_bytes(&g, b.d, HDR), 0);
+	ck_assert_int_eq(buf_put_u16(&g, MANIFEST_V2_ENTRY_MIN + 5), 0);
+	ck_assert_int_eq(buf_put_bytes(&g, b.d + HDR + 2, MANIFEST_V2_ENTRY_MIN), 0);
+	ck_assert_int_eq(buf_put_bytes(&g, (const uint8_t *)"later", 5), 0);
+	ck_assert_int_eq(buf_put_bytes(&g, b.d + HDR + ENTRY_LEN, ENTRY_LEN), 0);
+	ck_assert_int_eq(manifest_decode(g.d, g.len, &d), 0);
+	ck_assert_uint_eq(d.count, 2);
+	ck_assert_uint_eq(d.e[0].owner_gid, m.e[0].owner_gid);
+	ck_assert_uint_eq(d.e[1].owner_uid, m.e[1].owner_uid);
+	manifest_free(&d);
+	/* A length that claims more than there is, or less than the fields. */
+	be16_put(g.d + HDR, MANIFEST_V2_ENTRY_MIN + 6 + ENTRY_LEN);
+	ck_assert_int_eq(manifest_decode(g.d, g.len, &d), BLOBFMT_E_FORMAT);
+	be16_put(b.d + HDR, MANIFEST_V2_ENTRY_MIN - 1);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	manifest_free(&m);
+	buf_free(&b);
+	buf_free(&g);
 }
 END_TEST
 
@@ -639,6 +736,8 @@ blobfmt_suite(void)
 	tcase_add_test(tm, test_manifest_duplicates);
 	tcase_add_test(tm, test_manifest_count);
 	tcase_add_test(tm, test_manifest_truncated);
+	tcase_add_test(tm, test_manifest_v1);
+	tcase_add_test(tm, test_manifest_v2_entry_len);
 	tcase_add_test(tm, test_manifest_encode_no_room);
 	suite_add_tcase(s, tm);
 	return s;
