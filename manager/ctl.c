@@ -354,15 +354,11 @@ ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events)
 int
 ctl_open(struct mgr *m, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
 	int fd;
 
-	if (path_join(path, sizeof(path), m->cfg.run_dir, CTL_SOCKET_NAME) != 0) {
-		snprintf(err, errlen, "control socket path in %s is too long", m->cfg.run_dir);
-		return -1;
-	}
 	/* Root only: mode 0600 here, SO_PEERCRED at accept. */
-	if ((fd = unix_listen(path, SOCK_SEQPACKET, 0600, (gid_t)-1, 16, err, errlen)) < 0)
+	if ((fd = unix_listen(m->run_dirfd, m->cfg.run_dir, CTL_SOCKET_NAME, SOCK_SEQPACKET, 0600,
+			      0, 0, 16, err, errlen)) < 0)
 		return -1;
 	m->ctl_ev = (struct ev){ .fd = fd, .cb = ctl_listen_cb, .ctx = NULL };
 	if (ev_set(m, &m->ctl_ev, EPOLLIN) != 0) {
@@ -377,15 +373,12 @@ ctl_open(struct mgr *m, char *err, size_t errlen)
 void
 ctl_close(struct mgr *m)
 {
-	char path[PATH_MAX];
-
 	while (m->ctl_clients != NULL)
 		ctl_client_free(m, m->ctl_clients);
 	if (m->ctl_ev.fd >= 0) {
 		ev_del(m, &m->ctl_ev);
 		close(m->ctl_ev.fd);
 		m->ctl_ev.fd = -1;
-		if (path_join(path, sizeof(path), m->cfg.run_dir, CTL_SOCKET_NAME) == 0)
-			(void)unlink(path);
+		(void)unlinkat(m->run_dirfd, CTL_SOCKET_NAME, 0);
 	}
 }

@@ -31,55 +31,54 @@
 static void fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void fifo_out_cb(struct mgr *m, struct ev *e, uint32_t events);
 
+/* dirfd is <run-dir>/fifo, a directory only we can write to. */
 static int
-make_fifo(const char *path, char *err, size_t errlen)
+make_fifo(int dirfd, const char *name, const char *dirpath, char *err, size_t errlen)
 {
 	struct stat st;
+	int fd;
 
-	if (lstat(path, &st) == 0) {
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISFIFO(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a FIFO", path);
+			snprintf(err, errlen, "%s/%s exists and is not a FIFO", dirpath, name);
 			return -1;
 		}
-		if (unlink(path) != 0) {
-			snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+		if (unlinkat(dirfd, name, 0) != 0) {
+			snprintf(err, errlen, "cannot replace %s/%s: %s", dirpath, name,
+				 strerror(errno));
 			return -1;
 		}
 	}
-	if (mkfifo(path, 0600) != 0) {
-		snprintf(err, errlen, "mkfifo %s: %s", path, strerror(errno));
+	if (mkfifoat(dirfd, name, 0600) != 0) {
+		snprintf(err, errlen, "mkfifo %s/%s: %s", dirpath, name, strerror(errno));
 		return -1;
 	}
 	/* O_RDWR keeps a writer and a reader open ourselves, so the FIFOs
 	 * never report EOF or ENXIO when clients come and go. */
-	return open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if ((fd = openat(dirfd, name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		snprintf(err, errlen, "cannot open %s/%s: %s", dirpath, name, strerror(errno));
+	return fd;
 }
 
 int
 fifo_open(struct mgr *m, char *err, size_t errlen)
 {
 	struct fifo_backend *f = &m->fifo;
-	char dir[PATH_MAX], path[PATH_MAX];
-	int r;
+	char dir[PATH_MAX];
 
 	f->in_fd = f->out_fd = f->lock_fd = -1;
 	if (path_join(dir, sizeof(dir), m->cfg.run_dir, "fifo") != 0) {
 		snprintf(err, errlen, "run directory path too long");
 		return -1;
 	}
-	if ((r = dir_ensure(dir, 0700)) != 0) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+	if ((f->dir_fd = subdir_open_trusted(m->run_dirfd, "fifo", 0700, dir, err, errlen)) < 0)
 		return -1;
-	}
-	(void)path_join(path, sizeof(path), dir, "in");
-	if ((f->in_fd = make_fifo(path, err, errlen)) < 0)
+	if ((f->in_fd = make_fifo(f->dir_fd, "in", dir, err, errlen)) < 0 ||
+	    (f->out_fd = make_fifo(f->dir_fd, "out", dir, err, errlen)) < 0)
 		goto fail;
-	(void)path_join(path, sizeof(path), dir, "out");
-	if ((f->out_fd = make_fifo(path, err, errlen)) < 0)
-		goto fail;
-	(void)path_join(path, sizeof(path), dir, "lock");
-	if ((f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+	f->lock_fd = openat(f->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f->lock_fd < 0) {
+		snprintf(err, errlen, "cannot create %s/lock: %s", dir, strerror(errno));
 		goto fail;
 	}
 	buf_init(&f->in, FIFO_IN_MAX);
@@ -101,8 +100,7 @@ void
 fifo_close(struct mgr *m)
 {
 	struct fifo_backend *f = &m->fifo;
-	char path[PATH_MAX];
-	static const char *names[] = { "fifo/in", "fifo/out", "fifo/lock" };
+	static const char *names[] = { "in", "out", "lock" };
 
 	if (f->in_fd >= 0) {
 		ev_del(m, &f->in_ev);
@@ -115,11 +113,13 @@ fifo_close(struct mgr *m)
 	if (f->lock_fd >= 0)
 		close(f->lock_fd);
 	f->in_fd = f->out_fd = f->lock_fd = -1;
-	for (unsigned i = 0; i < 3; i++)
-		if (path_join(path, sizeof(path), m->cfg.run_dir, names[i]) == 0)
-			(void)unlink(path);
-	if (path_join(path, sizeof(path), m->cfg.run_dir, "fifo") == 0)
-		(void)rmdir(path);
+	if (f->dir_fd >= 0) {
+		for (unsigned i = 0; i < 3; i++)
+			(void)unlinkat(f->dir_fd, names[i], 0);
+		close(f->dir_fd);
+		f->dir_fd = -1;
+		(void)unlinkat(m->run_dirfd, "fifo", AT_REMOVEDIR);
+	}
 	buf_free(&f->in);
 	buf_free(&f->out);
 	m->fifo_enabled = 0;

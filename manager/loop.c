@@ -5,6 +5,7 @@
 #include "manager/mgr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,43 +47,75 @@ ev_del(struct mgr *m, struct ev *e)
 }
 
 /*
- * Binds a listening AF_UNIX socket of the given type at path, with mode and
- * (unless (gid_t)-1) group.  A stale socket from a previous run is
- * replaced; any other file at the path is an error (never unlink what we
- * did not make).  Returns the non-blocking fd, or -1 with err set.
+ * Gives socket dirfd/name its mode and owner.  The directory is one only we
+ * can write to (dir_open_trusted), so the name cannot be swapped for a
+ * symlink under us; still, nothing but a socket is touched.
  */
 int
-unix_listen(const char *path, int type, mode_t mode, gid_t gid, int backlog, char *err,
-	    size_t errlen)
+unix_set_owner(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EINVAL;
+	if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    fchmodat(dirfd, name, mode, 0) != 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Binds a listening AF_UNIX socket of the given type at dirfd/name (dirpath
+ * is dirfd's path, for messages), with mode, owner uid and group gid
+ * ((uid_t)-1 / (gid_t)-1: leave as created).  It is bound through
+ * /proc/self/fd/<dirfd>, never through a path someone could redirect.  A
+ * stale socket from a previous run is replaced; any other file at the name
+ * is an error (never unlink what we did not make).  Returns the
+ * non-blocking fd, or -1 with err set.
+ */
+int
+unix_listen(int dirfd, const char *dirpath, const char *name, int type, mode_t mode, uid_t uid,
+	    gid_t gid, int backlog, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	struct stat st;
-	int fd;
+	int fd, n, r;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path %s is longer than %zu bytes; use a shorter "
-			 "--run-dir", path, sizeof(sa.sun_path) - 1);
+	if (strlen(dirpath) + 1 + strlen(name) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path %s/%s is longer than %zu bytes; use a shorter "
+			 "--run-dir", dirpath, name, sizeof(sa.sun_path) - 1);
 		return -1;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, name);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket name %s is too long", name);
+		return -1;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket", path);
+			snprintf(err, errlen, "%s/%s exists and is not a socket", dirpath, name);
 			return -1;
 		}
-		(void)unlink(path);
+		(void)unlinkat(dirfd, name, 0);
 	}
 	if ((fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, mode) != 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) || listen(fd, backlog) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(err, errlen, "cannot bind %s/%s: %s", dirpath, name, strerror(errno));
 		close(fd);
-		(void)unlink(path);
+		return -1;
+	}
+	if ((r = unix_set_owner(dirfd, name, mode, uid, gid)) != 0 || listen(fd, backlog) != 0) {
+		snprintf(err, errlen, "cannot listen on %s/%s: %s", dirpath, name,
+			 strerror(r != 0 ? -r : errno));
+		close(fd);
+		(void)unlinkat(dirfd, name, 0);
 		return -1;
 	}
 	return fd;

@@ -104,32 +104,21 @@ daemonize(int *ready_fd)
 static int
 write_pidfile(struct mgr *m)
 {
-	char path[PATH_MAX], text[32];
+	char text[32];
 	int n;
 
-	if (path_join(path, sizeof(path), m->cfg.run_dir, PIDFILE_NAME) != 0)
-		return -ENAMETOOLONG;
 	n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	int dfd = open(m->cfg.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	int r = file_write_atomic(dfd, PIDFILE_NAME, text, (size_t)n, 0644);
-	close(dfd);
-	return r;
+	return file_write_atomic(m->run_dirfd, PIDFILE_NAME, text, (size_t)n, 0644);
 }
 
 static int
 lock_run_dir(struct mgr *m, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
-
-	if (path_join(path, sizeof(path), m->cfg.run_dir, RUNLOCK_NAME) != 0) {
-		snprintf(err, errlen, "run directory path too long");
-		return -1;
-	}
-	m->runlock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	m->runlock_fd = openat(m->run_dirfd, RUNLOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			       0600);
 	if (m->runlock_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %s/%s: %s", m->cfg.run_dir, RUNLOCK_NAME,
+			 strerror(errno));
 		return -1;
 	}
 	if (flock(m->runlock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -149,6 +138,7 @@ setup_vtpm_identity(struct mgr *m, char *err, size_t errlen)
 {
 	struct passwd *pw = getpwnam(m->cfg.vtpm_user);
 	struct stat st;
+	int fd;
 
 	if (pw == NULL) {
 		if ((pw = getpwnam("nobody")) == NULL) {
@@ -170,16 +160,16 @@ setup_vtpm_identity(struct mgr *m, char *err, size_t errlen)
 		snprintf(err, errlen, "run directory path too long");
 		return -1;
 	}
-	if (mkdir(m->empty_dir, 0555) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", m->empty_dir, strerror(errno));
+	if ((fd = subdir_open_trusted(m->run_dirfd, "empty", 0555, m->empty_dir, err, errlen)) < 0)
 		return -1;
-	}
-	if (lstat(m->empty_dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0222) != 0) {
-		snprintf(err, errlen, "%s must be a directory of ours that no one can write to",
+	/* Not even we write here: vtpmd's root stays empty. */
+	if (fstat(fd, &st) != 0 || (st.st_mode & 0222) != 0) {
+		snprintf(err, errlen, "%s must be a directory no one can write to (chmod 555 it)",
 			 m->empty_dir);
+		close(fd);
 		return -1;
 	}
+	close(fd);
 	return 0;
 }
 
@@ -315,7 +305,6 @@ run_loop(struct mgr *m)
 static void
 cleanup(struct mgr *m)
 {
-	char path[PATH_MAX];
 	int status;
 
 	/* Anything still running after the grace period is killed. */
@@ -340,12 +329,14 @@ cleanup(struct mgr *m)
 	if (m->fifo_enabled)
 		fifo_close(m);
 	ctl_close(m);
-	if (path_join(path, sizeof(path), m->cfg.run_dir, PIDFILE_NAME) == 0)
-		(void)unlink(path);
-	if (path_join(path, sizeof(path), m->cfg.run_dir, RUNLOCK_NAME) == 0)
-		(void)unlink(path);
-	if (m->empty_dir[0] != '\0')
-		(void)rmdir(m->empty_dir);
+	if (m->run_dirfd >= 0) {
+		(void)unlinkat(m->run_dirfd, PIDFILE_NAME, 0);
+		(void)unlinkat(m->run_dirfd, RUNLOCK_NAME, 0);
+		if (m->empty_dir[0] != '\0')
+			(void)unlinkat(m->run_dirfd, "empty", AT_REMOVEDIR);
+		close(m->run_dirfd);
+		m->run_dirfd = -1;
+	}
 	store_close(&m->store);
 }
 
@@ -371,7 +362,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	resolve_vtpmd(&m->cfg);
-	m->epfd = m->sigfd = m->runlock_fd = -1;
+	m->epfd = m->sigfd = m->runlock_fd = m->run_dirfd = m->fifo.dir_fd = -1;
 	m->ctl_ev.fd = -1;
 	m->store.dirfd = m->store.vtpmfd = m->store.lockfd = -1;
 	memset(&opts, 0, sizeof(opts));
@@ -409,9 +400,9 @@ main(int argc, char **argv)
 	}
 	m->host = &ht;
 
-	if ((r = dir_ensure(m->cfg.run_dir, 0755)) != 0) {
-		log_err(LOGM_MAIN, "cannot create run directory %s: %s", m->cfg.run_dir,
-			strerror(-r));
+	if ((m->run_dirfd = dir_open_trusted(m->cfg.run_dir, 0755, "run directory", err,
+					     sizeof(err))) < 0) {
+		log_err(LOGM_MAIN, "%s", err);
 		return 1;
 	}
 	if (lock_run_dir(m, err, sizeof(err)) != 0) {

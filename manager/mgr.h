@@ -146,6 +146,7 @@ struct ctl_client {
 };
 
 struct fifo_backend {
+	int dir_fd; /* <run-dir>/fifo */
 	int in_fd, out_fd, lock_fd;
 	struct ev in_ev, out_ev;
 	struct buf in;
@@ -167,6 +168,7 @@ struct mgr {
 	int fifo_enabled;
 	struct xen_backend *xen;     /* Xen PV backend (xen_backend.c), NULL when off */
 	int runlock_fd;
+	int run_dirfd;               /* <run-dir>, checked by dir_open_trusted */
 	uint64_t next_conn_id;
 	struct commit *commit;       /* manifest commits (commit.c) */
 	struct host_tpm *host;       /* the host TPM, for status */
@@ -221,6 +223,8 @@ void req_free(struct req *r);
 /* sockets.c: per-vTPM sockets and the swtpm control protocol */
 int sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
 void sockets_unbind_vtpm(struct mgr *m, struct vtpm *v);
+/* Re-applies the vTPM's socket owner and mode (after vtpmctl set-owner). */
+int sockets_set_owner(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
 void ctrl_conn_reply(struct mgr *m, struct ctrl_conn *c, const uint8_t *p, size_t len);
 struct ctrl_conn *ctrl_conn_find(struct vtpm *v, uint64_t id);
 void ctrl_conn_resume(struct mgr *m, struct ctrl_conn *c);
@@ -253,8 +257,9 @@ void commit_shutdown(struct mgr *m);
 #define PARTIAL_TIMEOUT_MS 500
 
 /* helpers */
-int unix_listen(const char *path, int type, mode_t mode, gid_t gid, int backlog, char *err,
-		size_t errlen);
+int unix_listen(int dirfd, const char *dirpath, const char *name, int type, mode_t mode,
+		uid_t uid, gid_t gid, int backlog, char *err, size_t errlen);
+int unix_set_owner(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid);
 int path_join(char *out, size_t outlen, const char *dir, const char *name);
 uint64_t now_unix(void);
 uint64_t now_ms(void);

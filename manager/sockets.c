@@ -46,9 +46,49 @@ static void ctrl_conn_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void ctrl_conn_free(struct mgr *m, struct ctrl_conn *c);
 
 static void
-sock_path(struct mgr *m, const struct vtpm *v, int ctrl, char *out, size_t outlen)
+sock_name(const struct vtpm *v, int ctrl, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/%s.sock%s", m->cfg.run_dir, v->uuid_str, ctrl ? ".ctrl" : "");
+	snprintf(out, outlen, "%s.sock%s", v->uuid_str, ctrl ? ".ctrl" : "");
+}
+
+/*
+ * Who may connect to a vTPM's two sockets: its owner (vtpmctl create
+ * --owner, set-owner) alone when it has one (mode 0600, or 0660 with the
+ * owner's group), else root and socket_group (0660).
+ */
+static void
+sock_access(const struct mgr *m, const struct vtpm *v, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	if (v->me.owner_uid != MANIFEST_NO_OWNER) {
+		*uid = (uid_t)v->me.owner_uid;
+		*gid = v->me.owner_gid != MANIFEST_NO_OWNER ? (gid_t)v->me.owner_gid : 0;
+		*mode = v->me.owner_gid != MANIFEST_NO_OWNER ? 0660 : 0600;
+	} else {
+		*uid = 0;
+		*gid = m->cfg.socket_gid != (gid_t)-1 ? m->cfg.socket_gid : 0;
+		*mode = 0660;
+	}
+}
+
+int
+sockets_set_owner(struct mgr *m, struct vtpm *v, char *err, size_t errlen)
+{
+	char name[UUID_STR_LEN + 16];
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	sock_access(m, v, &mode, &uid, &gid);
+	for (int ctrl = 0; ctrl < 2; ctrl++) {
+		sock_name(v, ctrl, name, sizeof(name));
+		if ((r = unix_set_owner(m->run_dirfd, name, mode, uid, gid)) != 0) {
+			snprintf(err, errlen, "cannot set the owner of %s/%s: %s", m->cfg.run_dir,
+				 name, strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* A connection arrived on the data socket while no vtpmd runs. */
@@ -112,17 +152,23 @@ ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 int
 sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	char name[UUID_STR_LEN + 16];
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
 	int dfd, cfd;
 
-	sock_path(m, v, 0, path, sizeof(path));
-	if ((dfd = unix_listen(path, SOCK_STREAM, 0660, m->cfg.socket_gid, 64, err, errlen)) < 0)
+	sock_access(m, v, &mode, &uid, &gid);
+	sock_name(v, 0, name, sizeof(name));
+	if ((dfd = unix_listen(m->run_dirfd, m->cfg.run_dir, name, SOCK_STREAM, mode, uid, gid, 64,
+			       err, errlen)) < 0)
 		return -1;
-	sock_path(m, v, 1, path, sizeof(path));
-	if ((cfd = unix_listen(path, SOCK_STREAM, 0660, m->cfg.socket_gid, 64, err, errlen)) < 0) {
+	sock_name(v, 1, name, sizeof(name));
+	if ((cfd = unix_listen(m->run_dirfd, m->cfg.run_dir, name, SOCK_STREAM, mode, uid, gid, 64,
+			       err, errlen)) < 0) {
 		close(dfd);
-		sock_path(m, v, 0, path, sizeof(path));
-		(void)unlink(path);
+		sock_name(v, 0, name, sizeof(name));
+		(void)unlinkat(m->run_dirfd, name, 0);
 		return -1;
 	}
 	v->data_ev = (struct ev){ .fd = dfd, .cb = data_listen_cb, .ctx = v };
@@ -138,7 +184,7 @@ sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen)
 void
 sockets_unbind_vtpm(struct mgr *m, struct vtpm *v)
 {
-	char path[PATH_MAX];
+	char name[UUID_STR_LEN + 16];
 
 	while (v->conns != NULL)
 		ctrl_conn_free(m, v->conns);
@@ -146,15 +192,15 @@ sockets_unbind_vtpm(struct mgr *m, struct vtpm *v)
 		ev_del(m, &v->data_ev);
 		close(v->data_ev.fd);
 		v->data_ev.fd = -1;
-		sock_path(m, v, 0, path, sizeof(path));
-		(void)unlink(path);
+		sock_name(v, 0, name, sizeof(name));
+		(void)unlinkat(m->run_dirfd, name, 0);
 	}
 	if (v->ctrl_ev.fd >= 0) {
 		ev_del(m, &v->ctrl_ev);
 		close(v->ctrl_ev.fd);
 		v->ctrl_ev.fd = -1;
-		sock_path(m, v, 1, path, sizeof(path));
-		(void)unlink(path);
+		sock_name(v, 1, name, sizeof(name));
+		(void)unlinkat(m->run_dirfd, name, 0);
 	}
 }
 

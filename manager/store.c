@@ -128,7 +128,6 @@ int
 store_open(struct store *s, const char *state_dir, const uint8_t master[32], char *err,
 	   size_t errlen)
 {
-	struct stat st;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -139,32 +138,11 @@ store_open(struct store *s, const char *state_dir, const uint8_t master[32], cha
 	}
 	memcpy(s->path, state_dir, strlen(state_dir) + 1);
 
-	if ((r = dir_ensure(state_dir, 0700)) != 0) {
-		seterr(err, errlen, "cannot create state directory %s: %s", state_dir,
-		       strerror(-r));
-		return STORE_E_IO;
-	}
-	s->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Whoever can write here (or above) can delete or swap blobs:
+	 * insist that only we can.  (Reading is harmless: every file is
+	 * sealed.) */
+	s->dirfd = dir_open_trusted(state_dir, 0700, "state directory", err, errlen);
 	if (s->dirfd < 0) {
-		seterr(err, errlen, "cannot open state directory %s: %s", state_dir,
-		       strerror(errno));
-		r = STORE_E_IO;
-		goto fail;
-	}
-	/* Whoever can write here can delete or swap blobs: insist that only
-	 * we can.  (Reading is harmless: every file is sealed.) */
-	if (fstat(s->dirfd, &st) != 0) {
-		seterr(err, errlen, "cannot stat state directory %s: %s", state_dir,
-		       strerror(errno));
-		r = STORE_E_IO;
-		goto fail;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		seterr(err, errlen,
-		       "state directory %s must be owned by uid %u and not writable by group or "
-		       "others (owner %u, mode %o); chmod 700 it",
-		       state_dir, (unsigned)geteuid(), (unsigned)st.st_uid,
-		       (unsigned)(st.st_mode & 07777));
 		r = STORE_E_INVAL;
 		goto fail;
 	}

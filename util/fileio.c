@@ -5,6 +5,8 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,4 +203,130 @@ dir_ensure(const char *path, mode_t mode)
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	return 0;
+}
+
+/* The checks on one directory we own; 0 or -1 with err set. */
+static int
+check_own_dir(int fd, const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "cannot stat %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s %s is not a directory", what, path);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s %s must be owned by uid %u and not writable by group or "
+			 "others (it is owned by uid %u, mode %03o): whoever can write to it can "
+			 "replace what the daemon creates there", what, path, (unsigned)geteuid(),
+			 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* Every ancestor of real path rp: owned by root or us, and writable by
+ * group or others only with the sticky bit. */
+static int
+check_ancestors(const char *rp, const char *what, const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(rp);
+
+	if (n >= sizeof(dir))
+		return -1;
+	memcpy(dir, rp, n + 1);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+
+		if (slash == NULL)
+			return 0;
+		if (slash == dir)
+			slash[1] = '\0'; /* "/" itself */
+		else
+			*slash = '\0';
+		if (lstat(dir, &st) != 0) {
+			snprintf(err, errlen, "cannot stat %s (above %s %s): %s", dir, what, path,
+				 strerror(errno));
+			return -1;
+		}
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+		    ((st.st_mode & 022) != 0 && !(st.st_mode & S_ISVTX))) {
+			snprintf(err, errlen, "%s %s is inside %s, which uid %u owns with mode %03o: "
+				 "every directory above it must be owned by root and writable by no "
+				 "one else (or sticky, like /tmp)", what, path, dir,
+				 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+			return -1;
+		}
+		if (strcmp(dir, "/") == 0)
+			return 0;
+	}
+}
+
+int
+dir_open_trusted(const char *path, mode_t mode, const char *what, char *err, size_t errlen)
+{
+	char rp[PATH_MAX];
+	int fd;
+
+	if (mkdir(path, mode) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			snprintf(err, errlen, "%s %s is a symlink or not a directory; give the real "
+				 "path", what, path);
+		else
+			snprintf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (check_own_dir(fd, path, what, err, errlen) != 0)
+		goto fail;
+	/* The real path of what we opened, not of whatever the name means
+	 * now. */
+	char link[64];
+	ssize_t k;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((k = readlink(link, rp, sizeof(rp) - 1)) <= 0) {
+		snprintf(err, errlen, "cannot resolve %s %s: %s", what, path, strerror(errno));
+		goto fail;
+	}
+	rp[k] = '\0';
+	if (check_ancestors(rp, what, path, err, errlen) != 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+subdir_open_trusted(int dirfd, const char *name, mode_t mode, const char *what, char *err,
+		    size_t errlen)
+{
+	int fd;
+
+	if (mkdirat(dirfd, name, mode) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", what, strerror(errno));
+		return -1;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s (%s; a symlink is refused)", what,
+			 strerror(errno));
+		return -1;
+	}
+	if (check_own_dir(fd, name, what, err, errlen) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -30,6 +30,23 @@ int read_full(int fd, void *p, size_t len);
 int dir_ensure(const char *path, mode_t mode);
 
 /*
+ * Opens a directory that nobody but us can change, creating it with mode
+ * when it is missing (its parent must exist).  The directory itself must
+ * not be a symlink, must be owned by our euid and not writable by group or
+ * others; every ancestor of its real path must be owned by root or us and
+ * be writable by group or others only with the sticky bit (like /tmp).
+ * Whoever could write to the directory or an ancestor could swap entries
+ * we create for symlinks, or plant sockets of their own.  Returns an
+ * O_DIRECTORY fd, or -1 with a one-line reason in err naming what to fix.
+ * `what` names the directory in messages ("run directory").
+ */
+int dir_open_trusted(const char *path, mode_t mode, const char *what, char *err, size_t errlen);
+/* The same for an entry `name` of a trusted directory dirfd (the entry
+ * alone is checked): for subdirectories we create inside one. */
+int subdir_open_trusted(int dirfd, const char *name, mode_t mode, const char *what, char *err,
+			size_t errlen);
+
+/*
  * Fault injection for tests (issue: storage faults): when the environment
  * variable VTPM_FAULT is "write:N", "fsync:N", "rename:N" or "dirsync:N",
  * the Nth such step in this process fails with EIO (ENOSPC for write).

@@ -584,8 +584,10 @@ fx_begin(unsigned auto_flags)
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	m->sigfd = m->runlock_fd = -1;
 	m->ctl_ev.fd = -1;
-	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = -1;
+	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
 	snprintf(m->cfg.run_dir, sizeof(m->cfg.run_dir), "%s", run_dir);
+	m->run_dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	FZ_CHECK(m->run_dirfd >= 0, "open %s", run_dir);
 	snprintf(m->cfg.state_dir, sizeof(m->cfg.state_dir), "%s", state_dir);
 	snprintf(m->cfg.vtpmd_path, sizeof(m->cfg.vtpmd_path), "/nonexistent/vtpmd");
 	m->cfg.backend_fifo = 1;
@@ -611,6 +613,8 @@ fx_begin(unsigned auto_flags)
 		memcpy(me.uuid, fx_uuid[i], UUID_LEN);
 		me.instance = (uint32_t)i + 1;
 		me.tpm_version = i == 0 ? 2 : 1;
+		me.flags = MF_PRESENCE_KNOWN;
+		me.owner_uid = me.owner_gid = MANIFEST_NO_OWNER;
 		me.created = me.updated = 1;
 		FZ_CHECK(store_vtpm_create(&m->store, me.uuid) == 0, "store_vtpm_create");
 		FZ_CHECK(vtpm_add(m, &me, err, sizeof(err)) != NULL, "vtpm_add: %s", err);
@@ -667,6 +671,7 @@ fx_end(void)
 	free(m->grave);
 	store_close(&m->store);
 	manifest_free(&m->manifest);
+	close(m->run_dirfd);
 	close(m->epfd);
 	free(m);
 	fx_m = NULL;

@@ -197,10 +197,12 @@ mgr_up(void)
 	ck_assert(mkdir(run_dir, 0755) == 0);
 	m = calloc(1, sizeof(*m));
 	ck_assert(m != NULL);
+	m->run_dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert(m->run_dirfd >= 0);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	m->sigfd = m->runlock_fd = -1;
 	m->ctl_ev.fd = -1;
-	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = -1;
+	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
 	snprintf(m->cfg.run_dir, sizeof(m->cfg.run_dir), "%s", run_dir);
 	snprintf(m->cfg.state_dir, sizeof(m->cfg.state_dir), "%s", state_dir);
 	snprintf(m->cfg.vtpmd_path, sizeof(m->cfg.vtpmd_path), "/nonexistent/vtpmd");
@@ -219,6 +221,8 @@ mgr_up(void)
 	memcpy(me.uuid, uuid0, UUID_LEN);
 	me.instance = 1;
 	me.tpm_version = 2;
+	me.flags = MF_PRESENCE_KNOWN;
+	me.owner_uid = me.owner_gid = MANIFEST_NO_OWNER;
 	ck_assert(store_vtpm_create(&m->store, uuid0) == 0);
 	v0 = vtpm_add(m, &me, err, sizeof(err));
 	ck_assert_msg(v0 != NULL, "%s", err);
@@ -249,6 +253,7 @@ mgr_down(void)
 	mgr_release_deferred(m);
 	free(m->grave);
 	store_close(&m->store);
+	close(m->run_dirfd);
 	close(m->epfd);
 	free(m);
 	m = NULL;
