@@ -86,11 +86,14 @@ ctl_state_of(const struct vtpm *v)
 	switch (v->state) {
 	case VS_STARTING: return CTL_ST_STARTING;
 	case VS_RUNNING:
-	case VS_STOPPING: return CTL_ST_RUNNING;
+	case VS_STOPPING: return v->degraded ? CTL_ST_DEGRADED : CTL_ST_RUNNING;
 	case VS_FAILED: return CTL_ST_FAILED;
 	default: return CTL_ST_STOPPED;
 	}
 }
+
+/* The largest record: fixed fields and a reason of CTL_MAX_REASON bytes. */
+#define RECORD_MAX (UUID_LEN + 4 + 1 + 1 + 4 + 4 + 4 + 2 + CTL_MAX_REASON)
 
 static int
 put_record(struct buf *b, const struct vtpm *v)
@@ -102,40 +105,77 @@ put_record(struct buf *b, const struct vtpm *v)
 	if (buf_put_bytes(b, v->me.uuid, UUID_LEN) != 0 || buf_put_u32(b, v->me.instance) != 0 ||
 	    buf_put_u8(b, v->me.tpm_version) != 0 || buf_put_u8(b, ctl_state_of(v)) != 0 ||
 	    buf_put_u32(b, (uint32_t)(v->pid > 0 ? v->pid : 0)) != 0 ||
+	    buf_put_u32(b, v->me.owner_uid) != 0 || buf_put_u32(b, v->me.owner_gid) != 0 ||
 	    buf_put_u16(b, (uint16_t)rl) != 0 || buf_put_bytes(b, v->reason, rl) != 0)
 		return -1;
 	return 0;
 }
 
-/* Sends a reply with optional records (all vTPMs when list, else only one). */
 static void
-ctl_reply(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
-	  int list)
+send_reply(struct ctl_client *c, struct buf *b)
 {
-	struct buf b;
+	if (chan_send(c->ch.fd, CTL_REPLY, buf_ptr(b), buf_avail(b), NULL, 0, -1) != 0)
+		log_warn(LOGM_CTRL, "control reply not delivered: %s", strerror(errno));
+}
+
+static int
+put_head(struct buf *b, int ok, const char *msg, uint32_t count)
+{
 	size_t ml = strlen(msg);
-	uint32_t count = 0;
 
 	if (ml > 1024)
 		ml = 1024;
-	if (list)
-		for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
-			count++;
-	else if (one != NULL)
-		count = 1;
+	return buf_put_u32(b, ok ? 0 : 1) != 0 || buf_put_u16(b, (uint16_t)ml) != 0 ||
+			       buf_put_bytes(b, msg, ml) != 0 || buf_put_u32(b, count) != 0
+		       ? -1
+		       : 0;
+}
+
+/* Sends a reply, with the record of one vTPM when one is given. */
+static void
+ctl_reply(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one)
+{
+	struct buf b;
+
+	(void)m;
 	buf_init(&b, CHAN_MAX_PAYLOAD);
-	if (buf_put_u32(&b, ok ? 0 : 1) != 0 || buf_put_u16(&b, (uint16_t)ml) != 0 ||
-	    buf_put_bytes(&b, msg, ml) != 0 || buf_put_u32(&b, count) != 0)
-		goto out;
-	if (list) {
-		for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
-			if (put_record(&b, v) != 0)
-				goto out;
-	} else if (one != NULL && put_record(&b, one) != 0) {
-		goto out;
+	if (put_head(&b, ok, msg, one != NULL ? 1 : 0) == 0 &&
+	    (one == NULL || put_record(&b, one) == 0))
+		send_reply(c, &b);
+	buf_free(&b);
+}
+
+/*
+ * One page of `list`: the vTPMs whose instance is above `after`, in
+ * instance order (the registry is kept in that order, vtpm.c), as many as
+ * fit in one channel message, then whether more remain.  vtpmctl asks
+ * again from the last instance it got, so any number of vTPMs lists.
+ */
+static void
+ctl_reply_list(struct mgr *m, struct ctl_client *c, uint32_t after)
+{
+	struct vtpm *v, *first = NULL;
+	struct buf b;
+	uint32_t count = 0;
+	size_t room = CHAN_MAX_PAYLOAD - (4 + 2 + 2 + 4 + 1);
+
+	for (v = m->vtpms; v != NULL && v->me.instance <= after; v = v->next)
+		;
+	first = v;
+	for (size_t used = 0; v != NULL && used + RECORD_MAX <= room; v = v->next) {
+		used += RECORD_MAX;
+		count++;
 	}
-	if (chan_send(c->ch.fd, CTL_REPLY, buf_ptr(&b), buf_avail(&b), NULL, 0, -1) != 0)
-		log_warn(LOGM_CTRL, "control reply not delivered: %s", strerror(errno));
+	buf_init(&b, CHAN_MAX_PAYLOAD);
+	if (put_head(&b, 1, "ok", count) != 0)
+		goto out;
+	v = first;
+	for (uint32_t i = 0; i < count; i++, v = v->next)
+		if (put_record(&b, v) != 0)
+			goto out;
+	if (buf_put_u8(&b, v != NULL) != 0)
+		goto out;
+	send_reply(c, &b);
 out:
 	buf_free(&b);
 }
@@ -144,7 +184,7 @@ void
 ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg)
 {
 	c->waiting = 0;
-	ctl_reply(m, c, ok, msg, NULL, 0);
+	ctl_reply(m, c, ok, msg, NULL);
 	(void)ev_set(m, &c->ev, EPOLLIN);
 }
 
@@ -156,29 +196,37 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	struct vtpm *v;
 	int r;
 
-	if (len != 18 || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
-		ctl_reply(m, c, 0, "malformed create request", NULL, 0);
+	if ((len != 18 && len != 26) || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
+		ctl_reply(m, c, 0, "malformed create request", NULL);
 		return;
 	}
 	memset(&me, 0, sizeof(me));
 	me.tpm_version = p[0];
 	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
 	me.owner_uid = me.owner_gid = MANIFEST_NO_OWNER;
+	if (len == 26) {
+		me.owner_uid = be32_get(p + 18);
+		me.owner_gid = be32_get(p + 22);
+		if (me.owner_uid == MANIFEST_NO_OWNER && me.owner_gid != MANIFEST_NO_OWNER) {
+			ctl_reply(m, c, 0, "an owner group needs an owner user", NULL);
+			return;
+		}
+	}
 	if (p[1]) {
 		memcpy(me.uuid, p + 2, UUID_LEN);
 		if (uuid_is_nil(me.uuid)) {
-			ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL, 0);
+			ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL);
 			return;
 		}
 	} else if (uuid_generate(me.uuid) != 0) {
-		ctl_reply(m, c, 0, "cannot generate a UUID", NULL, 0);
+		ctl_reply(m, c, 0, "cannot generate a UUID", NULL);
 		return;
 	}
 	if (vtpm_find_uuid(m, me.uuid) != NULL) {
 		char us[UUID_STR_LEN];
 		uuid_format(me.uuid, us);
 		snprintf(msg, sizeof(msg), "a vTPM with UUID %s already exists", us);
-		ctl_reply(m, c, 0, msg, NULL, 0);
+		ctl_reply(m, c, 0, msg, NULL);
 		return;
 	}
 	if (m->manifest.next_instance == 0)
@@ -187,7 +235,7 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	me.created = me.updated = now_unix();
 	if ((v = vtpm_add(m, &me, err, sizeof(err))) == NULL) {
 		snprintf(msg, sizeof(msg), "cannot create vTPM: %s", err);
-		ctl_reply(m, c, 0, msg, NULL, 0);
+		ctl_reply(m, c, 0, msg, NULL);
 		return;
 	}
 	m->manifest.next_instance++;
@@ -196,12 +244,12 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 		(void)store_vtpm_delete(&m->store, me.uuid);
 		(void)manifest_sync(m);
 		ctl_reply(m, c, 0, "cannot create vTPM: saving its record failed (see the log)",
-			  NULL, 0);
+			  NULL);
 		return;
 	}
 	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str,
 		 me.instance, me.tpm_version == 1 ? "1.2" : "2.0");
-	ctl_reply(m, c, 1, "created", v, 0);
+	ctl_reply(m, c, 1, "created", v);
 }
 
 static void
@@ -242,7 +290,39 @@ do_status(struct mgr *m, struct ctl_client *c)
 	(void)strfmt_append(text, sizeof(text), &k,
 			    "manifest-sequence: %llu\nrollback-interval: %u s\nvtpms: %u (%u running)",
 			    (unsigned long long)seq, m->cfg.rollback_interval, n, running);
-	ctl_reply(m, c, 1, text, NULL, 0);
+	ctl_reply(m, c, 1, text, NULL);
+}
+
+/* vtpmctl set-owner: the sockets change hands now, and the manifest keeps
+ * the owner for later starts.  A failure leaves the old owner in place. */
+static void
+do_set_owner(struct mgr *m, struct ctl_client *c, struct vtpm *v, uint32_t uid, uint32_t gid)
+{
+	uint32_t old_uid = v->me.owner_uid, old_gid = v->me.owner_gid;
+	char err[512] = "", msg[600];
+
+	if (uid == MANIFEST_NO_OWNER && gid != MANIFEST_NO_OWNER) {
+		ctl_reply(m, c, 0, "an owner group needs an owner user", NULL);
+		return;
+	}
+	v->me.owner_uid = uid;
+	v->me.owner_gid = gid;
+	if (sockets_set_owner(m, v, err, sizeof(err)) != 0 || manifest_sync(m) != 0) {
+		v->me.owner_uid = old_uid;
+		v->me.owner_gid = old_gid;
+		(void)sockets_set_owner(m, v, msg, sizeof(msg));
+		snprintf(msg, sizeof(msg), "cannot change the owner: %s", err[0] ? err :
+			 "saving the manifest failed (see the log)");
+		ctl_reply(m, c, 0, msg, NULL);
+		return;
+	}
+	if (uid == MANIFEST_NO_OWNER)
+		log_info(LOGM_CTRL, "vtpm %s: no owner; its sockets are for socket_group",
+			 v->uuid_str);
+	else
+		log_info(LOGM_CTRL, "vtpm %s: owner uid %u gid %d", v->uuid_str, uid,
+			 gid == MANIFEST_NO_OWNER ? -1 : (int)gid);
+	ctl_reply(m, c, 1, "owner set", v);
 }
 
 /* Starts a stop, or answers at once when nothing runs.  Returns 1 when the
@@ -253,7 +333,7 @@ begin_stop(struct mgr *m, struct ctl_client *c, struct vtpm *v)
 	if (!vtpm_has_vtpmd(v))
 		return 0;
 	if (v->nstop_waiters == sizeof(v->stop_waiters) / sizeof(v->stop_waiters[0])) {
-		ctl_reply(m, c, 0, "too many pending stop requests for this vTPM", NULL, 0);
+		ctl_reply(m, c, 0, "too many pending stop requests for this vTPM", NULL);
 		return -1;
 	}
 	v->stop_waiters[v->nstop_waiters++] = c;
@@ -275,36 +355,38 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 		return;
 	}
 	if (msg->type == CTL_LIST) {
-		if (msg->len != 0)
-			ctl_reply(m, c, 0, "malformed list request", NULL, 0);
+		if (msg->len != 0 && msg->len != 4)
+			ctl_reply(m, c, 0, "malformed list request", NULL);
 		else
-			ctl_reply(m, c, 1, "ok", NULL, 1);
+			ctl_reply_list(m, c, msg->len == 4 ? be32_get(msg->data) : 0);
 		return;
 	}
 	if (msg->type == CTL_STATUS) {
 		if (msg->len != 0)
-			ctl_reply(m, c, 0, "malformed status request", NULL, 0);
+			ctl_reply(m, c, 0, "malformed status request", NULL);
 		else
 			do_status(m, c);
 		return;
 	}
-	if (msg->type != CTL_SHOW && msg->type != CTL_STOP && msg->type != CTL_DELETE) {
-		ctl_reply(m, c, 0, "unknown request", NULL, 0);
+	if (msg->type != CTL_SHOW && msg->type != CTL_STOP && msg->type != CTL_DELETE &&
+	    msg->type != CTL_SET_OWNER) {
+		ctl_reply(m, c, 0, "unknown request", NULL);
 		return;
 	}
-	if (msg->len != UUID_LEN) {
-		ctl_reply(m, c, 0, "malformed request", NULL, 0);
+	if (msg->len != UUID_LEN && !(msg->type == CTL_DELETE && msg->len == UUID_LEN + 1) &&
+	    !(msg->type == CTL_SET_OWNER && msg->len == UUID_LEN + 8)) {
+		ctl_reply(m, c, 0, "malformed request", NULL);
 		return;
 	}
 	if ((v = vtpm_find_uuid(m, msg->data)) == NULL) {
 		uuid_format(msg->data, us);
 		snprintf(text, sizeof(text), "no vTPM with UUID %s", us);
-		ctl_reply(m, c, 0, text, NULL, 0);
+		ctl_reply(m, c, 0, text, NULL);
 		return;
 	}
 	switch (msg->type) {
 	case CTL_SHOW:
-		ctl_reply(m, c, 1, "ok", v, 0);
+		ctl_reply(m, c, 1, "ok", v);
 		return;
 	case CTL_STOP:
 		if (begin_stop(m, c, v) != 0)
@@ -312,14 +394,29 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 		/* Nothing runs: close the connections kept for the VM, clear
 		 * a failed start or crash loop so the next use tries again. */
 		vtpm_stop_idle(m, v);
-		ctl_reply(m, c, 1, "stopped", NULL, 0);
+		ctl_reply(m, c, 1, "stopped", NULL);
+		return;
+	case CTL_SET_OWNER:
+		do_set_owner(m, c, v, be32_get(msg->data + UUID_LEN),
+			     be32_get(msg->data + UUID_LEN + 4));
 		return;
 	default: /* CTL_DELETE */
+		if (!(msg->len == UUID_LEN + 1 && msg->data[UUID_LEN] == 1) &&
+		    vtpm_guest_attached(m, v, text, sizeof(text))) {
+			char refuse[300];
+
+			snprintf(refuse, sizeof(refuse), "vTPM %s is in use by a guest (%s): stop the "
+				 "VM first, or delete it anyway with --force", v->uuid_str, text);
+			log_warn(LOGM_CTRL, "vtpm %s: delete refused: in use by a guest (%s)",
+				 v->uuid_str, text);
+			ctl_reply(m, c, 0, refuse, NULL);
+			return;
+		}
 		v->delete_after_stop = 1;
 		if (begin_stop(m, c, v) != 0)
 			return;
 		vtpm_delete(m, v);
-		ctl_reply(m, c, 1, "deleted", NULL, 0);
+		ctl_reply(m, c, 1, "deleted", NULL);
 		return;
 	}
 }

@@ -5,17 +5,23 @@
  * one request, one reply.
  *
  * Requests (type, payload):
- *   CTL_CREATE  u8 tpm_version (2 or 1) | u8 has_uuid | uuid[16]
- *   CTL_LIST    (empty)
- *   CTL_SHOW    uuid[16]
- *   CTL_STOP    uuid[16]
- *   CTL_DELETE  uuid[16]
- *   CTL_STATUS  (empty); the reply's msg holds "key: value" lines
+ *   CTL_CREATE    u8 tpm_version (2 or 1) | u8 has_uuid | uuid[16]
+ *                 [| u32 owner_uid | u32 owner_gid]  (CTL_NO_OWNER: none)
+ *   CTL_LIST      (empty), or u32 after: records of the vTPMs whose instance
+ *                 is above `after`, in instance order, as many as fit
+ *   CTL_SHOW      uuid[16]
+ *   CTL_STOP      uuid[16]
+ *   CTL_DELETE    uuid[16] [| u8 force]  (without force: refused while a
+ *                 guest is attached)
+ *   CTL_STATUS    (empty); the reply's msg holds "key: value" lines
+ *   CTL_SET_OWNER uuid[16] | u32 owner_uid | u32 owner_gid
  * Reply CTL_REPLY:
  *   u32 status (0 ok, 1 error) | u16 msglen | msg (one line, no NUL) |
- *   u32 count | count x record
+ *   u32 count | count x record [| u8 more, for CTL_LIST: 1 when vTPMs
+ *   above the last record's instance remain]
  *   record: uuid[16] | u32 instance | u8 tpm_version | u8 state |
- *           u32 pid (0 when none) | u16 reasonlen | reason
+ *           u32 pid (0 when none) | u32 owner_uid | u32 owner_gid |
+ *           u16 reasonlen | reason
  */
 #ifndef VTPM_MANAGER_CTL_PROTO_H
 #define VTPM_MANAGER_CTL_PROTO_H
@@ -30,9 +36,18 @@ enum ctl_type {
 	CTL_STOP = 4,
 	CTL_DELETE = 5,
 	CTL_STATUS = 6,
+	CTL_SET_OWNER = 7,
 	CTL_REPLY = 100,
 };
 
-enum ctl_state { CTL_ST_STOPPED = 0, CTL_ST_STARTING = 1, CTL_ST_RUNNING = 2, CTL_ST_FAILED = 3 };
+enum ctl_state {
+	CTL_ST_STOPPED = 0,
+	CTL_ST_STARTING = 1,
+	CTL_ST_RUNNING = 2,
+	CTL_ST_FAILED = 3,
+	CTL_ST_DEGRADED = 4, /* running, but its last save failed (reason says why) */
+};
+
+#define CTL_NO_OWNER 0xffffffffu
 
 #endif

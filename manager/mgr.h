@@ -104,6 +104,7 @@ struct vtpm {
 	unsigned nconns;
 
 	enum vtpm_state state;
+	int degraded;     /* running, but a save failed since it started (reason) */
 	char reason[CTL_MAX_REASON];
 	pid_t pid;        /* running vtpmd, 0 when none */
 	pid_t dying_pid;  /* vtpmd whose channel closed, not yet reaped */
@@ -161,7 +162,8 @@ struct mgr {
 	struct ev sig_ev;
 	struct store store;
 	struct manifest manifest;
-	struct vtpm *vtpms;
+	struct vtpm *vtpms;          /* in instance order (vtpm_add) */
+	struct vtpm *vtpms_tail;
 	struct ev ctl_ev;
 	struct ctl_client *ctl_clients;
 	struct fifo_backend fifo;
@@ -207,6 +209,9 @@ void vtpm_request_stop(struct mgr *m, struct vtpm *v);
 void vtpm_reap(struct mgr *m, pid_t pid, int status);
 void vtpm_check_deadlines(struct mgr *m);
 int vtpm_has_vtpmd(const struct vtpm *v);
+/* 1 when a guest is attached (a QEMU data or control connection, a Xen
+ * device), with what in why. */
+int vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen);
 void vtpm_delete(struct mgr *m, struct vtpm *v);
 void vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p,
 		     size_t len);

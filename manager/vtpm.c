@@ -557,10 +557,34 @@ vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errle
 		free(v);
 		return NULL;
 	}
-	for (pp = &m->vtpms; *pp != NULL; pp = &(*pp)->next)
-		;
+	/* Kept in instance order (vtpmctl list pages by instance).  Instances
+	 * only grow, so this is an append but for a manifest out of order. */
+	if (m->vtpms_tail == NULL || m->vtpms_tail->me.instance < me->instance) {
+		pp = m->vtpms_tail != NULL ? &m->vtpms_tail->next : &m->vtpms;
+	} else {
+		for (pp = &m->vtpms; *pp != NULL && (*pp)->me.instance < me->instance;
+		     pp = &(*pp)->next)
+			;
+	}
+	v->next = *pp;
 	*pp = v;
+	if (v->next == NULL)
+		m->vtpms_tail = v;
 	return v;
+}
+
+int
+vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen)
+{
+	if (v->nkept != 0)
+		snprintf(why, whylen, "%u QEMU data connection(s)", v->nkept);
+	else if (v->nconns != 0)
+		snprintf(why, whylen, "%u control connection(s)", v->nconns);
+	else if (xen_vtpm_open(m, v->me.uuid))
+		snprintf(why, whylen, "a Xen PV device");
+	else
+		return 0;
+	return 1;
 }
 
 void
@@ -569,9 +593,13 @@ vtpm_free(struct mgr *m, struct vtpm *v)
 	struct vtpm **pp;
 	struct req *r, *n;
 
-	for (pp = &m->vtpms; *pp != NULL; pp = &(*pp)->next) {
+	struct vtpm *prev = NULL;
+
+	for (pp = &m->vtpms; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
 		if (*pp == v) {
 			*pp = v->next;
+			if (m->vtpms_tail == v)
+				m->vtpms_tail = prev;
 			break;
 		}
 	}

@@ -844,3 +844,14 @@ xen_backend_close(struct mgr *m)
 typedef int xen_backend_unhooked;
 
 #endif
+
+int
+xen_vtpm_open(struct mgr *m, const uint8_t uuid[16])
+{
+	if (m->xen == NULL)
+		return 0;
+	for (struct xen_dev *d = m->xen->devs; d != NULL; d = d->next)
+		if (d->phase == XD_OPEN && memcmp(d->uuid, uuid, UUID_LEN) == 0)
+			return 1;
+	return 0;
+}

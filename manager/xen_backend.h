@@ -76,4 +76,7 @@ void xen_backend_close(struct mgr *m);
  */
 void xen_reply(struct mgr *m, uint64_t conn_id, const uint8_t *p, size_t len);
 
+/* 1 when a Xen device has the vTPM named uuid open (a guest uses it). */
+int xen_vtpm_open(struct mgr *m, const uint8_t uuid[16]);
+
 #endif
