@@ -262,6 +262,13 @@ load_migration_key(struct config *c, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	/* Whoever owns the file can change it (or its mode) at will. */
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "migration_key: %s is owned by uid %u; it must be owned by uid "
+			 "%u (chown it)", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
 	r = read_full(fd, c->migration_key, sizeof(c->migration_key));
 	close(fd);
 	if (r != 0) {

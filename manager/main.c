@@ -434,6 +434,10 @@ main(int argc, char **argv)
 	}
 	r = store_set_key(&m->store, key);
 	OPENSSL_cleanse(key, sizeof(key));
+	if (r == 0 && m->cfg.has_migration_key)
+		r = store_set_migration_key(&m->store, m->cfg.migration_key);
+	/* From here on the migration key lives in the key page only. */
+	OPENSSL_cleanse(m->cfg.migration_key, sizeof(m->cfg.migration_key));
 	if (r != 0) {
 		log_err(LOGM_STORE, "cannot derive storage keys");
 		goto fail;
@@ -452,9 +456,10 @@ main(int argc, char **argv)
 			 "process can issue TPM_OwnerClear and wipe the host TPM (and with it "
 			 "every vTPM). Use --owner-auth random on production hosts");
 	if (!m->cfg.has_migration_key)
-		log_warn(LOGM_BACKEND, "no migration_key: vTPM state leaves this host in "
-			 "GET_STATEBLOB (QEMU migration, savevm) UNENCRYPTED, with an integrity "
-			 "check only; set migration_key = keyfile:PATH on every host to seal it");
+		log_info(LOGM_BACKEND, "no migration_key: vTPM state leaving in GET_STATEBLOB "
+			 "(QEMU migration, savevm) is sealed under this host's own key and loads "
+			 "back on this host only; set the same migration_key = keyfile:PATH on every "
+			 "host a VM may move between");
 
 	present = faccessat(m->store.dirfd, "manifest", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	if (store_manifest_load(&m->store, &mf, err, sizeof(err)) != 0) {

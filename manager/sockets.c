@@ -342,11 +342,11 @@ blob_type_name(uint32_t type)
 
 /*
  * SET_STATEBLOB (u32 cmd, state_flags, type, length | blob): unwraps the
- * migration envelope and relays cmd, 0, type, raw length | raw blob.  The
+ * state envelope and relays cmd, 0, type, raw length | raw blob.  The
  * envelope must be of this type and for this vTPM's UUID (a migrated vTPM
- * keeps its UUID) and verify under this host's migration key, or without
- * one, carry a correct digest; anything else is TPM_BAD_PARAMETER and
- * reaches no vtpmd.  The request's ENCRYPTED flag is not trusted: the
+ * keeps its UUID) and open under the migration key or this host's own key
+ * (crypto/migblob.h); anything else is TPM_BAD_PARAMETER and reaches no
+ * vtpmd.  The request's ENCRYPTED flag is not trusted: the
  * envelope says whether it is sealed.  An empty blob hides the stored one
  * (swtpm), which is allowed for volatile and savestate state only: an
  * empty permanent state would leave the vTPM without its seeds.
@@ -357,7 +357,9 @@ stateblob_set(struct mgr *m, struct ctrl_conn *c, const uint8_t *req, size_t tot
 {
 	struct vtpm *v = c->v;
 	uint32_t type = be32_get(req + 8), len = be32_get(req + 12);
-	uint8_t key[MIGBLOB_KEY_LEN] = { 0 }, *hdr;
+	struct migblob_keys keys;
+	uint64_t gen = 0;
+	uint8_t *hdr, how = 0;
 	struct req *r;
 	int rc;
 
@@ -384,13 +386,9 @@ stateblob_set(struct mgr *m, struct ctrl_conn *c, const uint8_t *req, size_t tot
 	be32_put(hdr + 12, 0);
 	if (len == 0)
 		return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
-	rc = 0;
-	if (m->cfg.has_migration_key)
-		rc = migblob_derive_key(m->cfg.migration_key, key);
-	if (rc == 0)
-		rc = migblob_unwrap(m->cfg.has_migration_key ? key : NULL, (uint8_t)type,
-				    v->me.uuid, req + 16, len, &r->payload);
-	OPENSSL_cleanse(key, sizeof(key));
+	store_migblob_keys(&m->store, &keys);
+	rc = migblob_unwrap(&keys, (uint8_t)type, v->me.uuid, req + 16, len, &r->payload, &gen,
+			    &how);
 	if (rc != 0) {
 		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB(%s, %u bytes) refused: %s",
 			 v->uuid_str, blob_type_name(type), len, migblob_strerror(rc));
@@ -404,7 +402,14 @@ stateblob_set(struct mgr *m, struct ctrl_conn *c, const uint8_t *req, size_t tot
 	be32_put(r->payload.d + 12, (uint32_t)(r->payload.len - 16));
 	log_info(LOGM_BACKEND, "vtpm %s: incoming %s state blob verified (%zu bytes, %s)",
 		 v->uuid_str, blob_type_name(type), r->payload.len - 16,
-		 m->cfg.has_migration_key ? "encrypted" : "integrity only");
+		 how == MIGBLOB_FLAG_HOSTKEY ? "sealed under this host's key"
+					     : "sealed under the migration key");
+	/* A VM going back to one of its own snapshots loads older state;
+	 * allowed (it is its own), and said. */
+	if (gen != 0 && gen < v->gen[BLOB_PERMALL])
+		log_warn(LOGM_BACKEND, "vtpm %s: the incoming state is of generation %llu, older "
+			 "than the current generation %llu (a snapshot revert?)", v->uuid_str,
+			 (unsigned long long)gen, (unsigned long long)v->gen[BLOB_PERMALL]);
 	return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
 }
 

@@ -13,6 +13,7 @@
 #include "util/errmsg.h"
 #include "store.h"
 #include "crypto/aead.h"
+#include "crypto/migblob.h"
 #include "util/fileio.h"
 #include "util/uuid.h"
 
@@ -96,7 +97,29 @@ store_set_key(struct store *s, const uint8_t master[32])
 	if (s->keys == NULL && (s->keys = keys_alloc()) == NULL)
 		return STORE_E_IO;
 	memcpy(s->keys->master, master, sizeof(s->keys->master));
-	return blobfmt_derive_key(s->keys->master, NULL, s->keys->manifest_key) == 0 ? 0 : STORE_E_IO;
+	if (blobfmt_derive_key(s->keys->master, NULL, s->keys->manifest_key) != 0 ||
+	    migblob_derive_host_key(s->keys->master, s->keys->stateblob_key) != 0)
+		return STORE_E_IO;
+	return 0;
+}
+
+int
+store_set_migration_key(struct store *s, const uint8_t raw[32])
+{
+	if (s->keys == NULL && (s->keys = keys_alloc()) == NULL)
+		return STORE_E_IO;
+	if (migblob_derive_key(raw, s->keys->migration_key) != 0)
+		return STORE_E_IO;
+	s->keys->has_migration_key = 1;
+	return 0;
+}
+
+void
+store_migblob_keys(const struct store *s, struct migblob_keys *k)
+{
+	k->migration = s->keys != NULL && s->keys->has_migration_key ? s->keys->migration_key
+								      : NULL;
+	k->host = s->keys != NULL ? s->keys->stateblob_key : NULL;
 }
 
 int

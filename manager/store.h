@@ -40,6 +40,9 @@ struct store {
 	struct store_keys {
 		uint8_t master[32];
 		uint8_t manifest_key[32];
+		uint8_t stateblob_key[32]; /* this host's state envelope key (migblob.h) */
+		uint8_t migration_key[32]; /* the migration envelope key, when configured */
+		int has_migration_key;
 	} *keys;
 };
 
@@ -48,6 +51,12 @@ struct store {
 int store_open(struct store *s, const char *state_dir, const uint8_t master[32], char *err,
 	       size_t errlen);
 int store_set_key(struct store *s, const uint8_t master[32]);
+/* Keeps the envelope key derived from the cluster's migration key in the
+ * key page (the caller wipes raw). */
+int store_set_migration_key(struct store *s, const uint8_t raw[32]);
+/* The keys GET/SET_STATEBLOB envelopes use (pointers into the key page). */
+struct migblob_keys;
+void store_migblob_keys(const struct store *s, struct migblob_keys *k);
 /* 1 when the directory holds a manifest or any vTPM directory. */
 int store_has_data(struct store *s);
 void store_close(struct store *s);

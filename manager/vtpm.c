@@ -1071,8 +1071,9 @@ stateblob_reply(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_
 		size_t len)
 {
 	uint32_t res = be32_get(p), n = be32_get(p + 12), type;
-	uint8_t key[MIGBLOB_KEY_LEN] = { 0 }, err[16];
-	int enc = m->cfg.has_migration_key, rc = 0;
+	struct migblob_keys keys;
+	uint8_t err[16];
+	int rc = 0;
 	struct buf out;
 	uint8_t *hdr;
 	size_t k;
@@ -1083,14 +1084,13 @@ stateblob_reply(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_
 		return;
 	}
 	type = be32_get(buf_ptr(&r->payload) + 8);
+	store_migblob_keys(&m->store, &keys);
 	buf_init(&out, 16 + CTRL_STATEBLOB_MAX);
 	if (buf_reserve(&out, 16, &hdr) != 0)
 		rc = MIGBLOB_E_NOMEM;
-	if (rc == 0 && enc)
-		rc = migblob_derive_key(m->cfg.migration_key, key);
 	if (rc == 0)
-		rc = migblob_wrap(enc ? key : NULL, (uint8_t)type, v->me.uuid, p + 16, n, &out);
-	OPENSSL_cleanse(key, sizeof(key));
+		rc = migblob_wrap(&keys, (uint8_t)type, v->me.uuid, v->gen[BLOB_PERMALL], p + 16, n,
+				  &out);
 	if (rc != 0) {
 		log_err(LOGM_BACKEND, "vtpm %s: cannot wrap the state blob (type %u, %u bytes): %s",
 			v->uuid_str, type, n, migblob_strerror(rc));
@@ -1102,11 +1102,13 @@ stateblob_reply(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_
 	/* The header goes in last: out's storage may have moved. */
 	hdr = out.d;
 	be32_put(hdr, CTRL_RES_SUCCESS);
-	be32_put(hdr + 4, enc ? PTM_STATE_FLAG_ENCRYPTED : 0);
+	be32_put(hdr + 4, PTM_STATE_FLAG_ENCRYPTED);
 	be32_put(hdr + 8, (uint32_t)(out.len - 16));
 	be32_put(hdr + 12, (uint32_t)(out.len - 16));
-	log_info(LOGM_BACKEND, "vtpm %s: state blob type %u sent (%zu bytes, %s)", v->uuid_str,
-		 type, out.len - 16, enc ? "encrypted" : "integrity only, not encrypted");
+	log_info(LOGM_BACKEND, "vtpm %s: state blob type %u sent (%zu bytes, generation %llu, "
+		 "sealed under %s)", v->uuid_str, type, out.len - 16,
+		 (unsigned long long)v->gen[BLOB_PERMALL],
+		 keys.migration != NULL ? "the migration key" : "this host's key");
 	vtpm_ctrl_reply(m, v, r->conn_id, out.d, out.len);
 	buf_free(&out);
 }

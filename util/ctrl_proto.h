@@ -96,7 +96,7 @@ enum ctrl_cmd {
  * envelope (at most CTRL_STATEBLOB_WRAP_MAX bytes more) still fits.
  */
 #define CTRL_STATEBLOB_MAX (128u * 1024)
-#define CTRL_STATEBLOB_WRAP_MAX 64u
+#define CTRL_STATEBLOB_WRAP_MAX 128u
 #define CTRL_STATEBLOB_RAW_MAX (CTRL_STATEBLOB_MAX - CTRL_STATEBLOB_WRAP_MAX)
 #define CTRL_REQ_MAX (16u + CTRL_STATEBLOB_MAX) /* cmd + SET_STATEBLOB header + blob */
 

@@ -195,16 +195,22 @@ def main():
           pk(CTRL, be32(0x0c) + be32(0) + be32(1) + be32(0)))
     write("vtpmd_chan", "raw", b"\x01" + pk(0x80, chanpkt(1, be32(4))) + pk(0x81, chanpkt(5, b"")))
 
-    # migblob: u8 flags | envelope (flag 2: the harness fixes the digest or
-    # re-encrypts, so the bytes after the header need not be valid)
-    def env(typ, flags, uuid, body, tail):
-        return b"VTPMMIG1" + be16(1) + bytes([typ, flags]) + uuid + be32(len(body)) + body + tail
-    write("migblob", "plain", b"\x02" + env(1, 0, UUID_A, b"permanent state", bytes(32)))
-    write("migblob", "plain-digest", b"\x00" + plain_env(1, UUID_A, b"permanent state"))
-    write("migblob", "sealed", b"\x03" + b"VTPMMIG1" + be16(1) + bytes([1, 1]) + UUID_A + be32(5) +
+    # migblob: u8 flags | envelope (flag 2: the harness re-encrypts a
+    # version 2 envelope under the key its flags name, so the bytes after
+    # the header need not be valid)
+    def env2(typ, kflag, uuid, gen, body):
+        return (b"VTPMMIG1" + be16(2) + bytes([typ, kflag]) + uuid + be64(gen) + be32(len(body)) +
+                bytes(12) + body + bytes(16))
+    write("migblob", "host-key", b"\x02" + env2(1, 2, UUID_A, 7, b"permanent state"))
+    write("migblob", "migration-key", b"\x03" + env2(1, 1, UUID_A, 9, b"hello"))
+    write("migblob", "migration-key-none-here", b"\x02" + env2(1, 1, UUID_A, 9, b"hello"))
+    write("migblob", "volatile-other-uuid", bytes([0x02 | 0x08 | 0x10]) + env2(2, 2, UUID_A, 1, b"vol"))
+    # version 1: sealed (migration key) and plain (refused)
+    write("migblob", "v1-sealed", b"\x01" + b"VTPMMIG1" + be16(1) + bytes([1, 1]) + UUID_A + be32(5) +
           bytes(12) + b"hello" + bytes(16))
-    write("migblob", "volatile-other-uuid", bytes([0x02 | 0x08 | 0x10]) + env(2, 0, UUID_A, b"vol", bytes(32)))
+    write("migblob", "v1-plain-digest", b"\x00" + plain_env(1, UUID_A, b"permanent state"))
     write("migblob", "roundtrip", bytes([0x21]) + b"state blob bytes")
+    write("migblob", "roundtrip-migkey", bytes([0x21 | 0x01]) + b"state blob bytes")
 
 
 def plain_env(typ, uuid, pt):

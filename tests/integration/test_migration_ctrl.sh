@@ -1,20 +1,26 @@
 #!/bin/bash
-# test_migration_ctrl: migration through the control socket, as QEMU does it
-# (reference/swtpm-qemu.md §4.3), between two managers ("hosts" A and B,
-# each with its own state and run directories).  On A a vTPM gets an NV
-# index and an extended PCR; while it runs, GET_STATEBLOB returns its
-# permanent and volatile state in this project's envelope (magic VTPMMIG1,
-# type, flags, the vTPM's UUID, length; digest or AES-GCM), savestate is
-# absent (0x800).  B defines the same UUID (`vtpmctl create --uuid`), and
-# after STOP, SET_STATEBLOB(permanent, volatile), INIT(DELETE_VOLATILE) it
-# has A's NV data and PCR; its state is stored (a restart of B still has
-# the NV data).  Refused with TPM_BAD_PARAMETER (0x03), without reaching
-# the vtpmd: a changed byte, a truncated blob, a blob under another blob
-# type or for another UUID, an empty permanent blob, a plain blob where a
-# migration key is set, a sealed one under another key or where none is
-# set.  SET_STATEBLOB on a running TPM is TPM_BAD_ORDINAL.  With the same
-# migration_key on both hosts the blobs are sealed (state_flags ENCRYPTED)
-# and migrate.  A TPM 1.2 vTPM migrates too (PCR through volatile state).
+# test_migration_ctrl: state blobs through the control socket, as QEMU uses
+# them for live migration and savevm/loadvm (reference/swtpm-qemu.md §4.3),
+# between two managers ("hosts" A and B, each with its own state and run
+# directories and master key).  On A a vTPM gets an NV index and an extended
+# PCR; while it runs, GET_STATEBLOB returns its permanent and volatile state
+# in this project's envelope (magic VTPMMIG1, version 2, type, key flag, the
+# vTPM's UUID, its state generation, length, AES-256-GCM): without a
+# migration key it is sealed under A's own key (flag 02, state_flags
+# ENCRYPTED), and no NV byte is visible in it.  Same host: STOP,
+# SET_STATEBLOB of its own blobs, INIT gives the vTPM back its state; an
+# older blob of its own loads (a snapshot revert) and the log names both
+# generations.  Refused with TPM_BAD_PARAMETER (0x03), without reaching
+# the vtpmd: a changed byte anywhere (state, type, UUID, generation, tag),
+# a truncated or extended blob, a blob under another blob type, a blob for
+# another vTPM (also with its UUID patched to that vTPM's), an empty
+# permanent blob, a version 1 integrity-only blob with a correct SHA-256
+# (the old forgery), and on host B a blob sealed under A's key (the log says
+# a migration_key is needed).  With the same migration_key on both hosts
+# the blobs are sealed under it (flag 01) and migrate; under another key, or
+# where none is set, they are refused.  A TPM 1.2 vTPM migrates too (PCR
+# through volatile state), and a real QEMU 7.2 live-migrates a VM whose TPM
+# is served by A to B.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -92,17 +98,19 @@ check_reply() {
 	BLOB=${r:32}
 	assert_eq $((len * 2)) "${#BLOB}" "$1: hex digits of the blob"
 }
-# check_envelope WHAT BLOB TYPE FLAGS UUID
+# check_envelope WHAT BLOB TYPE FLAGS UUID: version 2 layout (68 bytes of
+# header, nonce and tag around the ciphertext).
 check_envelope() {
-	local b=$2 over
+	local b=$2
 	assert_eq 5654504d4d494731 "${b:0:16}" "$1: magic VTPMMIG1"
-	assert_eq 0001 "${b:16:4}" "$1: version"
+	assert_eq 0002 "${b:16:4}" "$1: version"
 	assert_eq "$(printf %02x "$3")" "${b:20:2}" "$1: blob type"
-	assert_eq "$4" "${b:22:2}" "$1: flags"
+	assert_eq "$4" "${b:22:2}" "$1: key flag"
 	assert_eq "${5//-/}" "${b:24:32}" "$1: UUID"
-	over=$([ "$4" = 01 ] && echo 60 || echo 64)
-	assert_eq $((${#b} / 2 - over)) $((0x${b:56:8})) "$1: length field"
+	assert_eq $((${#b} / 2 - 68)) $((0x${b:72:8})) "$1: length field"
 }
+# gen_of BLOB: the generation in an envelope.
+gen_of() { echo $((0x${1:56:16})); }
 # flip HEX BYTE_OFFSET: HEX with that byte xor 0x01.
 flip() {
 	local h=$1 o=$(($2 * 2))
@@ -133,25 +141,26 @@ assert_ok "pcrextend on A" t2 pcrextend "$u" "16:sha256=$(printf 'migrate me' | 
 pcrA=$(pcr16 "$u")
 assert_ne "$(printf '%064d' 0)" "$pcrA" "PCR 16 on A after the extend"
 
-log "A: capabilities, GET_CONFIG, LOCK_STORAGE, startup warning"
+log "A: capabilities, GET_CONFIG, LOCK_STORAGE, startup note"
 caps=$(ctrl "$u" getcap) || fail "GET_CAPABILITY"
 for bit in 8 9 10 16; do
 	[ $(((0x$caps >> bit) & 1)) = 1 ] || fail "GET_CAPABILITY 0x$caps lacks bit $bit"
 done
 assert_eq 0000000000000000 "$(ctrl "$u" getconfig)" "GET_CONFIG without a migration key"
 assert_eq 00000000 "$(ctrl "$u" raw 000000130000012c)" "LOCK_STORAGE(300)"
-grep -q 'warning: no migration_key' "$MGR_LOG" ||
-	fail "no startup warning about unencrypted migration blobs"
+grep -q "no migration_key: .* loads back on this host only" "$MGR_LOG" ||
+	fail "no startup note about state blobs sealed under this host's key"
 
-log "A: GET_STATEBLOB while running"
+log "A: GET_STATEBLOB while running: sealed under A's own key"
 r=$(get_blob "$u" 1) || fail "GET_STATEBLOB(permanent)"
 check_reply "GET_STATEBLOB(permanent)" "$r"
-assert_eq 00000000 "$FLAGS" "GET_STATEBLOB(permanent) state_flags without a key"
-check_envelope "permanent blob" "$BLOB" 1 00 "$u"
+assert_eq 00000002 "$FLAGS" "GET_STATEBLOB(permanent) state_flags (ENCRYPTED)"
+check_envelope "permanent blob" "$BLOB" 1 02 "$u"
 perm=$BLOB
+assert_not_contains "$perm" "$(xxd -p -c 64 "$TESTDIR/marker1")" "the permanent blob (NV marker in clear)"
 r=$(get_blob "$u" 2) || fail "GET_STATEBLOB(volatile)"
 check_reply "GET_STATEBLOB(volatile)" "$r"
-check_envelope "volatile blob" "$BLOB" 2 00 "$u"
+check_envelope "volatile blob" "$BLOB" 2 02 "$u"
 vol=$BLOB
 assert_eq 00000800000000000000000000000000 "$(get_blob "$u" 3)" \
 	"GET_STATEBLOB(savestate) of a TPM 2.0 (TPM_RETRY, empty)"
@@ -162,19 +171,18 @@ assert_eq 0000000a "$(set_blob "$u" 1 00000000 "$perm")" "SET_STATEBLOB while ru
 assert_eq "$pcrA" "$(pcr16 "$u")" "PCR 16 on A after GET_STATEBLOB"
 nv_expect "$u" "$IDX" "$TESTDIR/marker1" "A after GET_STATEBLOB"
 
-# ---- host B: the same UUID, created by the operator -------------------------
-host B
-start
-assert_eq "$u" "$(create_vtpm --uuid "$u")" "vtpmctl create --uuid on B"
+log "A: refused blobs reach no vtpmd"
 w=$(create_vtpm)
-log "B: refused blobs reach no vtpmd"
-assert_eq 00000000 "$(ctrl "$u" stop)" "STOP on B"
+assert_ok "first use of $w" t2 getrandom "$w" 8 >/dev/null
+assert_eq 00000000 "$(ctrl "$u" stop)" "STOP on A"
+assert_eq 00000000 "$(ctrl "$w" stop)" "STOP of $w on A"
 n0=$(vtpmd_sets)
-mid=$((32 + ${#perm} / 4))
+mid=$((40 + 12 + ${#perm} / 8))
 for case in "changed state byte:1:$(flip "$perm" "$mid")" \
 	"changed type byte:1:$(flip "$perm" 10)" \
 	"changed UUID byte:1:$(flip "$perm" 20)" \
-	"changed digest byte:1:$(flip "$perm" $((${#perm} / 2 - 1)))" \
+	"changed generation byte:1:$(flip "$perm" 35)" \
+	"changed tag byte:1:$(flip "$perm" $((${#perm} / 2 - 1)))" \
 	"truncated:1:${perm:0:${#perm}-2}" \
 	"one byte more:1:${perm}00" \
 	"permanent blob as volatile:2:$perm" \
@@ -185,32 +193,76 @@ for case in "changed state byte:1:$(flip "$perm" "$mid")" \
 		"SET_STATEBLOB, $what"
 done
 assert_eq 00000003 "$(set_blob "$w" 1 00000000 "$perm")" "SET_STATEBLOB of $u's blob into $w"
-assert_eq "$n0" "$(vtpmd_sets)" "SET_STATEBLOB requests that reached a vtpmd"
-grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: migration blob is for another" "$MGR_LOG" ||
+grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: the state blob is for another" "$MGR_LOG" ||
 	fail "no log line naming the UUID mismatch"
+# The old forgery: the UUID patched to the victim's.  The GCM tag covers it.
+assert_eq 00000003 "$(set_blob "$w" 1 00000000 "${perm:0:24}${w//-/}${perm:56}")" \
+	"$u's blob with its UUID patched to $w's"
+grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: the state blob was sealed on another host" "$MGR_LOG" ||
+	fail "no log line for the patched UUID"
+# And an integrity-only (version 1) envelope with a correct SHA-256, which
+# used to be accepted from anyone: state of the attacker's choosing for $w.
+forged=$(python3 - "${w//-/}" <<'PY'
+import hashlib, os, sys
+hdr = b"VTPMMIG1" + (1).to_bytes(2, "big") + bytes([1, 0]) + bytes.fromhex(sys.argv[1]) + (200).to_bytes(4, "big")
+body = os.urandom(200)
+print((hdr + body + hashlib.sha256(hdr + body).digest()).hex())
+PY
+)
+assert_eq 00000003 "$(set_blob "$w" 1 00000000 "$forged")" "an integrity-only version 1 blob"
+grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: an integrity-only state blob" "$MGR_LOG" ||
+	fail "no log line for the integrity-only blob"
+assert_eq "$n0" "$(vtpmd_sets)" "SET_STATEBLOB requests that reached a vtpmd"
 
-log "B: STOP, SET_STATEBLOB(permanent, volatile), INIT(DELETE_VOLATILE)"
-assert_eq 00000000 "$(set_blob "$u" 1 00000000 "$perm")" "SET_STATEBLOB(permanent)"
-assert_eq 00000000 "$(set_blob "$u" 2 00000000 "$vol")" "SET_STATEBLOB(volatile)"
-assert_eq 00000000 "$(ctrl "$u" init 1)" "INIT(DELETE_VOLATILE) on B"
-nv_expect "$u" "$IDX" "$TESTDIR/marker1" "B after migration"
-assert_eq "$pcrA" "$(pcr16 "$u")" "PCR 16 on B after migration"
-[ -n "$(find "$STATE" -path "*$u*" -name permall)" ] || fail "B stored no permall for $u"
-[ -z "$(find "$STATE" -path "*$u*" -name volatilestate)" ] ||
-	fail "B kept a volatilestate for $u after INIT(DELETE_VOLATILE)"
+log "A: its own state back (save/restore on one host), and an older one (snapshot revert)"
+assert_eq 00000000 "$(set_blob "$u" 1 00000000 "$perm")" "SET_STATEBLOB(permanent) on A"
+assert_eq 00000000 "$(set_blob "$u" 2 00000000 "$vol")" "SET_STATEBLOB(volatile) on A"
+assert_eq 00000000 "$(ctrl "$u" init 1)" "INIT(DELETE_VOLATILE) on A"
+nv_expect "$u" "$IDX" "$TESTDIR/marker1" "A after restoring its own state"
+assert_eq "$pcrA" "$(pcr16 "$u")" "PCR 16 on A after restoring its own state"
+old_gen=$(gen_of "$perm")
+head -c 32 /dev/urandom >"$TESTDIR/marker0"
+nv_put "$u" "$IDX" "$TESTDIR/marker0"
+nv_put "$u" "$IDX" "$TESTDIR/marker0"
+assert_eq 00000000 "$(ctrl "$u" stop)" "STOP on A"
+off=$(stat -c %s "$MGR_LOG")
+assert_eq 00000000 "$(set_blob "$u" 1 00000000 "$perm")" "SET_STATEBLOB of an older blob of its own"
+line=$(log_since "$off" | grep "older than the current generation") ||
+	fail "no log line about loading older state"
+assert_contains "$line" "generation $old_gen, older" "the log line names the blob's generation"
+assert_eq 00000000 "$(ctrl "$u" init 1)" "INIT after the snapshot revert"
+assert_ok "startup after the snapshot revert" t2 startup "$u" -c
+nv_expect "$u" "$IDX" "$TESTDIR/marker1" "A after the snapshot revert (the older NV contents)"
 
-log "B: restarted, the migrated state is still there"
-restart
-nv_expect "$u" "$IDX" "$TESTDIR/marker1" "B after a restart"
+# ---- host B: the same UUID, created by the operator -------------------------
+host B
+start
+assert_eq "$u" "$(create_vtpm --uuid "$u")" "vtpmctl create --uuid on B"
+log "B without a migration key: A's blobs do not open here"
+assert_eq 00000000 "$(ctrl "$u" stop)" "STOP on B"
+n0=$(vtpmd_sets)
+assert_eq 00000003 "$(set_blob "$u" 1 00000000 "$perm")" "A's host-key blob on B"
+grep -q "vtpm $u: SET_STATEBLOB(permanent, .*) refused: .*sealed on another host.*migration_key" "$MGR_LOG" ||
+	fail "B's log does not say why (another host; migration_key)"
+assert_eq "$n0" "$(vtpmd_sets)" "SET_STATEBLOB requests that reached B's vtpmd"
+assert_eq 00000000 "$(ctrl "$u" init 0)" "INIT on B"
 
 # libtpms 0.9 stores the permanent state it got from SET_STATEBLOB during
 # the INIT's power-on but ignores a failure of that store; vtpmd then
 # stores it itself, and when that fails too the INIT fails (the state must
 # not live in memory only).  vtpmd-drive plays the manager and fails the
-# next N NV stores.  The plain envelope holds the raw blob at offset 32.
-plen=$((0x${perm:56:8}))
-raw=${perm:64:plen*2}
-[ "${#raw}" = $((plen * 2)) ] || fail "the plain envelope is shorter than its length field"
+# next N NV stores; it takes a raw permanent blob from a vtpmd of its own
+# (the manager's envelopes are sealed).
+d=$TESTDIR/drive0
+mkdir -p "$d"
+printf 'spawn 2 --autostart --log-level debug\nctrl 0000000c 00000000 00000001 00000000 expect 00000000\nsave %s\nstop\n' \
+	"$d.hex" >"$d.drive"
+"$BUILD/vtpmd-drive" -x "$BUILD/vtpmd" -d "$d" <"$d.drive" >"$d.out" 2>&1 ||
+	fail "vtpmd-drive, GET_STATEBLOB: $(grep -E 'FAIL|error' "$d.out" | head -n 5)"
+rawreply=$(cat "$d.hex")
+plen=$((0x${rawreply:24:8}))
+raw=${rawreply:32}
+[ "${#raw}" = $((plen * 2)) ] || fail "vtpmd's GET_STATEBLOB reply is shorter than its length field"
 {
 	log "vtpmd: the permanent state from SET_STATEBLOB is stored when libtpms' store fails"
 	for fails in 1 2; do
@@ -252,30 +304,37 @@ restart --migration-key "keyfile:$TESTDIR/mk1"
 assert_eq 0000000000000002 "$(ctrl "$u" getconfig)" "GET_CONFIG with a migration key"
 head -c 32 /dev/urandom >"$TESTDIR/marker2"
 nv_put "$u" "$IDX" "$TESTDIR/marker2"
+# (the snapshot revert above restarted A's TPM: PCR 16 is extended again)
+assert_ok "pcrextend on A" t2 pcrextend "$u" "16:sha256=$(printf 'migrate me too' | sha256_hex)"
+pcrA=$(pcr16 "$u")
+assert_ne "$(printf '%064d' 0)" "$pcrA" "PCR 16 on A after the extend"
 r=$(get_blob "$u" 1) || fail "GET_STATEBLOB(permanent) with a key"
 check_reply "GET_STATEBLOB(permanent) with a key" "$r"
 assert_eq 00000002 "$FLAGS" "state_flags with a key (ENCRYPTED)"
-check_envelope "sealed permanent blob" "$BLOB" 1 01 "$u"
+check_envelope "permanent blob sealed under the migration key" "$BLOB" 1 01 "$u"
 sperm=$BLOB
 r=$(get_blob "$u" 2) || fail "GET_STATEBLOB(volatile) with a key"
 check_reply "GET_STATEBLOB(volatile) with a key" "$r"
-check_envelope "sealed volatile blob" "$BLOB" 2 01 "$u"
+check_envelope "volatile blob sealed under the migration key" "$BLOB" 2 01 "$u"
 svol=$BLOB
 
 host B
 assert_eq 00000000 "$(ctrl "$u" stop)" "STOP on B"
 n0=$(vtpmd_sets)
-assert_eq 00000003 "$(set_blob "$u" 1 00000000 "$perm")" "a plain blob where a key is set"
-assert_eq 00000003 "$(set_blob "$u" 1 00000002 "$(flip "$sperm" $((32 + 12 + 50)))")" \
+assert_eq 00000003 "$(set_blob "$u" 1 00000002 "$(flip "$sperm" $((40 + 12 + 50)))")" \
 	"a changed sealed blob"
 assert_eq 00000003 "$(set_blob "$u" 1 00000002 "$(flip "$sperm" 11)")" \
-	"a sealed blob with its flags byte changed"
+	"a sealed blob with its key flag changed"
 assert_eq "$n0" "$(vtpmd_sets)" "SET_STATEBLOB requests that reached a vtpmd"
 assert_eq 00000000 "$(set_blob "$u" 1 00000002 "$sperm")" "SET_STATEBLOB(sealed permanent)"
 assert_eq 00000000 "$(set_blob "$u" 2 00000002 "$svol")" "SET_STATEBLOB(sealed volatile)"
 assert_eq 00000000 "$(ctrl "$u" init 1)" "INIT(DELETE_VOLATILE) on B"
 nv_expect "$u" "$IDX" "$TESTDIR/marker2" "B after a sealed migration"
 assert_eq "$pcrA" "$(pcr16 "$u")" "PCR 16 on B after a sealed migration"
+
+log "B: restarted, the migrated state is still there"
+restart --migration-key "keyfile:$TESTDIR/mk1"
+nv_expect "$u" "$IDX" "$TESTDIR/marker2" "B after a restart"
 
 log "B with another migration key, then with none"
 restart --migration-key "keyfile:$TESTDIR/mk2"
@@ -288,18 +347,20 @@ assert_eq 00000000 "$(ctrl "$u" init 0)" "INIT on B"
 assert_ok "startup on B" t2 startup "$u" -c
 nv_expect "$u" "$IDX" "$TESTDIR/marker2" "B after refused blobs"
 
-log "a migration key file that is readable by others is refused"
+log "a migration key file that is readable by others, or not root's, is refused"
 chmod 644 "$TESTDIR/mk2"
 stop
 manager_fails "group-readable migration key" --migration-key "keyfile:$TESTDIR/mk2"
 assert_contains "$LAST_STDERR" "chmod 600" "error for a group-readable migration key"
-start
+chmod 600 "$TESTDIR/mk2"
+chown nobody "$TESTDIR/mk2"
+manager_fails "migration key owned by nobody" --migration-key "keyfile:$TESTDIR/mk2"
+assert_contains "$LAST_STDERR" "must be owned by uid 0" "error for a migration key owned by nobody"
+start --migration-key "keyfile:$TESTDIR/mk1"
 
 # ---- TPM 1.2 --------------------------------------------------------------
 log "TPM 1.2: PCR 10 migrates through the volatile state"
 host A
-stop
-start
 u12=$(create_vtpm --tpm-version 1.2)
 S12=$RUN/$u12.sock
 # TPM_Extend(PCR 10, 20 bytes); the response ends with the new value.

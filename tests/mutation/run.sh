@@ -56,7 +56,9 @@ make -C "$ROOT" -s -j"$JOBS" BUILD="$BUILD" all "$BUILD/unit_tests" "$BUILD/xen_
 # copy_tree DEST: the working tree as git sees it (tracked files and
 # untracked ones that are not ignored), mtimes kept, plus the build directory.
 copy_tree() {
+	# (files deleted in the working tree are still "cached": skip them)
 	(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do [ ! -e "$f" ] || printf '%s\0' "$f"; done |
 		tar -c --null -T - -f -) | tar -x -C "$1" -f - || return 1
 	cp -a "$BUILD" "$1/build"
 }

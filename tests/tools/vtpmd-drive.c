@@ -42,6 +42,7 @@
  *   nvhas NAME / nvnot NAME       check that a blob is present / absent
  *   nvput NAME [HEX]              replace a blob (e.g. with garbage)
  *   nvfail N                      answer the next N NV stores with TPM_FAIL
+ *   save FILE                     write the last tpm/ctrl reply, whole, as hex to FILE
  *   echo TEXT
  * Exit status: 0 when every check passed, 1 otherwise.
  *
@@ -934,6 +935,18 @@ execute(char *line)
 			e->data = malloc((size_t)n + 1);
 			memcpy(e->data, b, (size_t)n);
 			e->len = (uint32_t)n;
+		}
+	} else if (strcmp(w[0], "save") == 0 && nw == 2) {
+		FILE *f = fopen(w[1], "w");
+
+		if (f == NULL) {
+			fail("save %s: %s", w[1], strerror(errno));
+		} else {
+			for (size_t i = 0; i < got.len; i++)
+				fprintf(f, "%02x", got.data[i]);
+			fputc('\n', f);
+			if (fclose(f) != 0)
+				fail("save %s: %s", w[1], strerror(errno));
 		}
 	} else if (strcmp(w[0], "nvfail") == 0 && nw == 2) {
 		nv_fail_stores = atoi(w[1]);
