@@ -38,6 +38,7 @@
 #define OPT_USER 1006
 #define OPT_MIGKEY 1007
 #define OPT_CMDTIMEOUT 1008
+#define OPT_MAXCONN 1009
 
 void
 config_usage(FILE *f)
@@ -50,10 +51,11 @@ config_usage(FILE *f)
 		"                     [--owner-auth random|well-known|hex:HEX] [--srk-auth well-known|hex:HEX]\n"
 		"                     [--rollback-interval SECONDS] [--vtpm-user USER]\n"
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
+		"                     [--max-connections N]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
-		"  --migration-key: 32-byte key file (mode 0600) shared by the hosts vTPMs migrate\n"
-		"        between; without it migration blobs leave with an integrity check only\n"
+		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
+		"        migrate between; without it state blobs load back on this host only\n"
 		"  defaults: --config %s --state-dir %s --run-dir %s\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DEFAULT_RUN_DIR);
 }
@@ -208,6 +210,18 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		c->command_timeout = (unsigned)v;
 		return 0;
 	}
+	if (strcmp(key, "max_connections") == 0) {
+		char *end;
+		unsigned long v;
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno != 0 || *val == '\0' || *end != '\0' || v < 1 || v > 1000000) {
+			snprintf(err, errlen, "max_connections: '%s' is not 1..1000000", val);
+			return -1;
+		}
+		c->max_connections = (unsigned)v;
+		return 0;
+	}
 	if (strcmp(key, "migration_key") == 0) {
 		if (strcmp(val, "none") == 0 || *val == '\0') {
 			c->migration_key_spec[0] = '\0';
@@ -358,6 +372,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "vtpm-user", required_argument, NULL, OPT_USER },
 		{ "migration-key", required_argument, NULL, OPT_MIGKEY },
 		{ "command-timeout", required_argument, NULL, OPT_CMDTIMEOUT },
+		{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -412,6 +427,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_INTERVAL: key = "rollback_interval"; break;
 		case OPT_MIGKEY: key = "migration_key"; break;
 		case OPT_CMDTIMEOUT: key = "command_timeout"; break;
+		case OPT_MAXCONN: key = "max_connections"; break;
 		case OPT_USER: key = "vtpm_user"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

@@ -34,6 +34,7 @@ struct config {
 	unsigned log_modules;
 	gid_t socket_gid; /* (gid_t)-1: leave the daemon's group */
 	unsigned max_conns_per_vtpm;
+	unsigned max_connections; /* guest connections, all vTPMs; 0: a quarter of RLIMIT_NOFILE */
 	char seal_pcrs[128];      /* "0,2,4,7", empty = none */
 	char owner_auth[64];      /* random | well-known | hex:... (TPM 1.2) */
 	char srk_auth[64];        /* well-known | hex:... (TPM 1.2) */

@@ -23,6 +23,9 @@
 #include "util/log.h"
 #include "util/strfmt.h"
 
+/* Root's vtpmctl runs are short; more at once than this is a runaway script. */
+#define CTL_CLIENTS_MAX 32
+
 static void ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events);
 
 static void
@@ -46,6 +49,8 @@ ctl_client_free(struct mgr *m, struct ctl_client *c)
 	ev_del(m, &c->ev);
 	chan_close(&c->ch);
 	mgr_defer_free(m, c);
+	m->nctl--;
+	fd_admin_released(m);
 }
 
 static void
@@ -56,11 +61,16 @@ ctl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 	struct ctl_client *c;
 	int fd;
 
-	while ((fd = accept4(e->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept_or_shed(m, e->fd, 1, "vtpmctl")) >= 0) {
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0 ||
 		    (cr.uid != 0 && cr.uid != geteuid())) {
 			log_warn(LOGM_CTRL, "control connection from uid %d refused (root only)",
 				 (int)cr.uid);
+			close(fd);
+			continue;
+		}
+		if (m->nctl >= CTL_CLIENTS_MAX) {
+			shed_log(m, "vtpmctl connection refused: %u already open", m->nctl);
 			close(fd);
 			continue;
 		}
@@ -77,6 +87,11 @@ ctl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 		}
 		c->next = m->ctl_clients;
 		m->ctl_clients = c;
+		m->nctl++;
+	}
+	if (fd == -2) {
+		ev_del(m, e);
+		m->ctl_paused_until = now_ms() + 250;
 	}
 }
 
@@ -226,6 +241,15 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 		char us[UUID_STR_LEN];
 		uuid_format(me.uuid, us);
 		snprintf(msg, sizeof(msg), "a vTPM with UUID %s already exists", us);
+		ctl_reply(m, c, 0, msg, NULL);
+		return;
+	}
+	if (!fd_budget_allows(m, 1)) {
+		snprintf(msg, sizeof(msg), "cannot create vTPM: not enough file descriptors "
+			 "(RLIMIT_NOFILE %u: each vTPM needs up to %u, guest connections up to %u "
+			 "(max_connections)); raise LimitNOFILE", m->nofile, FD_PER_VTPM,
+			 m->cfg.max_connections);
+		log_warn(LOGM_CTRL, "%s", msg);
 		ctl_reply(m, c, 0, msg, NULL);
 		return;
 	}

@@ -3,8 +3,11 @@
  * the manager's modules.
  */
 #include "manager/mgr.h"
+#include "util/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,4 +145,108 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+fd_limits_init(struct mgr *m)
+{
+	struct rlimit rl;
+
+	m->reserve_fd = m->admin_reserve_fd = -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		/* The soft limit defaults to 1024 for compatibility with
+		 * select(); we use epoll, so take what we are allowed. */
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		m->nofile = rl.rlim_cur > 1u << 30 ? 1u << 30 : (unsigned)rl.rlim_cur;
+	} else {
+		m->nofile = 1024;
+	}
+	if (m->cfg.max_connections == 0) {
+		m->cfg.max_connections = m->nofile / 4;
+		if (m->cfg.max_connections < 16)
+			m->cfg.max_connections = 16;
+	}
+	m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	m->admin_reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+int
+fd_budget_allows(const struct mgr *m, unsigned more)
+{
+	unsigned n = 0;
+
+	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
+		n++;
+	return (uint64_t)FD_FIXED_RESERVE + (uint64_t)FD_PER_VTPM * (n + more) +
+		       m->cfg.max_connections <= m->nofile;
+}
+
+void
+shed_log(struct mgr *m, const char *fmt, ...)
+{
+	uint64_t now = now_ms();
+	char text[512];
+	va_list ap;
+
+	if (m->shed_log_ms != 0 && now - m->shed_log_ms < 10000) {
+		m->shed_quiet++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (m->shed_quiet != 0)
+		log_warn(LOGM_MAIN, "%s (and %u more refusals in the last %llu s)", text,
+			 m->shed_quiet, (unsigned long long)((now - m->shed_log_ms) / 1000));
+	else
+		log_warn(LOGM_MAIN, "%s", text);
+	m->shed_log_ms = now;
+	m->shed_quiet = 0;
+}
+
+int
+accept_or_shed(struct mgr *m, int lfd, int admin, const char *what)
+{
+	int fd, *res;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EMFILE && errno != ENFILE)
+			return -1; /* EAGAIN: nothing pending; else nothing to do */
+		res = admin ? &m->admin_reserve_fd : &m->reserve_fd;
+		if (*res < 0)
+			return -2;
+		close(*res);
+		*res = -1;
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (admin && fd >= 0) {
+			/* vtpmctl gets in on the reserve; fd_admin_released()
+			 * refills it when that client is gone. */
+			shed_log(m, "out of file descriptors (limit %u): vtpmctl served on the "
+				 "reserve", m->nofile);
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		*res = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		shed_log(m, "out of file descriptors (limit %u): refusing connections to %s; raise "
+			 "LimitNOFILE or lower max_connections", m->nofile, what);
+		if (fd < 0)
+			return *res >= 0 ? -1 : -2;
+	}
+}
+
+void
+fd_admin_released(struct mgr *m)
+{
+	if (m->admin_reserve_fd < 0)
+		m->admin_reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }

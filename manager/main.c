@@ -363,6 +363,7 @@ main(int argc, char **argv)
 	}
 	resolve_vtpmd(&m->cfg);
 	m->epfd = m->sigfd = m->runlock_fd = m->run_dirfd = m->fifo.dir_fd = -1;
+	fd_limits_init(m);
 	m->ctl_ev.fd = -1;
 	m->store.dirfd = m->store.vtpmfd = m->store.lockfd = -1;
 	memset(&opts, 0, sizeof(opts));
@@ -504,6 +505,12 @@ main(int argc, char **argv)
 		 (unsigned)nvtpms, m->cfg.state_dir, m->cfg.run_dir,
 		 m->cfg.backend_fifo ? ", FIFO backend on" : "",
 		 m->cfg.backend_xen ? ", Xen backend on" : "");
+	log_info(LOGM_MAIN, "file descriptors: limit %u, up to %u guest connections "
+		 "(max_connections)", m->nofile, m->cfg.max_connections);
+	if (!fd_budget_allows(m, 0))
+		log_warn(LOGM_MAIN, "%u vTPM(s) need more file descriptors than the limit of %u "
+			 "allows with max_connections %u: raise LimitNOFILE", (unsigned)nvtpms,
+			 m->nofile, m->cfg.max_connections);
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "r", 1);
 		close(ready_fd);

@@ -100,6 +100,7 @@ struct vtpm {
 
 	struct ev data_ev; /* listening <uuid>.sock; in epoll only while no vtpmd */
 	struct ev ctrl_ev; /* listening <uuid>.sock.ctrl */
+	uint64_t ctrl_paused_until; /* no fd even to shed with: ctrl_ev off until then */
 	struct ctrl_conn *conns;
 	unsigned nconns;
 
@@ -177,6 +178,18 @@ struct mgr {
 	uid_t vtpm_uid;              /* vtpmd's unprivileged identity */
 	gid_t vtpm_gid;
 	char empty_dir[PATH_MAX];    /* vtpmd's chroot: <run-dir>/empty */
+	/* File descriptors (loop.c: accept_or_shed).  nofile is our limit;
+	 * a guest connection beyond max_connections, or one that arrives
+	 * when none is left, is accepted on a reserve fd and closed at once,
+	 * so a full backlog never spins the loop.  The admin reserve lets
+	 * vtpmctl in when everything else is used up. */
+	unsigned nofile;
+	unsigned nguest;             /* control + kept data connections, all vTPMs */
+	int reserve_fd, admin_reserve_fd;
+	uint64_t shed_log_ms;        /* last "refused" log line (rate limit) */
+	unsigned shed_quiet;         /* refusals since then */
+	unsigned nctl;               /* vtpmctl clients (at most CTL_CLIENTS_MAX) */
+	uint64_t ctl_paused_until;   /* no fd even to shed with: ctl_ev off until then */
 	int stopping;   /* SIGTERM seen: stop vtpmds, then leave the loop */
 	int done;
 	int serving;    /* start-up finished: exit may commit the manifest */
@@ -209,8 +222,8 @@ void vtpm_request_stop(struct mgr *m, struct vtpm *v);
 void vtpm_reap(struct mgr *m, pid_t pid, int status);
 void vtpm_check_deadlines(struct mgr *m);
 int vtpm_has_vtpmd(const struct vtpm *v);
-/* 1 when a guest is attached (a QEMU data or control connection, a Xen
- * device), with what in why. */
+/* 1 when a guest is attached (a QEMU data connection passed with
+ * SET_DATAFD, a Xen device), with what in why. */
 int vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen);
 void vtpm_delete(struct mgr *m, struct vtpm *v);
 void vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p,
@@ -260,6 +273,31 @@ void commit_shutdown(struct mgr *m);
 
 /* An incomplete request or frame is dropped after this long (swtpm: 500 ms). */
 #define PARTIAL_TIMEOUT_MS 500
+
+/* loop.c: file descriptors */
+/* Fixed descriptors the manager needs besides vTPMs and connections
+ * (epoll, signals, state directory, the vtpmctl socket and its clients,
+ * FIFOs, the host TPM, Xen, files being written). */
+#define FD_FIXED_RESERVE 64
+/* Worst case per vTPM: two listening sockets and a running vtpmd's channel. */
+#define FD_PER_VTPM 3
+/* Raises the soft RLIMIT_NOFILE to the hard one; sets m->nofile. */
+void fd_limits_init(struct mgr *m);
+/* 1 when `more` vTPMs fit the descriptor budget. */
+int fd_budget_allows(const struct mgr *m, unsigned more);
+/*
+ * Accepts one connection from listening socket lfd (non-blocking,
+ * close-on-exec).  When the process is out of descriptors, the connection
+ * is accepted on a reserve fd and closed (the client sees it refused) and
+ * the next one is tried; admin (the vtpmctl socket) may instead keep its
+ * reserve fd.  Returns the fd, -1 when nothing is pending, or -2 when not
+ * even the reserve is left (the caller pauses the listener).
+ */
+int accept_or_shed(struct mgr *m, int lfd, int admin, const char *what);
+/* A refusal worth a log line, at most one every 10 s. */
+void shed_log(struct mgr *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A vtpmctl client went away: refills the admin reserve if it was used. */
+void fd_admin_released(struct mgr *m);
 
 /* helpers */
 int unix_listen(int dirfd, const char *dirpath, const char *name, int type, mode_t mode,

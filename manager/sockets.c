@@ -98,16 +98,18 @@ data_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 	struct vtpm *v = e->ctx;
 	int fd;
 
-	if (v->state == VS_FAILED) {
-		/* Refuse promptly rather than leave clients hanging; the
-		 * reason is in the log and in `vtpmctl show`. */
-		while ((fd = accept4(e->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-			close(fd);
-		return;
-	}
-	if (vtpm_spawn(m, v, 1) != 0) {
-		while ((fd = accept4(e->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-			close(fd);
+	if (v->state != VS_FAILED && vtpm_spawn(m, v, 1) == 0)
+		return; /* the new vtpmd accepts the waiting client itself */
+	/* A failed vTPM, or no vtpmd could be started (out of memory or
+	 * descriptors): refuse promptly rather than leave clients hanging;
+	 * the reason is in the log and in `vtpmctl show`. */
+	while ((fd = accept_or_shed(m, e->fd, 0, v->uuid_str)) >= 0)
+		close(fd);
+	if (fd == -2) {
+		/* Not even a reserve descriptor: stop listening for a while
+		 * instead of spinning on a backlog we cannot drain. */
+		ev_del(m, e);
+		v->ctrl_paused_until = now_ms() + 250;
 	}
 }
 
@@ -118,10 +120,16 @@ ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 	struct ctrl_conn *c;
 	int fd;
 
-	while ((fd = accept4(e->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept_or_shed(m, e->fd, 0, v->uuid_str)) >= 0) {
 		if (v->nconns >= m->cfg.max_conns_per_vtpm) {
-			log_warn(LOGM_BACKEND, "vtpm %s: control connection refused: %u already "
-				 "open (limit)", v->uuid_str, v->nconns);
+			shed_log(m, "vtpm %s: control connection refused: %u already open (limit)",
+				 v->uuid_str, v->nconns);
+			close(fd);
+			continue;
+		}
+		if (m->nguest >= m->cfg.max_connections) {
+			shed_log(m, "vtpm %s: control connection refused: %u guest connections open "
+				 "on this host (max_connections)", v->uuid_str, m->nguest);
 			close(fd);
 			continue;
 		}
@@ -146,6 +154,11 @@ ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 		c->next = v->conns;
 		v->conns = c;
 		v->nconns++;
+		m->nguest++;
+	}
+	if (fd == -2) {
+		ev_del(m, e);
+		v->ctrl_paused_until = now_ms() + 250;
 	}
 }
 
@@ -225,6 +238,7 @@ ctrl_conn_free(struct mgr *m, struct ctrl_conn *c)
 		}
 	}
 	v->nconns--;
+	m->nguest--;
 	ev_del(m, &c->ev);
 	close(c->ev.fd);
 	c->ev.fd = -1;
@@ -575,8 +589,19 @@ sockets_tick(struct mgr *m)
 {
 	uint64_t now = now_ms();
 
+	if (m->ctl_paused_until != 0 && now >= m->ctl_paused_until) {
+		m->ctl_paused_until = 0;
+		(void)ev_set(m, &m->ctl_ev, EPOLLIN);
+	}
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		struct ctrl_conn *c = v->conns, *next;
+
+		if (v->ctrl_paused_until != 0 && now >= v->ctrl_paused_until) {
+			v->ctrl_paused_until = 0;
+			(void)ev_set(m, &v->ctrl_ev, EPOLLIN);
+			if (!vtpm_has_vtpmd(v))
+				(void)ev_set(m, &v->data_ev, EPOLLIN);
+		}
 		for (; c != NULL; c = next) {
 			next = c->next;
 			if (c->partial_since != 0 && !c->busy &&

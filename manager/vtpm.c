@@ -60,8 +60,6 @@
 /* More crashes than this within the window fail the vTPM. */
 #define CRASH_LOOP_MAX 5
 #define CRASH_LOOP_WINDOW_MS 60000
-/* SET_DATAFD connections kept per vTPM (QEMU needs one). */
-#define KEPT_MAX 16
 /* How long a SIGKILLed vtpmd may take to die before its connections are
  * given up instead of answered. */
 #define KILL_WAIT_MS 1000
@@ -147,6 +145,7 @@ kept_free(struct mgr *m, struct kept_conn *k, int shut)
 		}
 	}
 	v->nkept--;
+	m->nguest--;
 	ev_del(m, &k->ev); /* before close: a vtpmd may share the open file */
 	if (shut)
 		(void)shutdown(k->ev.fd, SHUT_RDWR);
@@ -300,9 +299,17 @@ vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd)
 		close(fd);
 		return CTRL_RES_FAIL;
 	}
-	if (v->nkept >= KEPT_MAX) {
-		log_warn(LOGM_BACKEND, "vtpm %s: SET_DATAFD refused: %u data connections already "
-			 "passed (limit)", v->uuid_str, v->nkept);
+	/* One guest per vTPM, as a bare swtpm serves one: a second QEMU
+	 * attaching would share (and power-cycle) the first VM's TPM. */
+	if (v->nkept != 0) {
+		log_warn(LOGM_BACKEND, "vtpm %s: SET_DATAFD refused: a guest's data connection is "
+			 "already attached (a second QEMU for the same vTPM?)", v->uuid_str);
+		close(fd);
+		return CTRL_RES_FAIL;
+	}
+	if (m->nguest >= m->cfg.max_connections) {
+		shed_log(m, "vtpm %s: SET_DATAFD refused: %u guest connections open on this host "
+			 "(max_connections)", v->uuid_str, m->nguest);
 		close(fd);
 		return CTRL_RES_FAIL;
 	}
@@ -323,6 +330,7 @@ vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd)
 	k->next = v->kept;
 	v->kept = k;
 	v->nkept++;
+	m->nguest++;
 	if (v->state == VS_STOPPING) {
 		/* The vtpmd exits after a SHUTDOWN: the connection waits for
 		 * the next one, which the next command on it starts. */
@@ -577,9 +585,7 @@ int
 vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen)
 {
 	if (v->nkept != 0)
-		snprintf(why, whylen, "%u QEMU data connection(s)", v->nkept);
-	else if (v->nconns != 0)
-		snprintf(why, whylen, "%u control connection(s)", v->nconns);
+		snprintf(why, whylen, "a QEMU data connection");
 	else if (xen_vtpm_open(m, v->me.uuid))
 		snprintf(why, whylen, "a Xen PV device");
 	else

@@ -585,6 +585,9 @@ fx_begin(unsigned auto_flags)
 	m->sigfd = m->runlock_fd = -1;
 	m->ctl_ev.fd = -1;
 	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
+	m->reserve_fd = m->admin_reserve_fd = -1; /* (no fd shedding here) */
+	m->nofile = 1024;
+	m->cfg.max_connections = 64;
 	snprintf(m->cfg.run_dir, sizeof(m->cfg.run_dir), "%s", run_dir);
 	m->run_dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	FZ_CHECK(m->run_dirfd >= 0, "open %s", run_dir);

@@ -204,12 +204,16 @@ assert_one_line_stderr() {
 
 # start_manager [extra args]: foreground daemon, stderr appended to
 # $MGR_LOG; waits up to 10 s for its "vtpm_managerd ready" line.
+# MGR_NOFILE=N runs it with RLIMIT_NOFILE N (soft and hard).
 start_manager() {
 	local off i
 	[ -z "$MGR_PID" ] || fail "start_manager: a manager (pid $MGR_PID) is already running"
 	off=$(stat -c %s "$MGR_LOG")
-	"$BUILD/vtpm_managerd" --foreground --state-dir "$STATE" --run-dir "$RUN" \
-		--host-tpm "keyfile:$KEY" "$@" 2>>"$MGR_LOG" &
+	(
+		[ -z "${MGR_NOFILE:-}" ] || ulimit -n "$MGR_NOFILE"
+		exec "$BUILD/vtpm_managerd" --foreground --state-dir "$STATE" --run-dir "$RUN" \
+			--host-tpm "keyfile:$KEY" "$@" 2>>"$MGR_LOG"
+	) &
 	MGR_PID=$!
 	for i in $(seq 100); do
 		if tail -c +"$((off + 1))" "$MGR_LOG" | grep -qx 'vtpm_managerd ready'; then

@@ -203,6 +203,9 @@ mgr_up(void)
 	m->sigfd = m->runlock_fd = -1;
 	m->ctl_ev.fd = -1;
 	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
+	m->reserve_fd = m->admin_reserve_fd = -1; /* (no fd shedding here) */
+	m->nofile = 1024;
+	m->cfg.max_connections = 64;
 	snprintf(m->cfg.run_dir, sizeof(m->cfg.run_dir), "%s", run_dir);
 	snprintf(m->cfg.state_dir, sizeof(m->cfg.state_dir), "%s", state_dir);
 	snprintf(m->cfg.vtpmd_path, sizeof(m->cfg.vtpmd_path), "/nonexistent/vtpmd");
