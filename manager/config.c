@@ -39,6 +39,7 @@
 #define OPT_MIGKEY 1007
 #define OPT_CMDTIMEOUT 1008
 #define OPT_MAXCONN 1009
+#define OPT_UIDBASE 1010
 
 void
 config_usage(FILE *f)
@@ -51,7 +52,7 @@ config_usage(FILE *f)
 		"                     [--owner-auth random|well-known|hex:HEX] [--srk-auth well-known|hex:HEX]\n"
 		"                     [--rollback-interval SECONDS] [--vtpm-user USER]\n"
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
-		"                     [--max-connections N]\n"
+		"                     [--max-connections N] [--vtpm-uid-base UID]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
@@ -208,6 +209,20 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 			return -1;
 		}
 		c->command_timeout = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "vtpm_uid_base") == 0) {
+		char *end;
+		unsigned long v;
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno != 0 || *val == '\0' || *end != '\0' || v < 65536 ||
+		    v > 0xffffffffu - VTPM_UID_SPAN - 1) {
+			snprintf(err, errlen, "vtpm_uid_base: '%s' is not a uid from 65536 to %u", val,
+				 0xffffffffu - VTPM_UID_SPAN - 1);
+			return -1;
+		}
+		c->vtpm_uid_base = (uint32_t)v;
 		return 0;
 	}
 	if (strcmp(key, "max_connections") == 0) {
@@ -373,6 +388,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "migration-key", required_argument, NULL, OPT_MIGKEY },
 		{ "command-timeout", required_argument, NULL, OPT_CMDTIMEOUT },
 		{ "max-connections", required_argument, NULL, OPT_MAXCONN },
+		{ "vtpm-uid-base", required_argument, NULL, OPT_UIDBASE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -394,6 +410,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 	snprintf(c->owner_auth, sizeof(c->owner_auth), "random");
 	snprintf(c->srk_auth, sizeof(c->srk_auth), "well-known");
 	snprintf(c->vtpm_user, sizeof(c->vtpm_user), "vtpm");
+	c->vtpm_uid_base = DEFAULT_VTPM_UID_BASE;
 
 	optind = 1;
 	opterr = 0;
@@ -428,6 +445,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_MIGKEY: key = "migration_key"; break;
 		case OPT_CMDTIMEOUT: key = "command_timeout"; break;
 		case OPT_MAXCONN: key = "max_connections"; break;
+		case OPT_UIDBASE: key = "vtpm_uid_base"; break;
 		case OPT_USER: key = "vtpm_user"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

@@ -19,6 +19,13 @@
 #define DEFAULT_HOST_TPM "" /* probe /dev/tpmrm0, then /dev/tpm0 */
 #define DEFAULT_ROLLBACK_INTERVAL 60
 #define DEFAULT_COMMAND_TIMEOUT 120
+/* Each vtpmd runs as uid vtpm_uid_base + (instance mod VTPM_UID_SPAN), a uid
+ * of its own: one vtpmd cannot signal or ptrace another.  The default lies
+ * above the ranges systemd hands out to users, dynamic users and
+ * containers (0x70000000, see systemd's UIDS-GIDS.md); the uids never own a
+ * file. */
+#define DEFAULT_VTPM_UID_BASE 0x70000000u
+#define VTPM_UID_SPAN 0x01000000u
 
 struct config {
 	char config_path[PATH_MAX];
@@ -40,7 +47,8 @@ struct config {
 	char srk_auth[64];        /* well-known | hex:... (TPM 1.2) */
 	unsigned rollback_interval; /* seconds between batched commits */
 	unsigned command_timeout; /* seconds a vtpmd may spend in one TPM command */
-	char vtpm_user[64];       /* unprivileged user vtpmd runs as */
+	char vtpm_user[64];       /* its group is vtpmd's group (and the fallback uid) */
+	uint32_t vtpm_uid_base;   /* vtpmd's uid: this + instance mod VTPM_UID_SPAN */
 	/* migration_key = keyfile:PATH (or none): the key shared by the hosts
 	 * a vTPM migrates between; read once by config_load. */
 	char migration_key_spec[PATH_MAX + 16];

@@ -222,6 +222,7 @@ void vtpm_request_stop(struct mgr *m, struct vtpm *v);
 void vtpm_reap(struct mgr *m, pid_t pid, int status);
 void vtpm_check_deadlines(struct mgr *m);
 int vtpm_has_vtpmd(const struct vtpm *v);
+unsigned vtpm_uid_of(const struct mgr *m, const struct vtpm *v);
 /* 1 when a guest is attached (a QEMU data connection passed with
  * SET_DATAFD, a Xen device), with what in why. */
 int vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen);

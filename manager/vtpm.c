@@ -628,6 +628,13 @@ vtpm_version_str(const struct vtpm *v)
 	return v->me.tpm_version == 1 ? "1.2" : "2";
 }
 
+/* The uid a vTPM's vtpmd runs as: its own (config.h, DEFAULT_VTPM_UID_BASE). */
+unsigned
+vtpm_uid_of(const struct mgr *m, const struct vtpm *v)
+{
+	return m->cfg.vtpm_uid_base + (v->me.instance % VTPM_UID_SPAN);
+}
+
 /* Exec'd in the child: only async-signal-safe calls, and _exit on failure. */
 static void
 spawn_child(struct mgr *m, struct vtpm *v, int chfd, int flightfd, int autostart)
@@ -673,7 +680,7 @@ spawn_child(struct mgr *m, struct vtpm *v, int chfd, int flightfd, int autostart
 	argv[a++] = "4"; /* FLIGHT_FD */
 	if (autostart)
 		argv[a++] = "--autostart";
-	snprintf(uid, sizeof(uid), "%u", (unsigned)m->vtpm_uid);
+	snprintf(uid, sizeof(uid), "%u", vtpm_uid_of(m, v));
 	snprintf(gid, sizeof(gid), "%u", (unsigned)m->vtpm_gid);
 	argv[a++] = "--uid";
 	argv[a++] = uid;

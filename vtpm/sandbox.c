@@ -9,11 +9,13 @@
  *   3. resource limits: no new processes, few fds, no core, bounded memory
  *      (not RLIMIT_FSIZE: stderr may be the manager's log file, and opening
  *      any other file is impossible after steps 2 and 6);
- *   4. setgroups + setresgid + setresuid to the unprivileged vtpm user, and a
- *      check that no way back remains;
+ *   4. setgroups + setresgid + setresuid to the uid the manager gives this
+ *      vTPM (one of its own) and the vtpm group, and a check that no way
+ *      back remains;
  *   5. PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0;
  *   6. a default-deny seccomp filter (libseccomp) allowing exactly what
- *      libtpms, OpenSSL's RNG, malloc and the channel loop use.
+ *      libtpms, OpenSSL's RNG, malloc and the channel loop use; signals
+ *      only to itself.
  * Everything a vtpmd needs arrives as an inherited or passed fd, so after
  * this it needs no path, no new socket and no exec.
  *
@@ -81,7 +83,7 @@ install_seccomp(void)
 		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 		SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall),
-		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(tgkill),
+		SCMP_SYS(exit), SCMP_SYS(exit_group),
 	};
 	scmp_filter_ctx ctx;
 	int r = -1;
@@ -96,6 +98,12 @@ install_seccomp(void)
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(newfstatat), 0) != 0)
+		goto out;
+	/* Signals to itself only (abort() and raise() use tgkill): never to
+	 * another vTPM's vtpmd, nor anything else.  kill, tkill and the
+	 * sigqueue calls stay out. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0)
 		goto out;
 	/* Memory may be mapped, but never executable: no code is loaded after
 	 * this point. */
