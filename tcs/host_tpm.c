@@ -219,6 +219,13 @@ keyfile_read(const char *path, uint8_t key[MASTER_KEY_LEN], char *err, size_t er
 		       (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
+	/* Its owner could replace it, or open it up, at will. */
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		seterr(err, errlen, "key file %s is owned by uid %u; it must be owned by uid %u "
+		       "(chown it)", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
 	r = read_full(fd, key, MASTER_KEY_LEN);
 	close(fd);
 	if (r != 0) {

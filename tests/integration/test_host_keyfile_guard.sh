@@ -4,6 +4,8 @@
 #    start is refused (non-zero, one line naming the key file), no new key
 #    file appears and the state dir is unchanged; the key put back: it
 #    starts and NV reads back.
+#  - a key file that is not root's (owned by nobody, mode 0600) or that
+#    others can read is refused, naming the file (issue 9, finding 6).
 #  - a mistyped --host-tpm (swtpm:foo, an unknown kind, a kind without a
 #    value) is refused with exit 1 or 2 and one line naming the accepted
 #    kinds, before anything is created.
@@ -35,6 +37,20 @@ log "key file back"
 mv "$TESTDIR/key.saved" "$KEY"
 start_manager
 nv_expect "$u" "$idx" "$TESTDIR/d" "key file restored"
+stop_manager
+
+log "a key file someone else owns, or others can read"
+chown nobody "$KEY"
+manager_fails "start with a key file owned by nobody"
+assert_one_line_stderr "start with a key file owned by nobody"
+assert_contains "$LAST_STDERR" "key file $KEY is owned by uid $(id -u nobody)" "the refusal"
+chown root "$KEY"
+chmod 0640 "$KEY"
+manager_fails "start with a group-readable key file"
+assert_contains "$LAST_STDERR" "chmod 600" "the refusal"
+chmod 0600 "$KEY"
+start_manager
+nv_expect "$u" "$idx" "$TESTDIR/d" "key file root's and 0600 again"
 stop_manager
 
 log "mistyped --host-tpm specs"
