@@ -27,6 +27,9 @@
 
 #define FIFO_IN_MAX (2 * (4 + TPM_FRAME_MAX))
 #define FIFO_OUT_MAX (1024 * 1024)
+/* Requests waiting for (or at) one vTPM, and for all of them. */
+#define FIFO_QUEUE_PER_VTPM 16
+#define FIFO_QUEUE_TOTAL 256
 
 static void fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void fifo_out_cb(struct mgr *m, struct ev *e, uint32_t events);
@@ -227,14 +230,26 @@ fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events)
 		struct vtpm *v = vtpm_find_instance(m, instance);
 		struct req *r = NULL;
 		if (v == NULL) {
-			log_warn(LOGM_BACKEND, "fifo: no vTPM with instance %u", instance);
+			shed_log(m, "fifo: no vTPM with instance %u", instance);
 			fifo_error(m, instance, p + 4, size, TPM2_RC_FAILURE, TPM12_FAIL);
+		} else if (v->fifo_queued >= FIFO_QUEUE_PER_VTPM ||
+			   m->fifo_queued >= FIFO_QUEUE_TOTAL) {
+			/* A writer that does not wait for its answers (or a
+			 * vTPM that does not answer) must not grow the queue
+			 * without end: "retry later", and nothing queued. */
+			shed_log(m, "fifo: %u requests already queued for instance %u (%u in all): "
+				 "answered with RETRY", v->fifo_queued, instance, m->fifo_queued);
+			fifo_error(m, instance, p + 4, size, TPM2_RC_RETRY, TPM12_RETRY);
 		} else if ((r = req_new(REQ_TPM, ORIG_FIFO)) == NULL ||
 			   buf_put_bytes(&r->payload, p + 4, size) != 0) {
 			req_free(r);
 			fifo_error(m, instance, p + 4, size, TPM2_RC_FAILURE, TPM12_FAIL);
 		} else {
 			r->instance = instance;
+			r->held[0] = &m->fifo_queued;
+			r->held[1] = &v->fifo_queued;
+			m->fifo_queued++;
+			v->fifo_queued++;
 			vtpm_submit(m, v, r);
 		}
 		buf_drop(&f->in, 4 + (size_t)size);

@@ -65,6 +65,7 @@ struct req {
 	uint32_t instance;   /* ORIG_FIFO: reply frame prefix */
 	uint64_t sent_ms;    /* when it went to the vtpmd (deadlines) */
 	struct buf payload;  /* what is sent on the channel */
+	unsigned *held[2];   /* counters this request is in, decremented by req_free */
 };
 
 enum vtpm_state { VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED };
@@ -133,6 +134,7 @@ struct vtpm {
 	uint32_t next_kept_id;
 	struct req *q_head, *q_tail;
 	struct req *outstanding;
+	unsigned fifo_queued; /* FIFO requests queued or outstanding here (fifo.c caps them) */
 
 	/* vtpmctl clients waiting for this vTPM to stop (stop, delete). */
 	struct ctl_client *stop_waiters[8];
@@ -169,6 +171,7 @@ struct mgr {
 	struct ctl_client *ctl_clients;
 	struct fifo_backend fifo;
 	int fifo_enabled;
+	unsigned fifo_queued;        /* FIFO requests in all vTPMs' queues */
 	struct xen_backend *xen;     /* Xen PV backend (xen_backend.c), NULL when off */
 	int runlock_fd;
 	int run_dirfd;               /* <run-dir>, checked by dir_open_trusted */

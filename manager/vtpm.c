@@ -116,6 +116,9 @@ req_free(struct req *r)
 {
 	if (r == NULL)
 		return;
+	for (int i = 0; i < 2; i++)
+		if (r->held[i] != NULL)
+			(*r->held[i])--;
 	buf_free(&r->payload);
 	free(r);
 }

@@ -31,6 +31,8 @@
 #define TPM12_FAIL 0x09
 #define TPM12_BAD_PARAM_SIZE 0x19
 #define TPM12_INVALID_POSTINIT 0x26
+#define TPM2_RC_RETRY 0x922  /* TPM_RC_RETRY: the TPM is busy, resubmit */
+#define TPM12_RETRY 0x800    /* TPM_RETRY */
 
 enum tpm_frame_status {
 	TPM_FRAME_OK = 0,        /* a whole packet of *size bytes is present */
