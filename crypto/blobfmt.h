@@ -50,7 +50,7 @@
 #define SEAL_VERSION 1
 #define SEAL_KIND_BLOB 1
 #define SEAL_KIND_MANIFEST 2
-#define SEAL_CT_MAX (1024u * 1024)
+#define SEAL_CT_MAX (8u * 1024 * 1024) /* a manifest of 65536 entries fits */
 #define SEAL_NAME_MAX 32
 #define SEAL_FILE_MAX (SEAL_CT_MAX + 128)
 #define MANIFEST_MAX_ENTRIES 65536u
