@@ -80,6 +80,7 @@ ctl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 			continue;
 		}
 		c->ev = (struct ev){ .fd = fd, .cb = ctl_client_cb, .ctx = c };
+		c->accepted_ms = now_ms();
 		if (ev_set(m, &c->ev, EPOLLIN) != 0) {
 			chan_close(&c->ch);
 			free(c);
@@ -193,6 +194,24 @@ ctl_reply_list(struct mgr *m, struct ctl_client *c, uint32_t after)
 	send_reply(c, &b);
 out:
 	buf_free(&b);
+}
+
+/* vtpmctl clients that connect and ask nothing are closed: each holds a
+ * descriptor, and there may only be CTL_CLIENTS_MAX of them. */
+void
+ctl_tick(struct mgr *m)
+{
+	uint64_t now = now_ms();
+	struct ctl_client *c, *next;
+
+	for (c = m->ctl_clients; c != NULL; c = next) {
+		next = c->next;
+		if (!c->asked && now - c->accepted_ms >= IDLE_FIRST_REQUEST_MS) {
+			shed_log(m, "vtpmctl connection sent no request in %d s; closing it",
+				 IDLE_FIRST_REQUEST_MS / 1000);
+			ctl_client_free(m, c);
+		}
+	}
 }
 
 void
@@ -469,6 +488,7 @@ ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events)
 		ctl_client_free(m, c);
 		return;
 	}
+	c->asked = 1;
 	ctl_handle(m, c, &msg);
 }
 

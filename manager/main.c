@@ -291,6 +291,7 @@ run_loop(struct mgr *m)
 		commit_tick(m);
 		fifo_tick(m);
 		sockets_tick(m);
+		ctl_tick(m);
 		sockets_run_resumes(m);
 		mgr_release_deferred(m);
 		if (m->stopping) {

@@ -47,6 +47,8 @@ struct ctrl_conn {
 	int closing;   /* close once out is flushed */
 	uint64_t partial_since; /* ms when an incomplete request appeared, 0 if none */
 	int processing; /* inside ctrl_conn_process: replies must not re-enter */
+	uint64_t accepted_ms;   /* a connection that sends no request is closed ... */
+	int established;        /* ... unless it did (QEMU's is never timed out) */
 };
 
 enum req_kind { REQ_CTRL, REQ_TPM, REQ_STOP };
@@ -146,6 +148,8 @@ struct ctl_client {
 	struct ev ev;
 	struct chan ch;
 	int waiting; /* an answer will come when a vtpmd stops */
+	uint64_t accepted_ms; /* closed when no request came within IDLE_FIRST_REQUEST_MS */
+	int asked;
 	struct ctl_client *next;
 };
 
@@ -263,6 +267,7 @@ void fifo_tick(struct mgr *m);
 int ctl_open(struct mgr *m, char *err, size_t errlen);
 void ctl_close(struct mgr *m);
 void ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg);
+void ctl_tick(struct mgr *m);
 
 /* commit.c: manifest commits anchored in the host TPM counter */
 struct host_tpm;
@@ -277,6 +282,8 @@ void commit_shutdown(struct mgr *m);
 
 /* An incomplete request or frame is dropped after this long (swtpm: 500 ms). */
 #define PARTIAL_TIMEOUT_MS 500
+/* A connection that sends no request at all is closed after this long. */
+#define IDLE_FIRST_REQUEST_MS 10000
 
 /* loop.c: file descriptors */
 /* Fixed descriptors the manager needs besides vTPMs and connections

@@ -139,6 +139,7 @@ ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 		}
 		c->v = v;
 		c->id = ++m->next_conn_id;
+		c->accepted_ms = now_ms();
 		c->ev.fd = fd;
 		c->ev.cb = ctrl_conn_cb;
 		c->ev.ctx = c;
@@ -564,6 +565,7 @@ ctrl_conn_process(struct mgr *m, struct ctrl_conn *c, int settled, int *passed_f
 			buf_reset(&c->in);
 			reply_res(m, c, cmd, CTRL_RES_SIZE);
 		} else {
+			c->established = 1;
 			(void)ctrl_dispatch(m, c, cmd, buf_ptr(&c->in), total, passed_fd);
 			if (ctrl_conn_find(v, id) == NULL)
 				return;
@@ -604,6 +606,12 @@ sockets_tick(struct mgr *m)
 		}
 		for (; c != NULL; c = next) {
 			next = c->next;
+			if (!c->established && now - c->accepted_ms >= IDLE_FIRST_REQUEST_MS) {
+				shed_log(m, "vtpm %s: control connection sent no request in %d s; "
+					 "closing it", v->uuid_str, IDLE_FIRST_REQUEST_MS / 1000);
+				ctrl_conn_free(m, c);
+				continue;
+			}
 			if (c->partial_since != 0 && !c->busy &&
 			    now - c->partial_since >= PARTIAL_TIMEOUT_MS) {
 				log_warn(LOGM_BACKEND, "vtpm %s: control request incomplete after "

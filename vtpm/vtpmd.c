@@ -44,6 +44,11 @@
 
 #define MAX_CONNS 64
 #define WRITE_TIMEOUT_MS 5000
+/* A connection is closed when a command of it stays incomplete this long
+ * (a client sends a whole command at once) ... */
+#define PARTIAL_TIMEOUT_MS 5000
+/* ... or when one the vtpmd accepted sends nothing at all this long. */
+#define IDLE_FIRST_COMMAND_MS 10000
 
 struct vtpmd vd = { .chan = { .fd = -1 }, .listen_fd = -1 };
 
@@ -51,6 +56,8 @@ struct conn {
 	int fd;
 	uint32_t id;  /* CHAN_DATA_FD id (the manager keeps a duplicate), or FLIGHT_CONN_NONE */
 	int eof;      /* peer finished sending; serve what is buffered, then close */
+	int served;   /* a command of it was answered (or it is QEMU's, passed to us) */
+	int64_t since; /* when its incomplete command began, or when it was accepted */
 	uint32_t len; /* bytes buffered */
 	uint8_t buf[TPM_FRAME_MAX];
 };
@@ -262,6 +269,8 @@ check_channel_fd(int fd)
 
 /* ---------------------------------------------------- data connections */
 
+static int64_t now_ms(void);
+
 static void
 conn_add(int fd, uint32_t id)
 {
@@ -282,6 +291,8 @@ conn_add(int fd, uint32_t id)
 	c->id = id;
 	c->eof = 0;
 	c->len = 0;
+	c->served = id != FLIGHT_CONN_NONE;
+	c->since = now_ms();
 	conns[nconns++] = c;
 	log_debug(LOGM_VTPM, "data connection added (%u open)", nconns);
 }
@@ -375,8 +386,11 @@ conn_read(struct conn *c)
 	if (c->eof || c->len == sizeof(c->buf))
 		return;
 	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
-	if (n > 0)
+	if (n > 0) {
+		if (c->len == 0)
+			c->since = now_ms();
 		c->len += (uint32_t)n;
+	}
 	else if (n == 0)
 		c->eof = 1;
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -434,6 +448,41 @@ conn_serve(struct conn *c)
 	explicit_bzero(c->buf, sz);
 	memmove(c->buf, c->buf + sz, c->len - sz);
 	c->len -= sz;
+	c->served = 1;
+	c->since = now_ms(); /* a pipelined next command counts from here */
+}
+
+/*
+ * Closes connections that hold a slot without sending a whole command in
+ * time; returns the ms until the next such deadline (or -1: none).
+ */
+static int
+conn_deadlines(void)
+{
+	int64_t now = now_ms(), next = -1, due;
+
+	for (unsigned i = 0; i < nconns; i++) {
+		struct conn *c = conns[i];
+
+		if (c->fd < 0 || c->eof)
+			continue;
+		if (c->len != 0)
+			due = c->since + PARTIAL_TIMEOUT_MS;
+		else if (!c->served)
+			due = c->since + IDLE_FIRST_COMMAND_MS;
+		else
+			continue;
+		if (now >= due) {
+			log_warn(LOGM_VTPM, "data connection %s for %d s; closing it",
+				 c->len != 0 ? "left a command incomplete" : "sent no command",
+				 (int)((c->len != 0 ? PARTIAL_TIMEOUT_MS : IDLE_FIRST_COMMAND_MS) / 1000));
+			conn_close(c);
+			continue;
+		}
+		if (next < 0 || due - now < next)
+			next = due - now;
+	}
+	return (int)next;
 }
 
 static void
@@ -609,9 +658,10 @@ main_loop(void)
 
 	for (;;) {
 		unsigned np = 0, nc = 0, base;
-		int timeout = -1, r;
+		int timeout, r;
 
 		dispatch_deferred();
+		timeout = conn_deadlines();
 		conn_reap();
 		tpmlog_drain();
 
