@@ -99,10 +99,12 @@ ctl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 static uint8_t
 ctl_state_of(const struct vtpm *v)
 {
+	if (v->degraded && v->state != VS_FAILED)
+		return CTL_ST_DEGRADED;
 	switch (v->state) {
 	case VS_STARTING: return CTL_ST_STARTING;
 	case VS_RUNNING:
-	case VS_STOPPING: return v->degraded ? CTL_ST_DEGRADED : CTL_ST_RUNNING;
+	case VS_STOPPING: return CTL_ST_RUNNING;
 	case VS_FAILED: return CTL_ST_FAILED;
 	default: return CTL_ST_STOPPED;
 	}

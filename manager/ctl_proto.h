@@ -45,7 +45,7 @@ enum ctl_state {
 	CTL_ST_STARTING = 1,
 	CTL_ST_RUNNING = 2,
 	CTL_ST_FAILED = 3,
-	CTL_ST_DEGRADED = 4, /* running, but its last save failed (reason says why) */
+	CTL_ST_DEGRADED = 4, /* a save failed, none succeeded since (reason says why) */
 };
 
 #define CTL_NO_OWNER 0xffffffffu

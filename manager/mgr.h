@@ -108,7 +108,7 @@ struct vtpm {
 	unsigned nconns;
 
 	enum vtpm_state state;
-	int degraded;     /* running, but a save failed since it started (reason) */
+	int degraded;     /* a save failed and none succeeded since (reason says which) */
 	char reason[CTL_MAX_REASON];
 	pid_t pid;        /* running vtpmd, 0 when none */
 	pid_t dying_pid;  /* vtpmd whose channel closed, not yet reaped */

@@ -1008,8 +1008,22 @@ nv_store(struct mgr *m, struct vtpm *v, const char *name, int idx, const uint8_t
 	char err[512];
 
 	if (store_blob_save(&m->store, v->me.uuid, name, gen, data, len, err, sizeof(err)) != 0) {
-		log_err(LOGM_STORE, "vtpm %s: %s", v->uuid_str, err);
+		/* The command that needed the save fails, and libtpms stays
+		 * in failure mode (every later command fails too): the vTPM
+		 * is degraded, and its vtpmd exits once the command is
+		 * answered (VTPMD_EXIT_SAVE_FAILED); the next command restarts
+		 * it from the last state that was saved. */
+		log_err(LOGM_STORE, "vtpm %s: %s; restarting it from its last saved state",
+			v->uuid_str, err);
+		snprintf(v->reason, sizeof(v->reason), "saving %s failed (%s); restarted from the "
+			 "last saved state", name, err);
+		v->degraded = 1;
 		return reply_status(v, TPM_FAIL_RC);
+	}
+	if (v->degraded) {
+		log_info(LOGM_STORE, "vtpm %s: saving works again", v->uuid_str);
+		v->degraded = 0;
+		v->reason[0] = '\0';
 	}
 	v->gen[idx] = gen;
 	if (!(v->me.flags & MF_HAS(idx))) {
@@ -1297,14 +1311,16 @@ status_str(int status, char *out, size_t outlen)
  * how, or 0 when it did not die within KILL_WAIT_MS (it is reaped later).
  */
 static int
-ensure_dead(struct vtpm *v, pid_t pid, char *how, size_t howlen)
+ensure_dead(struct vtpm *v, pid_t pid, char *how, size_t howlen, int *st)
 {
 	struct timespec ms = { 0, 1000000 };
 	int status;
 	pid_t r;
 
+	*st = -1;
 	if (v->pid_reaped) {
 		status_str(v->exit_status, how, howlen);
+		*st = v->exit_status;
 		return 1;
 	}
 	(void)kill(pid, SIGKILL);
@@ -1312,6 +1328,7 @@ ensure_dead(struct vtpm *v, pid_t pid, char *how, size_t howlen)
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
 			status_str(status, how, howlen);
+			*st = status;
 			return 1;
 		}
 		if (r < 0 && errno != EINTR) {
@@ -1389,7 +1406,7 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 	pid_t pid = v->pid;
 	int was = v->state;
 	int orderly = was == VS_STOPPING && v->kill_why == NULL;
-	int dead = 1, loop = 0;
+	int dead = 1, loop = 0, st = -1;
 	char how[96] = "", what[200];
 	uint64_t now;
 
@@ -1409,13 +1426,16 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 			v->dying_pid = pid; /* reaped by vtpm_reap */
 		}
 	} else {
-		if (!(dead = ensure_dead(v, pid, how, sizeof(how))))
+		if (!(dead = ensure_dead(v, pid, how, sizeof(how), &st)))
 			v->dying_pid = pid;
 	}
 	v->pid_reaped = 0;
 
 	if (v->kill_why != NULL && strncmp(v->kill_why, "deadline: ", 10) == 0)
 		snprintf(what, sizeof(what), "killed by %s", v->kill_why);
+	else if (v->kill_why == NULL && st != -1 && WIFEXITED(st) &&
+		 WEXITSTATUS(st) == VTPMD_EXIT_SAVE_FAILED)
+		snprintf(what, sizeof(what), "ended after a failed save");
 	else if (v->kill_why != NULL)
 		snprintf(what, sizeof(what), "killed (%s)", v->kill_why);
 	else if (was == VS_STARTING)

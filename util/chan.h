@@ -102,4 +102,9 @@ int chan_send(int sock, uint32_t type, const void *a, size_t alen, const void *b
 /* Receives one packet; m->data stays valid until the next chan_recv. */
 int chan_recv(struct chan *c, struct chan_msg *m) __attribute__((warn_unused_result));
 
+/* vtpmd's exit status after answering a command whose state could not be
+ * saved (libtpms stays in failure mode): the manager restarts the TPM from
+ * the last state that was saved. */
+#define VTPMD_EXIT_SAVE_FAILED 4
+
 #endif

@@ -129,9 +129,10 @@ nvram_store(const char *name, const unsigned char *data, uint32_t len)
 	memcpy(hdr + 1, name, nl);
 	chanio_send(CHAN_NV_STORE, hdr, 1 + nl, data, len);
 	rc = wait_status();
-	if (rc != TPM_SUCCESS)
+	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "NV store %s (%u bytes) failed: rc 0x%x", name, len, rc);
-	else
+		vd.store_failures++;
+	} else
 		log_debug(LOGM_VTPM, "NV store %s: %u bytes", name, len);
 	if (rc == TPM_SUCCESS && strcmp(name, TPM_PERMANENT_ALL_NAME) == 0)
 		vd.permall_stores++;

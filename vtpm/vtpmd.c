@@ -408,6 +408,23 @@ conn_ready(const struct conn *c)
 	return c->fd >= 0 && tpm_frame_check(c->buf, c->len, vd.bufsize, &sz) != TPM_FRAME_INCOMPLETE;
 }
 
+/*
+ * A client's command could not save the state it changed: libtpms is in
+ * failure mode now and would fail every later command.  Its answer (an
+ * error) has gone out; exit, so that the manager restarts this TPM from
+ * the last state that was saved (it shows the vTPM degraded meanwhile).
+ */
+static void
+exit_if_state_lost(unsigned failures_before)
+{
+	if (vd.store_failures == failures_before)
+		return;
+	log_err(LOGM_VTPM, "saving the TPM state failed: exiting, to be restarted from the last "
+		"saved state");
+	tpmlog_drain();
+	_exit(VTPMD_EXIT_SAVE_FAILED);
+}
+
 /* Serves at most one command from the connection's buffer. */
 static void
 conn_serve(struct conn *c)
@@ -415,6 +432,7 @@ conn_serve(struct conn *c)
 	uint8_t err[TPM_HDR_SIZE];
 	const uint8_t *resp;
 	uint32_t sz = 0, rlen;
+	unsigned failures;
 
 	if (c->fd < 0)
 		return;
@@ -436,15 +454,18 @@ conn_serve(struct conn *c)
 	case TPM_FRAME_OK:
 		break;
 	}
+	failures = vd.store_failures;
 	flight_begin(c->id, c->buf);
 	tpm_execute(c->buf, sz, &resp, &rlen);
 	flight_responding();
 	if (conn_write(c->fd, resp, rlen) != 0) {
 		flight_idle();
 		conn_close(c);
+		exit_if_state_lost(failures);
 		return;
 	}
 	flight_idle();
+	exit_if_state_lost(failures);
 	explicit_bzero(c->buf, sz);
 	memmove(c->buf, c->buf + sz, c->len - sz);
 	c->len -= sz;
@@ -558,6 +579,7 @@ handle_tpm_cmd(struct qmsg *q)
 	uint8_t err[TPM_HDR_SIZE];
 	const uint8_t *resp;
 	uint32_t rlen;
+	unsigned failures = vd.store_failures;
 
 	if (q->data == NULL || tpm_frame_exact(q->data, q->len, vd.bufsize) != 0) {
 		log_warn(LOGM_VTPM, "CHAN_TPM_CMD: bad packet of %u bytes", q->len);
@@ -571,6 +593,7 @@ handle_tpm_cmd(struct qmsg *q)
 	}
 	chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
 	flight_idle();
+	exit_if_state_lost(failures);
 }
 
 static void __attribute__((noreturn))

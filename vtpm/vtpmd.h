@@ -43,7 +43,9 @@ struct vtpmd {
 	int listen_fd;          /* listening data socket from CHAN_LISTEN_FD, or -1 */
 	int perm_set;           /* SET_STATEBLOB cached a permanent blob for the next MainInit */
 	unsigned permall_stores; /* successful stores of "permall" (nvram_store) */
+	unsigned store_failures; /* failed stores (nvram_store): libtpms is in failure mode */
 };
+
 
 extern struct vtpmd vd;
 
