@@ -1278,7 +1278,14 @@ vtpm_chan_cb(struct mgr *m, struct ev *e, uint32_t events)
 		}
 		why = NULL;
 		v->alive_ms = now_ms();
-		if (handle_msg(m, v, &msg, &why) != 0) {
+		r = handle_msg(m, v, &msg, &why);
+		/* The receive buffer held TPM state in the clear (an NV store,
+		 * a state blob): not a byte of it stays behind.  A channel
+		 * that handle_msg closed was wiped and freed by chan_close (v
+		 * itself is freed only after this batch: mgr_defer_free). */
+		if (v->ch.rbuf != NULL && msg.data == v->ch.rbuf + CHAN_HDR_SIZE)
+			OPENSSL_cleanse((void *)(uintptr_t)msg.data, msg.len);
+		if (r != 0) {
 			if (msg.fd >= 0)
 				close(msg.fd);
 			vtpm_kill(m, v, why);
