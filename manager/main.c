@@ -92,13 +92,29 @@ daemonize(int *ready_fd)
 	close(p[0]);
 	if (setsid() < 0)
 		return -1;
+	/* stderr stays the caller's until ready (detach_stderr): a start
+	 * that fails says why where it was started, not only in syslog. */
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
 		return -1;
 	if (fd > 2)
 		close(fd);
 	*ready_fd = p[1];
 	return 0;
+}
+
+/* Ready in the background: nothing more goes to the starter's terminal. */
+static void
+detach_stderr(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	log_errors_to_stderr(0);
+	if (fd >= 0) {
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
 }
 
 static int
@@ -380,6 +396,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_init("vtpm_managerd", m->cfg.log_level, m->cfg.log_modules, !m->cfg.foreground);
+	if (!m->cfg.foreground)
+		log_errors_to_stderr(1);
 	if (access(m->cfg.vtpmd_path, X_OK) != 0) {
 		log_err(LOGM_MAIN, "vtpmd not found at %s (set vtpmd= or --vtpmd)",
 			m->cfg.vtpmd_path);
@@ -513,6 +531,7 @@ main(int argc, char **argv)
 			 "allows with max_connections %u: raise LimitNOFILE", (unsigned)nvtpms,
 			 m->nofile, m->cfg.max_connections);
 	if (ready_fd >= 0) {
+		detach_stderr();
 		(void)!write(ready_fd, "r", 1);
 		close(ready_fd);
 	} else {

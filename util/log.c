@@ -1,12 +1,14 @@
 /*
  * log.c - see log.h.  The settings are written once by log_init() before
- * threads exist; afterwards log_msg() only reads them, so no lock is needed.
+ * threads exist; afterwards log_msg() only reads them, so no lock is needed
+ * (but for stderr_too, an atomic the daemon clears once it is ready).
  * Each line is formatted into one buffer and written with one write(2), so
  * lines from different threads never interleave.
  */
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +20,14 @@ static struct log_settings {
 	enum log_level level;
 	unsigned modules;
 	int use_syslog;
-} log_cfg = { "vtpm", LOG_LVL_INFO, LOGGING_MODULES, 0 };
+	atomic_int stderr_too; /* syslog, and errors to stderr as well */
+} log_cfg = { "vtpm", LOG_LVL_INFO, LOGGING_MODULES, 0, 0 };
+
+void
+log_errors_to_stderr(int on)
+{
+	atomic_store(&log_cfg.stderr_too, on);
+}
 
 void
 log_init(const char *title, enum log_level level, unsigned modules, int use_syslog)
@@ -61,6 +70,14 @@ log_msg(unsigned module, enum log_level lvl, const char *fmt, ...)
 	if (log_cfg.use_syslog) {
 		vsnprintf(line, sizeof(line), fmt, ap);
 		syslog(prio[lvl], "%s", line);
+		if (lvl == LOG_LVL_ERROR && atomic_load(&log_cfg.stderr_too)) {
+			char out[1100];
+
+			n = snprintf(out, sizeof(out), "%s: error: %s\n", log_cfg.title, line);
+			if (n > 0)
+				(void)!write(STDERR_FILENO, out,
+					     (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+		}
 	} else {
 		n = snprintf(line, sizeof(line), "%s: %s: ", log_cfg.title, tags[lvl]);
 		if (n < 0 || (size_t)n >= sizeof(line))

@@ -30,6 +30,9 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_
 
 void log_init(const char *title, enum log_level level, unsigned modules, int use_syslog);
 int log_parse_level(const char *s, enum log_level *out);
+/* With syslog: also write error lines to stderr (a daemon that forked but is
+ * not ready yet, whose parent's terminal should see why it fails). */
+void log_errors_to_stderr(int on);
 void log_msg(unsigned module, enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

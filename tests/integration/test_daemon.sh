@@ -3,7 +3,7 @@
 # parent exits 0 only once the child has bound its sockets and written
 # <run-dir>/vtpm_managerd.pid; SIGTERM to that pid stops it and removes the
 # pidfile and sockets.  A start that fails in the background makes the
-# parent exit non-zero.  A second daemon on the same run or state directory
+# parent exit non-zero, and the reason reaches its stderr (not only syslog).  A second daemon on the same run or state directory
 # is refused.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -40,8 +40,20 @@ wait_gone "$pid" 10 || fail "daemon alive 10 s after SIGTERM"
 [ ! -e "$RUN/vtpm_managerd.sock" ] || fail "control socket left behind"
 [ ! -e "$RUN/$u.sock" ] || fail "vTPM socket left behind"
 
-log "a failing background start makes the parent exit non-zero"
+log "a failing background start makes the parent exit non-zero, saying why on stderr"
 chmod 0644 "$KEY"
-if "$BUILD/vtpm_managerd" --state-dir "$STATE" --run-dir "$RUN" --host-tpm "keyfile:$KEY"; then
+if "$BUILD/vtpm_managerd" --state-dir "$STATE" --run-dir "$RUN" --host-tpm "keyfile:$KEY" \
+	2>"$TESTDIR/bg.err"; then
 	fail "background start with a world-readable key file returned 0"
 fi
+assert_contains "$(cat "$TESTDIR/bg.err")" "key file $KEY is readable by group or others" \
+	"the failed background start's stderr"
+chmod 0600 "$KEY"
+mkdir -p "$TESTDIR/badrun"
+chown nobody "$TESTDIR/badrun"
+if "$BUILD/vtpm_managerd" --state-dir "$STATE" --run-dir "$TESTDIR/badrun" \
+	--host-tpm "keyfile:$KEY" 2>"$TESTDIR/bg2.err"; then
+	fail "background start with a run directory owned by nobody returned 0"
+fi
+assert_contains "$(cat "$TESTDIR/bg2.err")" "run directory $TESTDIR/badrun must be owned by uid 0" \
+	"the failed background start's stderr"
