@@ -59,8 +59,18 @@ if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze verify --man=no "$UNIT" 2>&1) || fail "systemd-analyze verify: $out"
 	[ -z "$out" ] || log "  systemd-analyze: $out"
 else
-	log "  systemd-analyze not installed; unit not verified"
+	skip_part "systemd-analyze is not installed; the unit is not verified"
 fi
+# Started before the hypervisors that connect to vTPMs (libvirt's monolithic
+# and modular daemons, Xen), stopped after them; and with room for
+# descriptors (issue 9).
+before=$(sed -n 's/^Before=//p' "$UNIT")
+for svc in libvirtd.service virtqemud.service xendomains.service; do
+	assert_contains " $before " " $svc " "the unit's Before="
+done
+assert_eq 524288 "$(sed -n 's/^LimitNOFILE=//p' "$UNIT")" "the unit's LimitNOFILE"
+assert_contains "$(sed -n 's/^# X-Start-Before://p' "$SRC/scripts/vtpm_managerd.init")" "virtqemud" \
+	"the init script's X-Start-Before"
 
 log "systemd unit: Type=notify readiness"
 NS=$TESTDIR/notify.sock

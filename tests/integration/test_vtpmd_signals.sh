@@ -27,6 +27,7 @@ assert_ne 0 "$ub" "the uid of a vtpmd"
 # the compromised vTPM's manager: its vtpmd probes at B's vtpmd.
 M1_PID=$MGR_PID
 M1_LOG=$MGR_LOG
+track_pid "$M1_PID" # (the EXIT trap kills only $MGR_PID and tracked pids)
 MGR_PID=""
 STATE=$TESTDIR/state2
 RUN=$TESTDIR/run2
@@ -54,6 +55,7 @@ for probe in "tgkill:$pb" "kill:$pb" "ptrace:$pb"; do
 done
 
 MGR_PID=$M1_PID
+_untrack_pid "$M1_PID"
 MGR_LOG=$M1_LOG
 STATE=$TESTDIR/state
 RUN=$TESTDIR/run
