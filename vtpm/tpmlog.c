@@ -80,6 +80,12 @@ emit(void)
 	llen = 0;
 }
 
+int
+tpmlog_fd(void)
+{
+	return rd;
+}
+
 void
 tpmlog_drain(void)
 {

@@ -676,7 +676,7 @@ dispatch_deferred(void)
 static void __attribute__((noreturn))
 main_loop(void)
 {
-	struct pollfd pfd[2 + MAX_CONNS];
+	struct pollfd pfd[3 + MAX_CONNS]; /* channel, log pipe, listener, connections */
 	struct conn *polled[MAX_CONNS];
 
 	for (;;) {
@@ -686,9 +686,11 @@ main_loop(void)
 		dispatch_deferred();
 		timeout = conn_deadlines();
 		conn_reap();
-		tpmlog_drain();
 
+		/* libtpms' log pipe is read only when it has something: a
+		 * blind read per turn cost a system call per command. */
 		pfd[np++] = (struct pollfd){ .fd = vd.chan.fd, .events = POLLIN };
+		pfd[np++] = (struct pollfd){ .fd = tpmlog_fd(), .events = POLLIN };
 		if (vd.listen_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = vd.listen_fd, .events = POLLIN };
 		base = np;
@@ -716,7 +718,9 @@ main_loop(void)
 			chanio_check_request(&m);
 			chanio_defer(&m);
 		}
-		if (base == 2 && pfd[1].revents != 0)
+		if (pfd[1].revents != 0)
+			tpmlog_drain();
+		if (base == 3 && pfd[2].revents != 0)
 			accept_clients();
 		for (unsigned i = 0; i < nc; i++) {
 			if (pfd[base + i].revents != 0)

@@ -158,6 +158,8 @@ int ctrl_handle(const uint8_t *p, uint32_t len);
 int tpmlog_init(void);
 /* Logs what libtpms wrote since the last call (never blocks). */
 void tpmlog_drain(void);
+/* The pipe to poll for libtpms' messages (-1 before tpmlog_init). */
+int tpmlog_fd(void);
 
 /* ---- vtpmd.c ---- */
 
