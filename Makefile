@@ -175,7 +175,7 @@ FUZZ_MGR_NAMES := fifo chan ctl ctrl_sock
 FUZZ_VTPMD_NAMES := vtpmd_chan
 FUZZ_STORE_NAMES := blob manifest
 FUZZ_MGR_OBJS := $(call fobj,tests/fuzz/mgr_fixture.c $(filter-out manager/main.c,$(MGR_SRCS)) $(TCS_SRCS))
-FUZZ_VTPMD_OBJS := $(call fobj,vtpm/chanio.c vtpm/ctrl.c vtpm/nvram.c vtpm/tpm.c)
+FUZZ_VTPMD_OBJS := $(call fobj,vtpm/adopt.c vtpm/chanio.c vtpm/ctrl.c vtpm/nvram.c vtpm/tpm.c)
 FUZZ_MGR_LDLIBS := -Wl,--wrap=fork,--wrap=chan_socketpair,--wrap=log_msg $(TSS_LIBS) $(SSL_LIBS) -lpthread
 FUZZ_VTPMD_LDLIBS := -Wl,--wrap=_exit,--wrap=tpm_power_on,--wrap=TPMLIB_RegisterCallbacks,--wrap=log_msg \
 	$(TPMS_LIBS) $(SSL_LIBS)

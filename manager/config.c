@@ -40,6 +40,7 @@
 #define OPT_CMDTIMEOUT 1008
 #define OPT_MAXCONN 1009
 #define OPT_UIDBASE 1010
+#define OPT_SURVIVE 1011
 
 void
 config_usage(FILE *f)
@@ -53,10 +54,13 @@ config_usage(FILE *f)
 		"                     [--rollback-interval SECONDS] [--vtpm-user USER]\n"
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
 		"                     [--max-connections N] [--vtpm-uid-base UID]\n"
+		"                     [--survive-restart yes|no]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
 		"        migrate between; without it state blobs load back on this host only\n"
+		"  --survive-restart: vTPMs with a guest attached keep running across a restart\n"
+		"        of the manager and are adopted by the next one (default yes)\n"
 		"  defaults: --config %s --state-dir %s --run-dir %s\n",
 		DEFAULT_CONFIG, DEFAULT_STATE_DIR, DEFAULT_RUN_DIR);
 }
@@ -225,6 +229,17 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		c->vtpm_uid_base = (uint32_t)v;
 		return 0;
 	}
+	if (strcmp(key, "survive_restart") == 0) {
+		if (strcmp(val, "yes") == 0) {
+			c->survive_restart = 1;
+		} else if (strcmp(val, "no") == 0) {
+			c->survive_restart = 0;
+		} else {
+			snprintf(err, errlen, "survive_restart: '%s' is not yes or no", val);
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "max_connections") == 0) {
 		char *end;
 		unsigned long v;
@@ -389,6 +404,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "command-timeout", required_argument, NULL, OPT_CMDTIMEOUT },
 		{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 		{ "vtpm-uid-base", required_argument, NULL, OPT_UIDBASE },
+		{ "survive-restart", required_argument, NULL, OPT_SURVIVE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -411,6 +427,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 	snprintf(c->srk_auth, sizeof(c->srk_auth), "well-known");
 	snprintf(c->vtpm_user, sizeof(c->vtpm_user), "vtpm");
 	c->vtpm_uid_base = DEFAULT_VTPM_UID_BASE;
+	c->survive_restart = 1;
 
 	optind = 1;
 	opterr = 0;
@@ -446,6 +463,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_CMDTIMEOUT: key = "command_timeout"; break;
 		case OPT_MAXCONN: key = "max_connections"; break;
 		case OPT_UIDBASE: key = "vtpm_uid_base"; break;
+		case OPT_SURVIVE: key = "survive_restart"; break;
 		case OPT_USER: key = "vtpm_user"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

@@ -49,6 +49,7 @@ struct config {
 	unsigned command_timeout; /* seconds a vtpmd may spend in one TPM command */
 	char vtpm_user[64];       /* its group is vtpmd's group (and the fallback uid) */
 	uint32_t vtpm_uid_base;   /* vtpmd's uid: this + instance mod VTPM_UID_SPAN */
+	int survive_restart;      /* vtpmds with a guest outlive a manager restart (adopt.c) */
 	/* migration_key = keyfile:PATH (or none): the key shared by the hosts
 	 * a vTPM migrates between; read once by config_load. */
 	char migration_key_spec[PATH_MAX + 16];

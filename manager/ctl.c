@@ -102,7 +102,8 @@ ctl_state_of(const struct vtpm *v)
 	if (v->degraded && v->state != VS_FAILED)
 		return CTL_ST_DEGRADED;
 	switch (v->state) {
-	case VS_STARTING: return CTL_ST_STARTING;
+	case VS_STARTING:
+	case VS_ADOPTING: return CTL_ST_STARTING;
 	case VS_RUNNING:
 	case VS_STOPPING: return CTL_ST_RUNNING;
 	case VS_FAILED: return CTL_ST_FAILED;

@@ -8,6 +8,7 @@
  * signalfd, so no handler runs asynchronously.
  */
 #include "manager/mgr.h"
+#include "manager/adopt.h"
 #include "manager/xen_backend.h"
 
 #include <errno.h>
@@ -247,14 +248,30 @@ setup_signals(struct mgr *m)
 static void
 begin_shutdown(struct mgr *m, const char *why)
 {
+	unsigned n;
+
 	if (m->stopping)
 		return;
-	log_info(LOGM_MAIN, "%s: stopping every vTPM", why);
 	m->stopping = 1;
+	n = 0;
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		ev_del(m, &v->data_ev);
-		vtpm_request_stop(m, v);
+		if (adopt_should_detach(m, v)) {
+			/* A guest is using it: it outlives us, and the next
+			 * manager adopts it (adopt.c). */
+			v->detaching = 1;
+			n++;
+			for (struct ctrl_conn *c = v->conns; c != NULL; c = c->next)
+				(void)ev_set(m, &c->ev, EPOLLRDHUP | (buf_avail(&c->out) ? EPOLLOUT : 0));
+		} else {
+			vtpm_request_stop(m, v);
+		}
 	}
+	if (n != 0)
+		log_info(LOGM_MAIN, "%s: stopping every vTPM but %u serving a guest, which the next "
+			 "manager adopts", why, n);
+	else
+		log_info(LOGM_MAIN, "%s: stopping every vTPM", why);
 }
 
 static void
@@ -309,6 +326,8 @@ run_loop(struct mgr *m)
 		sockets_tick(m);
 		ctl_tick(m);
 		sockets_run_resumes(m);
+		if (m->stopping)
+			adopt_tick(m);
 		mgr_release_deferred(m);
 		if (m->stopping) {
 			if (shutdown_deadline == 0)
@@ -346,10 +365,12 @@ cleanup(struct mgr *m)
 	if (m->fifo_enabled)
 		fifo_close(m);
 	ctl_close(m);
+	adopt_close(m);
 	if (m->run_dirfd >= 0) {
 		(void)unlinkat(m->run_dirfd, PIDFILE_NAME, 0);
 		(void)unlinkat(m->run_dirfd, RUNLOCK_NAME, 0);
-		if (m->empty_dir[0] != '\0')
+		/* A detached vtpmd's root stays (the next manager reuses it). */
+		if (m->empty_dir[0] != '\0' && m->ndetached == 0)
 			(void)unlinkat(m->run_dirfd, "empty", AT_REMOVEDIR);
 		close(m->run_dirfd);
 		m->run_dirfd = -1;
@@ -379,7 +400,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	resolve_vtpmd(&m->cfg);
-	m->epfd = m->sigfd = m->runlock_fd = m->run_dirfd = m->fifo.dir_fd = -1;
+	m->epfd = m->sigfd = m->runlock_fd = m->run_dirfd = m->fifo.dir_fd = m->adopt_dirfd = -1;
 	fd_limits_init(m);
 	m->ctl_ev.fd = -1;
 	m->store.dirfd = m->store.vtpmfd = m->store.lockfd = -1;
@@ -429,7 +450,7 @@ main(int argc, char **argv)
 		log_err(LOGM_MAIN, "%s", err);
 		return 1;
 	}
-	if (setup_vtpm_identity(m, err, sizeof(err)) != 0) {
+	if (setup_vtpm_identity(m, err, sizeof(err)) != 0 || adopt_init(m, err, sizeof(err)) != 0) {
 		log_err(LOGM_MAIN, "%s", err);
 		return 1;
 	}

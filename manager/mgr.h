@@ -49,6 +49,7 @@ struct ctrl_conn {
 	int processing; /* inside ctrl_conn_process: replies must not re-enter */
 	uint64_t accepted_ms;   /* a connection that sends no request is closed ... */
 	int established;        /* ... unless it did (QEMU's is never timed out) */
+	uint32_t held_id;       /* nonzero: the vtpmd holds a duplicate (adopt.c) */
 };
 
 enum req_kind { REQ_CTRL, REQ_TPM, REQ_STOP };
@@ -70,7 +71,11 @@ struct req {
 	unsigned *held[2];   /* counters this request is in, decremented by req_free */
 };
 
-enum vtpm_state { VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED };
+enum vtpm_state {
+	VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED,
+	VS_ADOPTING, /* an orphaned vtpmd is handing itself over (adopt.c) */
+	VS_DETACHED, /* shutdown: its vtpmd was left running for the next manager */
+};
 
 /*
  * A data connection passed with SET_DATAFD (QEMU's).  The manager keeps
@@ -138,6 +143,15 @@ struct vtpm {
 	struct req *outstanding;
 	unsigned fifo_queued; /* FIFO requests queued or outstanding here (fifo.c caps them) */
 
+	/* Restart survival (adopt.c). */
+	int pidfd;              /* the vtpmd when adopted (not our child), else -1 */
+	int adopt_offered;      /* the vtpmd has an adopt socket */
+	int adopt_stage;        /* ADOPT_* while VS_ADOPTING */
+	unsigned adopt_nfds;    /* descriptors it returned so far */
+	int detaching;          /* shutdown: detach once idle, instead of stopping */
+	uint32_t next_held_id;
+	unsigned nheld;         /* control connections the vtpmd holds */
+
 	/* vtpmctl clients waiting for this vTPM to stop (stop, delete). */
 	struct ctl_client *stop_waiters[8];
 	unsigned nstop_waiters;
@@ -179,6 +193,9 @@ struct mgr {
 	struct xen_backend *xen;     /* Xen PV backend (xen_backend.c), NULL when off */
 	int runlock_fd;
 	int run_dirfd;               /* <run-dir>, checked by dir_open_trusted */
+	int adopt_dirfd;             /* <run-dir>/adopt (adopt.c), -1 when off */
+	char adopt_dir[PATH_MAX];
+	unsigned ndetached;          /* vtpmds left running for the next manager */
 	uint64_t next_conn_id;
 	struct commit *commit;       /* manifest commits (commit.c) */
 	struct host_tpm *host;       /* the host TPM, for status */
@@ -243,12 +260,25 @@ uint32_t vtpm_cancel(struct mgr *m, struct vtpm *v);
 /* vtpmctl stop of a vTPM without vtpmd: closes kept connections, clears a
  * failed state and the crash count. */
 void vtpm_stop_idle(struct mgr *m, struct vtpm *v);
+/* adopt.c: an orphaned vtpmd's channel (fd, ours); its HELLO comes next. */
+int vtpm_adopt_channel(struct mgr *m, struct vtpm *v, int fd);
+/* adopt.c: a data connection the vtpmd serves and we keep a duplicate of. */
+int vtpm_keep_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t id);
+/* adopt.c: the vtpmd was detached: let go of it without stopping it. */
+void vtpm_detach_local(struct mgr *m, struct vtpm *v);
+/* 1 when a Xen PV device is connected to the vTPM. */
+int vtpm_xen_attached(struct mgr *m, const struct vtpm *v);
 struct req *req_new(enum req_kind kind, enum req_origin origin);
 void req_free(struct req *r);
 
 /* sockets.c: per-vTPM sockets and the swtpm control protocol */
 int sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
 void sockets_unbind_vtpm(struct mgr *m, struct vtpm *v);
+/* Closes the vTPM's sockets and connections but keeps their names: a
+ * detached vtpmd holds them for the next manager. */
+void sockets_release_vtpm(struct mgr *m, struct vtpm *v);
+/* A control connection an adopted vtpmd held (established, held id). */
+int sockets_adopt_ctrl_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t held_id);
 /* Re-applies the vTPM's socket owner and mode (after vtpmctl set-owner). */
 int sockets_set_owner(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
 void ctrl_conn_reply(struct mgr *m, struct ctrl_conn *c, const uint8_t *p, size_t len);

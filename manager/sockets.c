@@ -16,8 +16,10 @@
  * validate it; the envelope of GET_STATEBLOB replies is made in vtpm.c.
  */
 #include "manager/mgr.h"
+#include "manager/adopt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,11 +115,52 @@ data_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 	}
 }
 
+/* A control connection on fd (closed by the caller on failure). */
+static struct ctrl_conn *
+ctrl_conn_new(struct mgr *m, struct vtpm *v, int fd)
+{
+	struct ctrl_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->v = v;
+	c->id = ++m->next_conn_id;
+	c->accepted_ms = now_ms();
+	c->ev.fd = fd;
+	c->ev.cb = ctrl_conn_cb;
+	c->ev.ctx = c;
+	buf_init(&c->in, CTRL_IN_MAX);
+	buf_init(&c->out, CTRL_OUT_MAX);
+	if (ev_set(m, &c->ev, EPOLLIN) != 0) {
+		buf_free(&c->in);
+		buf_free(&c->out);
+		free(c);
+		return NULL;
+	}
+	c->next = v->conns;
+	v->conns = c;
+	v->nconns++;
+	m->nguest++;
+	return c;
+}
+
+int
+sockets_adopt_ctrl_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t held_id)
+{
+	struct ctrl_conn *c;
+
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if ((c = ctrl_conn_new(m, v, fd)) == NULL)
+		return -1;
+	c->established = 1;
+	c->held_id = held_id;
+	return 0;
+}
+
 static void
 ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 {
 	struct vtpm *v = e->ctx;
-	struct ctrl_conn *c;
 	int fd;
 
 	while ((fd = accept_or_shed(m, e->fd, 0, v->uuid_str)) >= 0) {
@@ -133,29 +176,8 @@ ctrl_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 			close(fd);
 			continue;
 		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
+		if (ctrl_conn_new(m, v, fd) == NULL)
 			close(fd);
-			continue;
-		}
-		c->v = v;
-		c->id = ++m->next_conn_id;
-		c->accepted_ms = now_ms();
-		c->ev.fd = fd;
-		c->ev.cb = ctrl_conn_cb;
-		c->ev.ctx = c;
-		buf_init(&c->in, CTRL_IN_MAX);
-		buf_init(&c->out, CTRL_OUT_MAX);
-		if (ev_set(m, &c->ev, EPOLLIN) != 0) {
-			buf_free(&c->in);
-			buf_free(&c->out);
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = v->conns;
-		v->conns = c;
-		v->nconns++;
-		m->nguest++;
 	}
 	if (fd == -2) {
 		ev_del(m, e);
@@ -193,6 +215,23 @@ sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void
+sockets_release_vtpm(struct mgr *m, struct vtpm *v)
+{
+	while (v->conns != NULL)
+		ctrl_conn_free(m, v->conns);
+	if (v->data_ev.fd >= 0) {
+		ev_del(m, &v->data_ev);
+		close(v->data_ev.fd);
+		v->data_ev.fd = -1;
+	}
+	if (v->ctrl_ev.fd >= 0) {
+		ev_del(m, &v->ctrl_ev);
+		close(v->ctrl_ev.fd);
+		v->ctrl_ev.fd = -1;
+	}
 }
 
 void
@@ -240,6 +279,7 @@ ctrl_conn_free(struct mgr *m, struct ctrl_conn *c)
 	}
 	v->nconns--;
 	m->nguest--;
+	adopt_release_ctrl(m, v, c);
 	ev_del(m, &c->ev);
 	close(c->ev.fd);
 	c->ev.fd = -1;
@@ -274,7 +314,9 @@ ctrl_conn_update(struct mgr *m, struct ctrl_conn *c)
 {
 	uint32_t want = 0;
 
-	if (!c->busy && !c->closing)
+	/* A vTPM being detached reads no more requests: what is unread
+	 * stays in the socket for the next manager. */
+	if (!c->busy && !c->closing && !c->v->detaching)
 		want |= EPOLLIN;
 	if (buf_avail(&c->out) != 0)
 		want |= EPOLLOUT;
@@ -565,7 +607,11 @@ ctrl_conn_process(struct mgr *m, struct ctrl_conn *c, int settled, int *passed_f
 			buf_reset(&c->in);
 			reply_res(m, c, cmd, CTRL_RES_SIZE);
 		} else {
-			c->established = 1;
+			if (!c->established) {
+				c->established = 1;
+				if (vtpm_has_vtpmd(v))
+					adopt_hold_ctrl(m, v, c);
+			}
 			(void)ctrl_dispatch(m, c, cmd, buf_ptr(&c->in), total, passed_fd);
 			if (ctrl_conn_find(v, id) == NULL)
 				return;

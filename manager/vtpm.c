@@ -29,10 +29,12 @@
  * until `vtpmctl stop`.
  */
 #include "manager/mgr.h"
+#include "manager/adopt.h"
 #include "manager/xen_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,18 @@ static void kept_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void kept_free(struct mgr *m, struct kept_conn *k, int shut);
 static void flight_unmap(struct vtpm *v);
 static void vtpm_kill(struct mgr *m, struct vtpm *v, const char *why);
+
+/* Signals the running vtpmd: by pidfd when it was adopted (it is not our
+ * child, and its pid could be reused once it is gone), else by pid while
+ * it is not reaped.  Never pid 0 (our own process group). */
+static void
+signal_vtpmd(struct vtpm *v, int sig)
+{
+	if (v->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
+	else if (v->pid > 0 && !v->pid_reaped)
+		(void)kill(v->pid, sig);
+}
 
 struct vtpm *
 vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN])
@@ -285,6 +299,43 @@ kept_cb(struct mgr *m, struct ev *e, uint32_t events)
 	}
 }
 
+/* Records a kept connection (id 0: the next free one). */
+static struct kept_conn *
+keep_new(struct mgr *m, struct vtpm *v, int fd, uint32_t id)
+{
+	struct kept_conn *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	if (id == 0) {
+		if (++v->next_kept_id == FLIGHT_CONN_NONE)
+			++v->next_kept_id;
+		id = v->next_kept_id;
+	} else if (id > v->next_kept_id && id != FLIGHT_CONN_NONE) {
+		v->next_kept_id = id;
+	}
+	k->v = v;
+	k->id = id;
+	k->ev = (struct ev){ .fd = fd, .cb = kept_cb, .ctx = k };
+	k->next = v->kept;
+	v->kept = k;
+	v->nkept++;
+	m->nguest++;
+	return k;
+}
+
+int
+vtpm_keep_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t id)
+{
+	struct kept_conn *k;
+
+	if (kept_find(v, id) != NULL || (k = keep_new(m, v, fd, id)) == NULL)
+		return -1;
+	/* The vtpmd serves it: only a hang-up interests us. */
+	(void)ev_set(m, &k->ev, EPOLLRDHUP);
+	return 0;
+}
+
 uint32_t
 vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd)
 {
@@ -321,19 +372,10 @@ vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd)
 		close(fd);
 		return CTRL_RES_FAIL;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
+	if ((k = keep_new(m, v, fd, 0)) == NULL) {
 		close(fd);
 		return CTRL_RES_FAIL;
 	}
-	if (++v->next_kept_id == FLIGHT_CONN_NONE)
-		++v->next_kept_id;
-	k->v = v;
-	k->id = v->next_kept_id;
-	k->ev = (struct ev){ .fd = fd, .cb = kept_cb, .ctx = k };
-	k->next = v->kept;
-	v->kept = k;
-	v->nkept++;
-	m->nguest++;
 	if (v->state == VS_STOPPING) {
 		/* The vtpmd exits after a SHUTDOWN: the connection waits for
 		 * the next one, which the next command on it starts. */
@@ -458,12 +500,15 @@ check_vtpmd_deadline(struct mgr *m, struct vtpm *v, uint64_t now)
 	uint32_t tag = 0, ord = 0;
 	int consistent;
 
-	if (v->state == VS_STARTING) {
-		limit = (uint64_t)m->cfg.command_timeout * 1000;
+	if (v->state == VS_STARTING || v->state == VS_ADOPTING) {
+		/* An orphan may be in a long command when we come. */
+		limit = (uint64_t)m->cfg.command_timeout * 1000 +
+			(v->state == VS_ADOPTING ? STUCK_MARGIN_MS : 0);
 		if (now - v->alive_ms <= limit)
 			return 0;
-		snprintf(v->kill_buf, sizeof(v->kill_buf), "deadline: not ready after %u s",
-			 m->cfg.command_timeout);
+		snprintf(v->kill_buf, sizeof(v->kill_buf), "deadline: %s after %llu s",
+			 v->state == VS_ADOPTING ? "no hand-over" : "not ready",
+			 (unsigned long long)(limit / 1000));
 		vtpm_kill(m, v, v->kill_buf);
 		return 1;
 	}
@@ -542,7 +587,7 @@ vtpm_cancel(struct mgr *m, struct vtpm *v)
 	if (flight_snapshot(v->flight, &f) == 0 && f.phase == FLIGHT_EXECUTING) {
 		log_info(LOGM_VTPM, "vtpm %s: cancel of TPM command 0x%x passed to vtpmd pid %d",
 			 v->uuid_str, f.ordinal, (int)v->pid);
-		(void)kill(v->pid, SIGUSR1);
+		signal_vtpmd(v, SIGUSR1);
 	}
 	return CTRL_RES_SUCCESS;
 }
@@ -562,9 +607,11 @@ vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errle
 	memcpy(v->gen, me->gen, sizeof(v->gen));
 	uuid_format(me->uuid, v->uuid_str);
 	v->ch.fd = -1;
+	v->pidfd = -1;
 	v->data_ev.fd = v->ctrl_ev.fd = v->ch_ev.fd = -1;
 	v->state = VS_STOPPED;
-	if (sockets_bind_vtpm(m, v, err, errlen) != 0) {
+	/* A vtpmd that outlived the last manager brings its sockets back. */
+	if (!adopt_connect(m, v) && sockets_bind_vtpm(m, v, err, errlen) != 0) {
 		free(v);
 		return NULL;
 	}
@@ -582,6 +629,12 @@ vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errle
 	if (v->next == NULL)
 		m->vtpms_tail = v;
 	return v;
+}
+
+int
+vtpm_xen_attached(struct mgr *m, const struct vtpm *v)
+{
+	return xen_vtpm_open(m, v->me.uuid);
 }
 
 int
@@ -622,6 +675,8 @@ vtpm_free(struct mgr *m, struct vtpm *v)
 	}
 	req_free(v->outstanding);
 	ev_del(m, &v->ch_ev);
+	if (v->pidfd >= 0)
+		close(v->pidfd);
 	mgr_defer_free(m, v);
 }
 
@@ -781,7 +836,53 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 			return -1;
 		}
 	}
+	adopt_offer(m, v);
 	return 0;
+}
+
+int
+vtpm_adopt_channel(struct mgr *m, struct vtpm *v, int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+	    chan_init(&v->ch, fd) != 0) {
+		close(fd);
+		v->ch.fd = -1;
+		return -1;
+	}
+	v->ch_ev = (struct ev){ .fd = fd, .cb = vtpm_chan_cb, .ctx = v };
+	if (ev_set(m, &v->ch_ev, EPOLLIN) != 0) {
+		chan_close(&v->ch);
+		v->ch_ev.fd = -1;
+		return -1;
+	}
+	v->state = VS_ADOPTING;
+	v->adopt_stage = ADOPT_HELLO;
+	v->adopt_nfds = 0;
+	v->pid = 0;
+	v->alive_ms = v->exec_seen_ms = now_ms();
+	return 0;
+}
+
+void
+vtpm_detach_local(struct mgr *m, struct vtpm *v)
+{
+	ev_del(m, &v->ch_ev);
+	chan_close(&v->ch);
+	v->ch_ev.fd = -1;
+	v->pid = 0;
+	if (v->pidfd >= 0)
+		close(v->pidfd);
+	v->pidfd = -1;
+	flight_unmap(v);
+	/* Our duplicates only: the vtpmd keeps serving (and holding) them. */
+	while (v->kept != NULL)
+		kept_free(m, v->kept, 0);
+	sockets_release_vtpm(m, v);
+	v->detaching = 0;
+	v->adopt_offered = 0;
+	v->state = VS_DETACHED;
 }
 
 /* Answers a request that will never reach a vtpmd. */
@@ -846,8 +947,7 @@ vtpm_kill(struct mgr *m, struct vtpm *v, const char *why)
 {
 	log_warn(LOGM_VTPM, "vtpm %s: killing vtpmd pid %d: %s", v->uuid_str, (int)v->pid, why);
 	v->kill_why = why;
-	if (v->pid > 0 && !v->pid_reaped)
-		kill(v->pid, SIGKILL);
+	signal_vtpmd(v, SIGKILL);
 	vtpm_channel_lost(m, v, why);
 }
 
@@ -1151,6 +1251,8 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 	struct req *r = v->outstanding;
 	int idx;
 
+	if (v->state == VS_ADOPTING)
+		return adopt_handle_msg(m, v, msg, why);
 	if (msg->fd >= 0) {
 		*why = "sent a file descriptor";
 		return -1;
@@ -1330,6 +1432,23 @@ ensure_dead(struct vtpm *v, pid_t pid, char *how, size_t howlen, int *st)
 		*st = v->exit_status;
 		return 1;
 	}
+	if (v->pidfd >= 0) {
+		/* Adopted: not our child, so no status; its pidfd turns
+		 * readable when it is gone. */
+		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
+
+		(void)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
+		if (poll(&p, 1, KILL_WAIT_MS) == 1) {
+			snprintf(how, howlen, "is gone (adopted: exit status unknown)");
+			return 1;
+		}
+		snprintf(how, howlen, "still alive %d ms after SIGKILL", KILL_WAIT_MS);
+		return 0;
+	}
+	if (pid <= 0) {
+		snprintf(how, howlen, "pid unknown (adoption broke off before its HELLO)");
+		return 0;
+	}
 	(void)kill(pid, SIGKILL);
 	for (int i = 0; i < KILL_WAIT_MS; i++) {
 		r = waitpid(pid, &status, WNOHANG);
@@ -1419,9 +1538,15 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 
 	if (!vtpm_has_vtpmd(v))
 		return;
+	if (v->state == VS_ADOPTING) {
+		adopt_failed(m, v);
+		was = v->state;
+		orderly = 0;
+	}
 	ev_del(m, &v->ch_ev);
 	chan_close(&v->ch);
 	v->ch_ev.fd = -1;
+	adopt_forget(m, v);
 	v->pid = 0;
 	if (orderly) {
 		if (v->pid_reaped) {
@@ -1433,10 +1558,13 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 			v->dying_pid = pid; /* reaped by vtpm_reap */
 		}
 	} else {
-		if (!(dead = ensure_dead(v, pid, how, sizeof(how), &st)))
+		if (!(dead = ensure_dead(v, pid, how, sizeof(how), &st)) && v->pidfd < 0 && pid > 0)
 			v->dying_pid = pid;
 	}
 	v->pid_reaped = 0;
+	if (v->pidfd >= 0)
+		close(v->pidfd);
+	v->pidfd = -1;
 
 	if (v->kill_why != NULL && strncmp(v->kill_why, "deadline: ", 10) == 0)
 		snprintf(what, sizeof(what), "killed by %s", v->kill_why);

@@ -124,8 +124,9 @@ chan_recv(struct chan *c, struct chan_msg *m)
 	struct msghdr mh;
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
 	} cm;
+	struct ucred cred = { 0, 0, 0 };
 	ssize_t n;
 	int fd = -1, nfds = 0;
 
@@ -158,6 +159,9 @@ chan_recv(struct chan *c, struct chan_msg *m)
 			nfds += (int)((ch->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 			if (nfds == 1)
 				memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+		} else if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_CREDENTIALS &&
+			   ch->cmsg_len == CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(ch), sizeof(cred));
 		}
 	}
 	if (nfds > 1 || (size_t)n < CHAN_HDR_SIZE || (size_t)n - CHAN_HDR_SIZE > CHAN_MAX_PAYLOAD ||
@@ -169,5 +173,7 @@ chan_recv(struct chan *c, struct chan_msg *m)
 	m->len = (uint32_t)((size_t)n - CHAN_HDR_SIZE);
 	m->data = c->rbuf + CHAN_HDR_SIZE;
 	m->fd = fd;
+	m->cred_pid = cred.pid;
+	m->cred_uid = cred.uid;
 	return 0;
 }

@@ -28,6 +28,18 @@
  *                   CHAN_STOPPED and exits 0
  *   CHAN_NV_DATA    u32 rc | blob bytes         (answer to CHAN_NV_LOAD)
  *   CHAN_NV_STATUS  u32 rc                      (answer to NV_STORE/NV_DELETE)
+ *   CHAN_ADOPT_SOCK (empty) + fd: listening SEQPACKET socket at
+ *                   <run-dir>/adopt/<uuid>, where vtpmd waits for the next
+ *                   manager when this one goes away (manager/adopt.c)
+ *   CHAN_HOLD_FD    u32 kind | u32 id + fd: a descriptor vtpmd keeps for the
+ *                   next manager and returns on adoption (CHAN_FD_CTRL_*)
+ *   CHAN_RELEASE_FD u32 kind | u32 id: closes a held descriptor
+ *   CHAN_DETACH     (empty): the manager exits and leaves this vTPM running;
+ *                   vtpmd serves its guests on and waits for adoption
+ *
+ *  manager -> vtpmd, on a connection to the adopt socket (no other message)
+ *   CHAN_ADOPT      u32 version (CHAN_ADOPT_VERSION) + fd: vtpmd's end of
+ *                   the next manager's channel
  *
  *  vtpmd -> manager
  *   CHAN_READY      u32 rc: 0 once the TPM is up (or waiting for INIT)
@@ -37,6 +49,12 @@
  *   CHAN_NV_STORE   u8 namelen | name | data
  *   CHAN_NV_DELETE  u8 must_exist | name
  *   CHAN_STOPPED    u32 rc
+ *   CHAN_HELLO      adoption, first message on the new channel:
+ *                   u32 version | u8 tpm_version (1: 1.2, 2: 2.0) |
+ *                   u8 flags (CHAN_HELLO_*) | u8 locality | u8 0 | uuid[16]
+ *   CHAN_RETURN_FD  u32 kind | u32 id + fd: a descriptor the next manager
+ *                   needs (CHAN_FD_*), one message each, after HELLO
+ *   CHAN_HELLO_DONE u32 count of RETURN_FDs sent; normal traffic follows
  *
  * rc values in NV messages are libtpms TPM_RESULTs: 0 success, TPM_RETRY
  * (0x800) "no such blob", TPM_FAIL (9) anything else.
@@ -63,6 +81,11 @@ enum chan_type {
 	CHAN_STOP = 5,
 	CHAN_NV_DATA = 6,
 	CHAN_NV_STATUS = 7,
+	CHAN_ADOPT_SOCK = 8,
+	CHAN_HOLD_FD = 9,
+	CHAN_RELEASE_FD = 10,
+	CHAN_DETACH = 11,
+	CHAN_ADOPT = 12,
 
 	CHAN_READY = 64,
 	CHAN_CTRL_RESP = 65,
@@ -71,7 +94,26 @@ enum chan_type {
 	CHAN_NV_STORE = 68,
 	CHAN_NV_DELETE = 69,
 	CHAN_STOPPED = 70,
+	CHAN_HELLO = 71,
+	CHAN_RETURN_FD = 72,
+	CHAN_HELLO_DONE = 73,
 };
+
+#define CHAN_ADOPT_VERSION 1u
+#define CHAN_HELLO_SIZE 24
+#define CHAN_HELLO_RUNNING 1u    /* the TPM is powered on */
+#define CHAN_HELLO_AUTOSTARTED 2u /* ... by --autostart, not by a hypervisor's INIT */
+
+/* Kinds of descriptors held for and returned to the next manager. */
+enum chan_fd_kind {
+	CHAN_FD_DATA_LISTEN = 1, /* <uuid>.sock (id 0) */
+	CHAN_FD_DATA_CONN = 2,   /* a kept data connection (its CHAN_DATA_FD id) */
+	CHAN_FD_CTRL_LISTEN = 3, /* <uuid>.sock.ctrl (id 0) */
+	CHAN_FD_CTRL_CONN = 4,   /* a hypervisor's control connection (nonzero id) */
+	CHAN_FD_FLIGHT = 5,      /* the flight record's memfd (id 0) */
+};
+/* Control descriptors a vtpmd holds at most (the listener and connections). */
+#define CHAN_HELD_MAX 8
 
 #define CHAN_E_AGAIN (-1) /* non-blocking socket has nothing */
 #define CHAN_E_EOF (-2)   /* peer closed */
@@ -83,6 +125,10 @@ struct chan_msg {
 	uint32_t len;
 	const uint8_t *data; /* points into the chan's receive buffer */
 	int fd;              /* received fd or -1; the receiver owns it */
+	/* The sender's process as the kernel vouches for it (SCM_CREDENTIALS,
+	 * when the receiving socket has SO_PASSCRED), else pid 0. */
+	int32_t cred_pid;
+	uint32_t cred_uid;
 };
 
 struct chan {

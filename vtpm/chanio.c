@@ -7,7 +7,8 @@
  * that chan_recv() has validated the packet framing; payload sizes and fds
  * are still checked here, and anything unexpected ends the process
  * (_exit 1) because a confused peer must not drive libtpms.  Channel EOF
- * means the manager is gone: _exit(0) at once, saving nothing.
+ * means the manager is gone: adopt.c decides whether to wait for the next
+ * one (guests keep being served) or to _exit(0) at once, saving nothing.
  */
 #include "vtpm/vtpmd.h"
 
@@ -42,21 +43,23 @@ wait_fd(int fd, short events)
 	}
 }
 
-void
+int
 chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
+	if (vd.chan.fd < 0)
+		return -1; /* orphaned: nobody to answer */
 	for (;;) {
 		int r = chan_send(vd.chan.fd, type, a, alen, b, blen, -1);
 
 		if (r == 0)
-			return;
+			return 0;
 		if (r == CHAN_E_AGAIN) {
 			wait_fd(vd.chan.fd, POLLOUT);
 			continue;
 		}
 		if (errno == EPIPE || errno == ECONNRESET) {
-			log_info(LOGM_VTPM, "manager gone, exiting");
-			_exit(0);
+			adopt_manager_lost("the manager is gone");
+			return -1;
 		}
 		log_err(LOGM_VTPM, "channel send (type %u, %zu bytes): %s", type, alen + blen,
 			strerror(errno));
@@ -64,28 +67,30 @@ chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t ble
 	}
 }
 
-void
+int
 chanio_recv(struct chan_msg *m)
 {
+	if (vd.chan.fd < 0)
+		return -1;
 	for (;;) {
 		int r = chan_recv(&vd.chan, m);
 
 		switch (r) {
 		case 0:
-			return;
+			return 0;
 		case CHAN_E_AGAIN:
 			wait_fd(vd.chan.fd, POLLIN);
 			continue;
 		case CHAN_E_EOF:
-			log_info(LOGM_VTPM, "manager closed the channel, exiting");
-			_exit(0);
+			adopt_manager_lost("the manager closed the channel");
+			return -1;
 		case CHAN_E_PROTO:
 			log_err(LOGM_VTPM, "malformed packet on the channel");
 			_exit(1);
 		default:
 			if (errno == ECONNRESET) {
-				log_info(LOGM_VTPM, "manager gone, exiting");
-				_exit(0);
+				adopt_manager_lost("the manager is gone");
+				return -1;
 			}
 			log_err(LOGM_VTPM, "channel receive: %s", strerror(errno));
 			_exit(1);
@@ -119,12 +124,31 @@ chanio_check_request(const struct chan_msg *m)
 		return;
 	case CHAN_LISTEN_FD:
 	case CHAN_DATA_FD:
+	case CHAN_ADOPT_SOCK:
 		if (m->fd < 0)
 			bad_request(m, "missing fd");
 		/* DATA_FD: the u32 id of a connection the manager keeps, or
 		 * nothing (one it does not). */
 		if (m->len != 0 && !(m->type == CHAN_DATA_FD && m->len == 4))
 			bad_request(m, "unexpected payload");
+		return;
+	case CHAN_HOLD_FD:
+		if (m->fd < 0)
+			bad_request(m, "missing fd");
+		if (m->len != 8 ||
+		    !(be32_get(m->data) == CHAN_FD_CTRL_LISTEN ||
+		      (be32_get(m->data) == CHAN_FD_CTRL_CONN && be32_get(m->data + 4) != 0)))
+			bad_request(m, "bad HOLD_FD");
+		return;
+	case CHAN_RELEASE_FD:
+		if (m->fd >= 0)
+			bad_request(m, "unexpected fd");
+		if (m->len != 8 || be32_get(m->data) != CHAN_FD_CTRL_CONN)
+			bad_request(m, "bad RELEASE_FD");
+		return;
+	case CHAN_DETACH:
+		if (m->fd >= 0 || m->len != 0)
+			bad_request(m, "bad DETACH");
 		return;
 	case CHAN_STOP:
 		if (m->fd >= 0)
@@ -190,21 +214,62 @@ qmsg_free(struct qmsg *q)
 	q->fd = -1;
 }
 
-void
-chanio_wait_reply(uint32_t want, struct chan_msg *m)
+/* Waits for the reply to our one outstanding NV request: 0, or -1 when the
+ * manager went away first. */
+static int
+wait_reply(uint32_t want, struct chan_msg *m)
 {
 	for (;;) {
-		chanio_recv(m);
+		if (chanio_recv(m) != 0)
+			return -1;
 		if (m->type == want) {
 			if (m->fd >= 0)
 				bad_request(m, "unexpected fd");
-			return;
+			return 0;
 		}
 		/* Anything else must be a well-formed manager request; the
 		 * other NV reply type is rejected by the check. */
 		chanio_check_request(m);
 		chanio_defer(m);
 	}
+}
+
+void
+chanio_call(uint32_t type, const void *a, size_t alen, const void *b, size_t blen, uint32_t want,
+	    struct chan_msg *m)
+{
+	/* A request the old manager may or may not have carried out is
+	 * asked again of the next one: loads and deletes are idempotent,
+	 * and a store writes the same bytes at a newer generation. */
+	while (chanio_send(type, a, alen, b, blen) != 0 || wait_reply(want, m) != 0)
+		adopt_wait();
+}
+
+void
+chanio_forget_requests(void)
+{
+	unsigned n = q_count, dropped = 0;
+	struct qmsg q;
+
+	/* Requests whose answer the gone manager waited for: nobody will
+	 * read it, and the next manager would take it for a protocol
+	 * violation.  Descriptors it passed are ours to keep using. */
+	for (unsigned i = 0; i < n; i++) {
+		q = queue[q_head];
+		memset(&queue[q_head], 0, sizeof(queue[q_head]));
+		q_head = (q_head + 1) % QUEUE_MAX;
+		q_count--;
+		if (q.type == CHAN_CTRL || q.type == CHAN_TPM_CMD || q.type == CHAN_STOP ||
+		    q.type == CHAN_DETACH) {
+			qmsg_free(&q);
+			dropped++;
+			continue;
+		}
+		queue[(q_head + q_count) % QUEUE_MAX] = q;
+		q_count++;
+	}
+	if (dropped != 0)
+		log_info(LOGM_VTPM, "dropped %u request(s) of the manager that went away", dropped);
 }
 
 void

@@ -125,7 +125,7 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
 
 	if (blen != 12 || be32_get(body + 8) != 0) {
 		n = err_reply(CMD_GET_STATEBLOB, CTRL_RES_BAD_PARAMETER, hdr, sizeof(hdr));
-		chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
+		(void)chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
 		return;
 	}
 	type = be32_get(body + 4);
@@ -140,7 +140,7 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
 		if (rc != TPM_RETRY)
 			log_warn(LOGM_VTPM, "GET_STATEBLOB(type %u): rc 0x%x", type, rc);
 		n = err_reply(CMD_GET_STATEBLOB, rc, hdr, sizeof(hdr));
-		chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
+		(void)chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
 		log_debug(LOGM_VTPM, "control command 0x%x: result 0x%x", CMD_GET_STATEBLOB, rc);
 		return;
 	}
@@ -148,7 +148,7 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
 	be32_put(hdr + 4, 0);
 	be32_put(hdr + 8, len);
 	be32_put(hdr + 12, len);
-	chanio_send(CHAN_CTRL_RESP, hdr, sizeof(hdr), blob, len);
+	(void)chanio_send(CHAN_CTRL_RESP, hdr, sizeof(hdr), blob, len);
 	freezero(blob, len);
 	log_debug(LOGM_VTPM, "control command 0x%x: result 0x0, %u-byte blob of type %u",
 		  CMD_GET_STATEBLOB, len, type);
@@ -335,6 +335,6 @@ send:
 	}
 	log_debug(LOGM_VTPM, "control command 0x%x: result 0x%x", cmd,
 		  cmd == CMD_GET_CAPABILITY ? 0 : be32_get(out));
-	chanio_send(CHAN_CTRL_RESP, out, n, NULL, 0);
+	(void)chanio_send(CHAN_CTRL_RESP, out, n, NULL, 0);
 	return quit;
 }

@@ -37,11 +37,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
 static struct vtpm_flight dummy;
 static struct vtpm_flight *rec = &dummy;
+static int rec_fd = -1; /* kept for a next manager (adopt.c) */
 
 static volatile sig_atomic_t cancels; /* SIGUSR1s received */
 static sig_atomic_t cancels_seen;
@@ -63,11 +65,20 @@ flight_init(int fd)
 		return -1;
 	}
 	p = mmap(NULL, FLIGHT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		close(fd);
 		return -1;
+	}
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	rec = p;
+	rec_fd = fd;
 	return 0;
+}
+
+int
+flight_fd(void)
+{
+	return rec_fd;
 }
 
 static void

@@ -36,13 +36,13 @@ bad_reply(const char *what, uint32_t len)
 	_exit(1);
 }
 
-/* Waits for CHAN_NV_STATUS and returns its rc. */
+/* Sends an NV request answered by CHAN_NV_STATUS and returns its rc. */
 static TPM_RESULT
-wait_status(void)
+call_status(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct chan_msg m;
 
-	chanio_wait_reply(CHAN_NV_STATUS, &m);
+	chanio_call(type, a, alen, b, blen, CHAN_NV_STATUS, &m);
 	if (m.len != 4)
 		bad_reply("NV status", m.len);
 	return be32_get(m.data);
@@ -68,8 +68,7 @@ nvram_load(const char *name, unsigned char **data, uint32_t *length)
 		log_err(LOGM_VTPM, "NV load: bad blob name");
 		return TPM_FAIL;
 	}
-	chanio_send(CHAN_NV_LOAD, name, nl, NULL, 0);
-	chanio_wait_reply(CHAN_NV_DATA, &m);
+	chanio_call(CHAN_NV_LOAD, name, nl, NULL, 0, CHAN_NV_DATA, &m);
 	if (m.len < 4)
 		bad_reply("NV data", m.len);
 	rc = be32_get(m.data);
@@ -127,8 +126,7 @@ nvram_store(const char *name, const unsigned char *data, uint32_t len)
 	}
 	hdr[0] = (uint8_t)nl;
 	memcpy(hdr + 1, name, nl);
-	chanio_send(CHAN_NV_STORE, hdr, 1 + nl, data, len);
-	rc = wait_status();
+	rc = call_status(CHAN_NV_STORE, hdr, 1 + nl, data, len);
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "NV store %s (%u bytes) failed: rc 0x%x", name, len, rc);
 		vd.store_failures++;
@@ -159,8 +157,7 @@ nvram_delete(const char *name, int must_exist)
 	}
 	msg[0] = must_exist ? 1 : 0;
 	memcpy(msg + 1, name, nl);
-	chanio_send(CHAN_NV_DELETE, msg, 1 + nl, NULL, 0);
-	rc = wait_status();
+	rc = call_status(CHAN_NV_DELETE, msg, 1 + nl, NULL, 0);
 	if (rc == TPM_RETRY && !must_exist)
 		rc = TPM_SUCCESS;
 	if (rc != TPM_SUCCESS)

@@ -50,7 +50,7 @@
 /* ... or when one the vtpmd accepted sends nothing at all this long. */
 #define IDLE_FIRST_COMMAND_MS 10000
 
-struct vtpmd vd = { .chan = { .fd = -1 }, .listen_fd = -1 };
+struct vtpmd vd = { .chan = { .fd = -1 }, .listen_fd = -1, .adopt_fd = -1 };
 
 struct conn {
 	int fd;
@@ -158,6 +158,7 @@ parse_args(int argc, char **argv, struct options *o)
 			if (uuid_parse(optarg, u) != 0)
 				usage_error("bad value for --uuid: ", optarg);
 			uuid_format(u, ustr);
+			memcpy(vd.uuid, u, sizeof(vd.uuid));
 			snprintf(o->title, sizeof(o->title), "vtpmd[%s]", ustr);
 			break;
 		case 'L':
@@ -220,7 +221,7 @@ parse_args(int argc, char **argv, struct options *o)
 			usage_error("--uid, --gid and --root go together", "");
 		o->sb.enabled = 1;
 	}
-	o->sb.max_fds = MAX_CONNS + 16;
+	o->sb.max_fds = MAX_CONNS + 16 + CHAN_HELD_MAX;
 }
 
 /*
@@ -244,9 +245,9 @@ test_misbehave(const char *kind)
 	} else if (strcmp(kind, "badname") == 0) {
 		nv[0] = (uint8_t)(sizeof(other) - 1);
 		memcpy(nv + 1, other, sizeof(other) - 1);
-		chanio_send(CHAN_NV_STORE, nv, sizeof(other), "x", 1);
+		(void)chanio_send(CHAN_NV_STORE, nv, sizeof(other), "x", 1);
 	} else {
-		chanio_send(CHAN_CTRL_RESP, "\0\0\0\0", 4, NULL, 0);
+		(void)chanio_send(CHAN_CTRL_RESP, "\0\0\0\0", 4, NULL, 0);
 	}
 	/* Serve nobody: whatever a client sees comes from the manager's
 	 * handling of this vtpmd (poll is in the seccomp allow-list). */
@@ -254,17 +255,20 @@ test_misbehave(const char *kind)
 		(void)poll(NULL, 0, -1);
 }
 
-/* The channel must be an open SEQPACKET socket (util/chan.h). */
+/* The channel must be an open SEQPACKET socket (util/chan.h).  Its peer
+ * is the manager: a next one that adopts us must run as the same user. */
 static void
 check_channel_fd(int fd)
 {
+	struct ucred cr;
 	int type = 0;
-	socklen_t sl = sizeof(type);
+	socklen_t sl = sizeof(type), cl = sizeof(cr);
 
 	if (fcntl(fd, F_GETFD) < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 ||
 	    type != SOCK_SEQPACKET)
 		usage_error("--channel-fd is not an open SEQPACKET socket", "");
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	vd.manager_uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 ? cr.uid : 0;
 }
 
 /* ---------------------------------------------------- data connections */
@@ -551,6 +555,29 @@ set_listen_fd(int fd)
 	log_debug(LOGM_VTPM, "listening data socket installed");
 }
 
+unsigned
+vtpmd_kept_conns(int *fds, uint32_t *ids, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nconns; i++) {
+		if (conns[i]->fd < 0 || conns[i]->id == FLIGHT_CONN_NONE)
+			continue;
+		if (n < max) {
+			fds[n] = conns[i]->fd;
+			ids[n] = conns[i]->id;
+		}
+		n++;
+	}
+	return n;
+}
+
+int
+vtpmd_listen_fd(void)
+{
+	return vd.listen_fd;
+}
+
 /* ------------------------------------------------------- manager requests */
 
 void
@@ -565,6 +592,7 @@ vtpmd_cleanup(void)
 	if (vd.listen_fd >= 0)
 		close(vd.listen_fd);
 	vd.listen_fd = -1;
+	adopt_close_all();
 	freezero(vd.rbuf, vd.rbufsize);
 	vd.rbuf = NULL;
 	vd.rbufsize = 0;
@@ -591,7 +619,7 @@ handle_tpm_cmd(struct qmsg *q)
 		tpm_execute(q->data, q->len, &resp, &rlen);
 		flight_responding();
 	}
-	chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+	(void)chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
 	flight_idle();
 	exit_if_state_lost(failures);
 }
@@ -621,7 +649,7 @@ handle_stop(void)
 		vd.running = 0;
 	}
 	be32_put(out, rc);
-	chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
+	(void)chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
 	log_info(LOGM_VTPM, "stopped (rc 0x%x)", rc);
 	vtpmd_cleanup();
 	exit(0);
@@ -651,6 +679,22 @@ dispatch(struct qmsg *q)
 		conn_add(q->fd, q->len == 4 ? be32_get(q->data) : FLIGHT_CONN_NONE);
 		q->fd = -1;
 		break;
+	case CHAN_ADOPT_SOCK:
+		adopt_set_sock(q->fd);
+		q->fd = -1;
+		break;
+	case CHAN_HOLD_FD:
+		/* chanio_check_request: u32 kind | u32 id. */
+		adopt_hold(be32_get(q->data), be32_get(q->data + 4), q->fd);
+		q->fd = -1;
+		break;
+	case CHAN_RELEASE_FD:
+		adopt_release(be32_get(q->data), be32_get(q->data + 4));
+		break;
+	case CHAN_DETACH:
+		qmsg_free(q);
+		adopt_manager_lost("the manager detached");
+		return;
 	case CHAN_STOP:
 		qmsg_free(q);
 		handle_stop();
@@ -686,10 +730,19 @@ main_loop(void)
 		dispatch_deferred();
 		timeout = conn_deadlines();
 		conn_reap();
+		if (vd.chan.fd < 0) {
+			/* Orphaned: exits here once no guest is left. */
+			int t = adopt_orphan_deadline();
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
 
 		/* libtpms' log pipe is read only when it has something: a
-		 * blind read per turn cost a system call per command. */
-		pfd[np++] = (struct pollfd){ .fd = vd.chan.fd, .events = POLLIN };
+		 * blind read per turn cost a system call per command.  Without
+		 * a manager, the adopt socket is where the next one comes. */
+		pfd[np++] = (struct pollfd){ .fd = vd.chan.fd >= 0 ? vd.chan.fd : vd.adopt_fd,
+					     .events = POLLIN };
 		pfd[np++] = (struct pollfd){ .fd = tpmlog_fd(), .events = POLLIN };
 		if (vd.listen_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = vd.listen_fd, .events = POLLIN };
@@ -711,12 +764,15 @@ main_loop(void)
 			log_err(LOGM_VTPM, "poll: %s", strerror(errno));
 			_exit(1);
 		}
-		if (pfd[0].revents != 0) {
+		if (pfd[0].revents != 0 && vd.chan.fd >= 0) {
 			struct chan_msg m;
 
-			chanio_recv(&m);
-			chanio_check_request(&m);
-			chanio_defer(&m);
+			if (chanio_recv(&m) == 0) {
+				chanio_check_request(&m);
+				chanio_defer(&m);
+			}
+		} else if (pfd[0].revents != 0) {
+			(void)adopt_try();
 		}
 		if (pfd[1].revents != 0)
 			tpmlog_drain();
@@ -772,7 +828,7 @@ main(int argc, char **argv)
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "libtpms set-up failed: rc 0x%x", rc);
 		be32_put(out, rc);
-		chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+		(void)chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
 		_exit(1);
 	}
 	vd.bufsize = TPMLIB_SetBufferSize(0, &min, &max);
@@ -788,7 +844,7 @@ main(int argc, char **argv)
 	 * state: from here on only the channel and passed fds exist. */
 	if (sandbox_enter(&o.sb) != 0) {
 		be32_put(out, TPM_FAIL);
-		chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+		(void)chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
 		_exit(1);
 	}
 	if (o.sb.test_syscall != NULL) {
@@ -801,7 +857,7 @@ main(int argc, char **argv)
 		rc = tpm_autostart();
 	tpmlog_drain();
 	be32_put(out, rc);
-	chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+	(void)chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "TPM %s failed to start: rc 0x%x", vd.is_tpm2 ? "2.0" : "1.2", rc);
 		_exit(1);

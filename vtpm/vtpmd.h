@@ -9,6 +9,8 @@
  *
  *   vtpmd.c   arguments, start-up, the poll loop, data connections, dispatch
  *   chanio.c  channel send/receive, the bounded queue of deferred requests
+ *   adopt.c   outliving the manager: held descriptors, waiting for and
+ *             handing over to the next manager
  *   nvram.c   libtpms NV and I/O callbacks carried over the channel
  *   tpm.c     libtpms power on/off, auto-shutdown, command execution
  *   ctrl.c    swtpm control commands (CHAN_CTRL)
@@ -44,6 +46,10 @@ struct vtpmd {
 	int perm_set;           /* SET_STATEBLOB cached a permanent blob for the next MainInit */
 	unsigned permall_stores; /* successful stores of "permall" (nvram_store) */
 	unsigned store_failures; /* failed stores (nvram_store): libtpms is in failure mode */
+	uint8_t uuid[16];       /* --uuid (adoption tells the next manager) */
+	int adopt_fd;           /* listening adopt socket (CHAN_ADOPT_SOCK), or -1 */
+	int64_t orphan_since;   /* ms since the manager went away, 0 while one is there */
+	uint32_t manager_uid;   /* the uid a next manager must have (the first one's) */
 };
 
 
@@ -59,11 +65,20 @@ struct qmsg {
 	int fd;        /* passed fd or -1; owned by the holder */
 };
 
-/* Sends one message; the manager being gone ends the process (_exit 0),
- * any other failure is fatal (_exit 1). */
-void chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen);
-/* Receives one message, blocking (EOF: _exit 0; error: _exit 1). */
-void chanio_recv(struct chan_msg *m);
+/* Sends one message: 0, or -1 when the manager is gone (adopt.c then
+ * decides: wait for the next one, or _exit 0); any other failure is fatal
+ * (_exit 1).  A reply to a request of a manager that is gone is dropped. */
+int chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen);
+/* Receives one message, blocking: 0, or -1 when the manager is gone
+ * (error: _exit 1). */
+int chanio_recv(struct chan_msg *m);
+/* Sends an NV request and waits for its reply `want`, deferring manager
+ * requests that arrive first; when the manager goes away meanwhile, waits
+ * for the next one (adopt_wait) and asks it again. */
+void chanio_call(uint32_t type, const void *a, size_t alen, const void *b, size_t blen,
+		 uint32_t want, struct chan_msg *m);
+/* The manager is gone: drops deferred requests that expected a reply. */
+void chanio_forget_requests(void);
 /* Checks a manager->vtpmd request's payload size and fd for its type;
  * anything else is a protocol violation: log, _exit(1). */
 void chanio_check_request(const struct chan_msg *m);
@@ -72,11 +87,29 @@ void chanio_defer(const struct chan_msg *m);
 /* Pops the oldest deferred request; 0 when one was returned, -1 when empty. */
 int chanio_pop(struct qmsg *q);
 void qmsg_free(struct qmsg *q);
-/* Waits for the reply `want` (CHAN_NV_DATA or CHAN_NV_STATUS) to our one
- * outstanding NV request, deferring manager requests that arrive first. */
-void chanio_wait_reply(uint32_t want, struct chan_msg *m);
 /* Overwrites the payload of a received message in the channel buffer. */
 void chanio_wipe(const struct chan_msg *m);
+
+/* ---- adopt.c ---- */
+
+/* CHAN_ADOPT_SOCK, CHAN_HOLD_FD, CHAN_RELEASE_FD (checked by chanio). */
+void adopt_set_sock(int fd);
+void adopt_hold(uint32_t kind, uint32_t id, int fd);
+void adopt_release(uint32_t kind, uint32_t id);
+/* Closes the adopt socket and every held descriptor (exit). */
+void adopt_close_all(void);
+/* The channel ended (EOF, reset, CHAN_DETACH): without an adopt socket
+ * the process exits 0; with one it serves its guests on, orphaned. */
+void adopt_manager_lost(const char *why);
+/* Orphaned: accepts a next manager if one is waiting on the adopt socket
+ * (never blocks); 1 when adopted. */
+int adopt_try(void);
+/* Orphaned, inside an NV request: blocks until a next manager adopts us
+ * (or exits when no guest is left to wait for). */
+void adopt_wait(void);
+/* Orphaned: exits when no guest connection is left; else returns the ms
+ * until it looks again (-1 while a manager is there). */
+int adopt_orphan_deadline(void);
 
 /* ---- nvram.c ---- */
 
@@ -91,9 +124,12 @@ TPM_RESULT nvram_delete(const char *name, int must_exist);
 
 /* ---- flight.c ---- */
 
-/* Maps the manager's flight record (util/flight.h) from fd, which is
- * closed; 0, or -1 with errno set.  Without it a private record is used. */
+/* Maps the manager's flight record (util/flight.h) from fd, which is kept
+ * for a next manager (flight_fd); 0, or -1 with errno set.  Without it a
+ * private record is used. */
 int flight_init(int fd);
+/* The record's memfd, or -1. */
+int flight_fd(void);
 /* SIGUSR1 -> TPMLIB_CancelCommand(); before the sandbox (sigaction). */
 int flight_cancel_setup(void);
 /* Tests only: "ORD:MS" delays every command with code ORD by MS ms. */
@@ -165,5 +201,10 @@ int tpmlog_fd(void);
 
 /* Releases everything (wiping buffers that held TPM data) before an orderly exit. */
 void vtpmd_cleanup(void);
+/* Connections the manager keeps a duplicate of (CHAN_DATA_FD with an id):
+ * how many are open, and each one's fd and id (for a next manager). */
+unsigned vtpmd_kept_conns(int *fds, uint32_t *ids, unsigned max);
+/* The listening data socket, or -1. */
+int vtpmd_listen_fd(void);
 
 #endif

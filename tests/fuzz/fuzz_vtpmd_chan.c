@@ -2,13 +2,15 @@
  * fuzz_vtpmd_chan.c - the manager <-> vtpmd channel, vtpmd side: what a
  * vtpmd does with every packet the manager sends.  Real code: chan_recv
  * (util/chan.c), vtpm/chanio.c (chanio_recv, chanio_check_request, the
- * deferred queue, chanio_wait_reply), vtpm/nvram.c (NV_DATA/NV_STATUS
+ * deferred queue, chanio_call), vtpm/adopt.c (held descriptors; no adopt
+ * socket, so a lost manager ends the vtpmd), vtpm/nvram.c (NV_DATA/NV_STATUS
  * replies to the NV callbacks), vtpm/ctrl.c ctrl_handle (the CHAN_CTRL
  * payload, i.e. the swtpm control request bodies) and vtpm/tpm.c.
  *
  * Harness glue (vtpm/vtpmd.c has main() and keeps its dispatch static, so
- * it is not linked): the `vd` global, and dispatch()/handle_tpm_cmd()
- * copied from vtpmd.c's main loop (channel part only).  Link-time wraps:
+ * it is not linked): the `vd` global, dispatch()/handle_tpm_cmd() copied
+ * from vtpmd.c's main loop (channel part only), and vtpmd.c's accessors
+ * for adopt.c (no data connections, no flight record).  Link-time wraps:
  *   _exit            longjmps back here: every protocol violation ends the
  *                    vtpmd with _exit(1), channel EOF with _exit(0);
  *   tpm_power_on     libtpms is not powered on (this target fuzzes our
@@ -25,7 +27,7 @@
  * delete), as when libtpms saves state in the middle of a command; then
  * the main loop.  Packet: u8 kind | u16 len | bytes.  kind bit 7: raw
  * packet with (kind & 3) fds; else a well-formed message with an fd when
- * bit 6 is set, type 1 + (kind & 63) % 7 (manager->vtpmd types) for
+ * bit 6 is set, type 1 + (kind & 63) % 12 (manager->vtpmd types) for
  * kind & 63 < 56, else a vtpmd->manager type.
  *
  * Checked (on the manager's end of the socketpair): every message the
@@ -193,7 +195,34 @@ handle_tpm_cmd(struct qmsg *q)
 	} else {
 		tpm_execute(q->data, q->len, &resp, &rlen);
 	}
-	chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+	(void)chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+}
+
+/* vtpmd.c's accessors for adopt.c. */
+unsigned
+vtpmd_kept_conns(int *fds, uint32_t *ids, unsigned max)
+{
+	(void)fds;
+	(void)ids;
+	(void)max;
+	return 0;
+}
+
+int
+vtpmd_listen_fd(void)
+{
+	return -1;
+}
+
+void
+vtpmd_cleanup(void)
+{
+}
+
+int
+flight_fd(void)
+{
+	return -1;
 }
 
 /* vtpmd.c dispatch(), minus the data connections (their fds are closed)
@@ -218,9 +247,24 @@ dispatch(struct qmsg *q)
 	case CHAN_LISTEN_FD:
 	case CHAN_DATA_FD:
 		break;
+	case CHAN_ADOPT_SOCK:
+		adopt_set_sock(q->fd);
+		q->fd = -1;
+		break;
+	case CHAN_HOLD_FD:
+		adopt_hold(be32_get(q->data), be32_get(q->data + 4), q->fd);
+		q->fd = -1;
+		break;
+	case CHAN_RELEASE_FD:
+		adopt_release(be32_get(q->data), be32_get(q->data + 4));
+		break;
+	case CHAN_DETACH:
+		qmsg_free(q);
+		adopt_manager_lost("detached");
+		break;
 	case CHAN_STOP:
 		be32_put(out, 0);
-		chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
+		(void)chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
 		quit = 1;
 		break;
 	default:
@@ -315,7 +359,7 @@ send_packets(const uint8_t *d, size_t n)
 			send_raw(d, len, kind & 3);
 		} else {
 			unsigned sel = kind & 63;
-			uint32_t type = sel < 56 ? 1 + sel % 7 : 64 + (sel - 56);
+			uint32_t type = sel < 56 ? 1 + sel % 12 : 64 + (sel - 56);
 			int fd = (kind & 0x40) ? dup(nullfd) : -1;
 
 			(void)chan_send(mgr_fd, type, d, len, NULL, 0, fd);
@@ -341,6 +385,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&vd, 0, sizeof(vd));
 	vd.is_tpm2 = data[0] & 1;
 	vd.listen_fd = -1;
+	vd.adopt_fd = -1;
 	vd.bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
 	FZ_CHECK(chan_init(&vd.chan, sv[0]) == 0, "chan_init");
 	mgr_fd = sv[1];
@@ -392,6 +437,7 @@ quit:
 		qmsg_free(&cur);
 	if (vd.listen_fd >= 0)
 		close(vd.listen_fd);
+	adopt_close_all();
 	freezero(vd.rbuf, vd.rbufsize);
 	if (rmsg_owned && rmsg.fd >= 0)
 		close(rmsg.fd);

@@ -17,6 +17,10 @@
 #                       are in GUEST[key] (the last value of a key printed
 #                       twice); the console is $TESTDIR/NAME.serial, QEMU's
 #                       own output $TESTDIR/NAME.qemu.
+#   guest_start NAME UUID DEVICE ACTIONS [APPEND...] / guest_finish NAME
+#                       the same in two halves, QEMU running in between
+#                       (GUEST_QPID); guest_wait_line NAME ERE SECONDS
+#                       waits for a console line meanwhile.
 #   guest_expect KEY VALUE       GUEST[KEY] = VALUE
 #   guest_expect_match KEY REGEX GUEST[KEY] matches REGEX (whole value)
 #
@@ -52,8 +56,11 @@ guest_prepare() {
 	GUEST_INITRD=$GUEST_DIR/initrd.img
 }
 
-guest_boot() {
-	local name=$1 u=$2 dev=$3 actions=$4 serial qout pid rc=0 t0 line k v
+# guest_start NAME UUID DEVICE ACTIONS [APPEND...]: starts QEMU in the
+# background (as guest_boot); guest_finish NAME waits for it and checks
+# the run as guest_boot does.  For tests that act on the host meanwhile.
+guest_start() {
+	local name=$1 u=$2 dev=$3 actions=$4 serial qout
 	local -a noreboot=(-no-reboot)
 	shift 4
 	serial=$TESTDIR/$name.serial
@@ -61,7 +68,8 @@ guest_boot() {
 	[ -S "$RUN/$u.sock.ctrl" ] || fail "$name: no control socket $RUN/$u.sock.ctrl"
 	rm -f "$serial" "$qout"
 	[ "${GUEST_REBOOT:-0}" = 0 ] || noreboot=()
-	t0=$(date +%s%N)
+	_GUEST_T0=$(date +%s%N)
+	_GUEST_WHAT="$dev boot of $u"
 	timeout -k 5 "$GUEST_TIMEOUT" qemu-system-x86_64 -accel "$GUEST_ACCEL" -m 512 \
 		-nodefaults -display none -serial "file:$serial" "${noreboot[@]}" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
@@ -69,11 +77,34 @@ guest_boot() {
 		-chardev "socket,id=chrtpm,path=$RUN/$u.sock.ctrl" \
 		-tpmdev emulator,id=tpm0,chardev=chrtpm \
 		-device "$dev,tpmdev=tpm0" </dev/null >"$qout" 2>&1 &
-	pid=$!
-	track_pid "$pid"
+	GUEST_QPID=$!
+	track_pid "$GUEST_QPID"
+}
+
+# guest_wait_line NAME ERE SECONDS: true once the guest's console has a
+# line matching ERE.
+guest_wait_line() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		{ tr -d '\r' <"$TESTDIR/$1.serial"; } 2>/dev/null | grep -qE -- "$2" && return 0
+		kill -0 "$GUEST_QPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+guest_boot() {
+	guest_start "$@"
+	guest_finish "$1"
+}
+
+guest_finish() {
+	local name=$1 serial qout pid=$GUEST_QPID rc=0 line k v
+	serial=$TESTDIR/$name.serial
+	qout=$TESTDIR/$name.qemu
 	wait "$pid" || rc=$?
 	_untrack_pid "$pid"
-	log "$name: $dev boot of $u took $((($(date +%s%N) - t0) / 1000000)) ms"
+	log "$name: $_GUEST_WHAT took $((($(date +%s%N) - _GUEST_T0) / 1000000)) ms"
 	[ "$rc" != 124 ] || fail "$name: QEMU still running after $GUEST_TIMEOUT s; console: $(tail -n 15 "$serial" 2>/dev/null | tr -d '\r')"
 	[ "$rc" = 0 ] || fail "$name: QEMU exited $rc: $(head -c 800 "$qout"); console: $(tail -n 15 "$serial" 2>/dev/null | tr -d '\r')"
 	[ -f "$serial" ] || fail "$name: no console output"

@@ -9,6 +9,9 @@ keeps the other end, and serves requests from stdin, one per line:
   recv [SECONDS]        read one response (by its header size): prints its
                         hex, "closed" (EOF) or "timeout" (default 30 s)
   cmd HEX [SECONDS]     send, then recv
+  ctrl HEX N [SECONDS]  a control request on the control connection (the
+                        one SET_DATAFD went over, as QEMU's): prints the
+                        N-byte response's hex, "closed" or "timeout"
   quit
 
 Prints "ready" once SET_DATAFD was answered with result 0, else
@@ -82,6 +85,16 @@ def main():
         op = w[0]
         if op == "quit":
             break
+        if op == "ctrl":
+            seconds = float(w[3]) if len(w) > 3 else 30.0
+            try:
+                ctrl.sendall(bytes.fromhex(w[1]))
+            except OSError as e:
+                out("closed (%s)" % e.strerror)
+                continue
+            res, err = read_exact(ctrl, int(w[2]), time.monotonic() + seconds)
+            out(err or res.hex())
+            continue
         if op in ("send", "cmd"):
             try:
                 mine.sendall(bytes.fromhex(w[1]))

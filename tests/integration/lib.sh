@@ -113,6 +113,11 @@ _cleanup() {
 		done
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# vtpmds that outlived a manager (issue 11: restart survival) are
+	# nobody's descendants now; they are ours by their chroot.
+	if [ -d "$RUN" ]; then
+		pkill -KILL -f -- "--root $RUN/empty( |\$)" 2>/dev/null || true
+	fi
 	wait 2>/dev/null || true
 	for ((p = ${#_AT_EXIT[@]} - 1; p >= 0; p--)); do
 		eval "${_AT_EXIT[$p]}" >/dev/null 2>&1 || echo "# cleanup '${_AT_EXIT[$p]}' failed" >&2
@@ -249,16 +254,22 @@ vtpmd_pids() {
 }
 
 # stop_manager: SIGTERM, wait up to 10 s; the vtpmd processes it ran must
-# be gone too within 5 s.
+# be gone too within 5 s, but for those it logged as left running for the
+# next manager (a guest is attached: survive_restart); their pids are in
+# DETACHED.
+DETACHED=""
 stop_manager() {
-	local kids p rc=0
+	local kids p rc=0 off
 	[ -n "$MGR_PID" ] || fail "stop_manager: no manager running"
 	kids=$(_descendants "$MGR_PID")
+	off=$(stat -c %s "$MGR_LOG")
 	kill -TERM "$MGR_PID"
 	wait_gone "$MGR_PID" 10 || fail "stop_manager: the manager is still alive 10 s after SIGTERM"
 	wait "$MGR_PID" || rc=$?
 	MGR_PID=""
+	DETACHED=$(log_since "$off" | sed -n 's/.*: vtpmd pid \([0-9]*\) left running for the next manager.*/\1/p' | tr '\n' ' ')
 	for p in $kids; do
+		case " $DETACHED " in *" $p "*) continue ;; esac
 		wait_gone "$p" 5 || fail "stop_manager: child $p ($(cat "/proc/$p/comm" 2>/dev/null)) outlived the manager by 5 s"
 	done
 	[ "$rc" = 0 ] || fail "stop_manager: the manager exited with status $rc after SIGTERM"
@@ -531,6 +542,13 @@ held_recv() {
 held_cmd() {
 	echo "cmd $1 ${2:-30}" 1>&"${HELD[1]}"
 	_held_line "$((${2:-30} + 10))"
+}
+
+# held_ctrl HEX NBYTES [SECONDS]: a control request on the held connection's
+# control socket (QEMU's); prints the response's hex.
+held_ctrl() {
+	echo "ctrl $1 $2 ${3:-30}" 1>&"${HELD[1]}"
+	_held_line "$((${3:-30} + 10))"
 }
 
 # wait_log OFFSET TEXT SECONDS: true once $MGR_LOG gained a line containing

@@ -4,7 +4,7 @@
 # are the vTPM's own (0x70000000 + its instance), gid the vtpm user's
 # group, its only supplementary group is the vtpm
 # group, no capability in any set, NoNewPrivs, not dumpable (its /proc files
-# belong to root although it runs as vtpm), RLIMIT_NPROC 0, RLIMIT_NOFILE 80,
+# belong to root although it runs as vtpm), RLIMIT_NPROC 0, RLIMIT_NOFILE 88 (64 connections, 16 of its own, 8 held for the next manager),
 # RLIMIT_CORE 0, RLIMIT_AS 512 MiB (not in sanitizer builds), its root is
 # <run-dir>/empty, its mount, IPC and network namespaces are its own, and a
 # seccomp filter is installed.  Then, one vtpmd per probe (the test-only
@@ -50,7 +50,7 @@ assert_eq 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$st")" "NoNewPrivs"
 assert_eq "0" "$(stat -c %u "$st")" "owner of /proc/<vtpmd>/status (not dumpable)"
 limit() { awk -v k="$1" 'index($0, k) == 1 { n = split(substr($0, length(k) + 1), f, " +"); print f[2], f[3] }' "/proc/$pid/limits"; }
 assert_eq "0 0" "$(limit "Max processes")" "RLIMIT_NPROC (soft hard)"
-assert_eq "80 80" "$(limit "Max open files")" "RLIMIT_NOFILE (soft hard)"
+assert_eq "88 88" "$(limit "Max open files")" "RLIMIT_NOFILE (soft hard)"
 assert_eq "0 0" "$(limit "Max core file size")" "RLIMIT_CORE (soft hard)"
 if [ "$seccomp" = "seccomp=yes" ]; then
 	assert_eq "536870912 536870912" "$(limit "Max address space")" "RLIMIT_AS (soft hard)"
