@@ -21,7 +21,8 @@
  * comes from the kernel (SCM_CREDENTIALS), never from its message, and must
  * belong to the vTPM's own uid; every descriptor it returns is checked for
  * its kind (listening stream socket, connected stream socket, a sealed
- * memfd of the flight record's size) before use.  A vtpmd could swap its
+ * memfd of the flight record's size) before use; a save it asks for goes
+ * above the generation on disk.  A vtpmd could swap its
  * own sockets around; it cannot reach another vTPM's.
  */
 #include "manager/mgr.h"
@@ -347,26 +348,6 @@ returned_fd(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const cha
 	return -1;
 }
 
-/* Reads which generation each recorded state file is at: the vtpmd's next
- * save must go above it, and the last manager may not have committed it. */
-static void
-refresh_generations(struct mgr *m, struct vtpm *v)
-{
-	struct buf b;
-	uint64_t gen;
-	char err[256];
-
-	for (int i = 0; i < BLOB_COUNT; i++) {
-		if (!(v->me.flags & MF_HAS(i)))
-			continue;
-		buf_init(&b, CHAN_MAX_PAYLOAD);
-		if (store_blob_load(&m->store, v->me.uuid, blob_name(i), v->me.gen[i], &b, &gen, err,
-				    sizeof(err)) == 0 && gen > v->gen[i])
-			v->gen[i] = gen;
-		buf_free(&b); /* wipes */
-	}
-}
-
 static int
 hello_done(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char **why)
 {
@@ -385,7 +366,12 @@ hello_done(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 		*why = "adoption: epoll";
 		return -1;
 	}
-	refresh_generations(m, v);
+	/* The last manager may have saved past what its manifest says:
+	 * the next save of each file looks on disk first (nvservice.c). */
+	v->gen_unknown = 0;
+	for (int i = 0; i < BLOB_COUNT; i++)
+		if (v->me.flags & MF_HAS(i))
+			v->gen_unknown |= 1u << i;
 	v->adopt_stage = ADOPT_NONE;
 	v->state = VS_RUNNING;
 	v->adopt_offered = 1;

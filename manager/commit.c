@@ -14,13 +14,17 @@
  * counters wear out and TPMs rate-limit NV writes.  That interval is the
  * rollback window documented in docs/STORAGE.md.
  *
- * Threads: the I/O loop builds snapshots; a worker thread writes them and
- * talks to the TPM, so host-TPM latency never stalls the loop.  Urgent
- * commits (create, delete, exit) run on the loop after waiting for any
- * commit in flight.  Without a counter (keyfile mode) the same code runs
- * with S simply incremented.
+ * Threads: the I/O loop builds snapshots; the commit thread writes them
+ * and talks to the TPM, so neither disk nor host-TPM latency stalls the
+ * loop.  Urgent commits (create, delete, a first or deleted state file)
+ * are requests (manifest_commit) answered on the loop through the worker
+ * completion queue once durable; requests that queue up meanwhile share
+ * one commit of the newest snapshot.  Only start-up and exit commit on the
+ * loop itself (manifest_sync), when nothing else is served.  Without a
+ * counter (keyfile mode) the same code runs with S simply incremented.
  */
 #include "manager/mgr.h"
+#include "manager/worker.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +42,9 @@ struct commit {
 	pthread_cond_t cv;
 	int job, busy, quit;
 	struct manifest snap;
+	struct commit_req *waiters, *waiters_tail; /* urgent requests */
+	struct manifest urgent;                    /* their snapshot (the newest) */
+	struct mgr *m;                             /* for worker_complete only */
 	struct store *store;
 	struct host_tpm *host;
 	uint64_t seq;      /* S of the last manifest written */
@@ -111,25 +118,46 @@ static void *
 commit_worker(void *arg)
 {
 	struct commit *c = arg;
+	struct commit_req *list, *r;
 	struct manifest mf;
+	int rc;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->job && !c->quit)
+		while (!c->job && c->waiters == NULL && !c->quit)
 			pthread_cond_wait(&c->cv, &c->mu);
-		if (!c->job && c->quit)
+		if (!c->job && c->waiters == NULL && c->quit)
 			break;
-		mf = c->snap;
-		memset(&c->snap, 0, sizeof(c->snap));
-		c->job = 0;
+		list = c->waiters;
+		if (list != NULL) {
+			/* The urgent snapshot is newer than any batched one. */
+			mf = c->urgent;
+			memset(&c->urgent, 0, sizeof(c->urgent));
+			c->waiters = c->waiters_tail = NULL;
+			if (c->job) {
+				manifest_free(&c->snap);
+				c->job = 0;
+			}
+		} else {
+			mf = c->snap;
+			memset(&c->snap, 0, sizeof(c->snap));
+			c->job = 0;
+		}
 		c->busy = 1;
 		pthread_mutex_unlock(&c->mu);
-		int r = do_commit(c, &mf);
+		rc = do_commit(c, &mf);
 		manifest_free(&mf);
 		pthread_mutex_lock(&c->mu);
 		c->busy = 0;
-		c->failures = r == 0 ? 0 : c->failures + 1;
+		c->failures = rc == 0 ? 0 : c->failures + 1;
 		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		while ((r = list) != NULL) {
+			list = r->cnext;
+			r->rc = rc;
+			worker_complete(c->m, &r->w);
+		}
+		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -146,6 +174,7 @@ commit_init(struct mgr *m, struct host_tpm *host, uint64_t seq, char *err, size_
 	}
 	c->store = &m->store;
 	c->host = host;
+	c->m = m;
 	c->seq = seq;
 	c->interval_ms = m->cfg.rollback_interval * 1000u;
 	pthread_mutex_init(&c->mu, NULL);
@@ -217,7 +246,34 @@ commit_check_anchor(struct mgr *m, int present, uint64_t seq, int fresh, char *e
 	return -1;
 }
 
-/* Urgent: commit now, on the loop (create, delete, exit). */
+void
+manifest_commit(struct mgr *m, struct commit_req *r)
+{
+	struct commit *c = m->commit;
+	struct manifest mf;
+
+	r->cnext = NULL;
+	worker_expect(m);
+	if (c == NULL || build_snapshot(m, &mf) != 0) {
+		r->rc = c == NULL ? 0 : -ENOMEM;
+		worker_complete(m, &r->w);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	manifest_free(&c->urgent);
+	c->urgent = mf;
+	if (c->waiters_tail != NULL)
+		c->waiters_tail->cnext = r;
+	else
+		c->waiters = r;
+	c->waiters_tail = r;
+	c->dirty = 0;
+	c->last_ms = now_ms();
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Commit now, on the loop: start-up and exit only (nothing is served). */
 int
 manifest_sync(struct mgr *m)
 {
@@ -235,7 +291,7 @@ manifest_sync(struct mgr *m)
 		manifest_free(&c->snap);
 		c->job = 0;
 	}
-	while (c->busy)
+	while (c->busy || c->waiters != NULL)
 		pthread_cond_wait(&c->cv, &c->mu);
 	r = do_commit(c, &mf);
 	c->dirty = 0;
@@ -265,7 +321,7 @@ commit_tick(struct mgr *m)
 	if (c == NULL || !c->dirty || now - c->last_ms < c->interval_ms)
 		return;
 	pthread_mutex_lock(&c->mu);
-	if (!c->busy && !c->job && build_snapshot(m, &mf) == 0) {
+	if (!c->busy && !c->job && c->waiters == NULL && build_snapshot(m, &mf) == 0) {
 		c->snap = mf;
 		c->job = 1;
 		c->dirty = 0;
@@ -305,6 +361,7 @@ commit_shutdown(struct mgr *m)
 	if (c->started)
 		pthread_join(c->thr, NULL);
 	manifest_free(&c->snap);
+	manifest_free(&c->urgent);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	free(c);

@@ -355,6 +355,7 @@ cleanup(struct mgr *m)
 	if (m->commit != NULL && m->serving)
 		(void)manifest_sync(m);
 	commit_shutdown(m);
+	worker_shutdown(m); /* after the commit thread: it completes works too */
 	if (m->host != NULL)
 		host_tpm_close(m->host);
 	xen_backend_close(m);
@@ -510,6 +511,7 @@ main(int argc, char **argv)
 	m->manifest.seq = mf.seq;
 	m->manifest.next_instance = mf.next_instance ? mf.next_instance : 1;
 	if (commit_init(m, &ht, mf.seq, err, sizeof(err)) != 0 ||
+	    worker_init(m, STORAGE_THREADS, err, sizeof(err)) != 0 ||
 	    commit_check_anchor(m, present, mf.seq, created, err, sizeof(err)) != 0) {
 		log_err(LOGM_TCS, "%s", err);
 		manifest_free(&mf);

@@ -18,6 +18,7 @@
 #include "manager/config.h"
 #include "manager/ctl_proto.h"
 #include "manager/store.h"
+#include "manager/worker.h"
 #include "util/buf.h"
 #include "util/chan.h"
 #include "util/flight.h"
@@ -99,6 +100,7 @@ struct kept_conn {
 
 struct ctl_client;
 struct xen_backend;
+struct nv_job;
 
 struct vtpm {
 	struct vtpm *next;
@@ -142,6 +144,13 @@ struct vtpm {
 	struct req *q_head, *q_tail;
 	struct req *outstanding;
 	unsigned fifo_queued; /* FIFO requests queued or outstanding here (fifo.c caps them) */
+
+	/* Storage (nvservice.c, worker.c). */
+	struct nv_job *nv_job;  /* the vtpmd's outstanding NV request, or NULL */
+	uint32_t spawn_seq;     /* counts vtpmds: replies go to the one that asked */
+	unsigned nwork;         /* storage works holding this struct */
+	int free_pending;       /* freed once nwork drops to 0 */
+	unsigned gen_unknown;   /* bit per blob: generation on disk not known (adopted) */
 
 	/* Restart survival (adopt.c). */
 	int pidfd;              /* the vtpmd when adopted (not our child), else -1 */
@@ -198,6 +207,7 @@ struct mgr {
 	unsigned ndetached;          /* vtpmds left running for the next manager */
 	uint64_t next_conn_id;
 	struct commit *commit;       /* manifest commits (commit.c) */
+	struct workers *workers;     /* storage threads (worker.c) */
 	struct host_tpm *host;       /* the host TPM, for status */
 	uid_t vtpm_uid;              /* vtpmd's unprivileged identity */
 	gid_t vtpm_gid;
@@ -240,6 +250,11 @@ struct vtpm *vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN]);
 struct vtpm *vtpm_find_instance(struct mgr *m, uint32_t instance);
 struct vtpm *vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errlen);
 void vtpm_free(struct mgr *m, struct vtpm *v);
+/* A storage work refers to v / is finished with it (v outlives its works). */
+void vtpm_work_begin(struct vtpm *v);
+void vtpm_work_done(struct mgr *m, struct vtpm *v);
+/* Kills v's vtpmd for a protocol or channel failure (a crash from then on). */
+void vtpm_kill_for(struct mgr *m, struct vtpm *v, const char *why);
 int vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart);
 void vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r);
 void vtpm_request_stop(struct mgr *m, struct vtpm *v);
@@ -304,11 +319,27 @@ struct host_tpm;
 int commit_init(struct mgr *m, struct host_tpm *host, uint64_t seq, char *err, size_t errlen);
 int commit_check_anchor(struct mgr *m, int present, uint64_t seq, int fresh, char *err,
 			size_t errlen);
+/* An urgent commit (a vTPM created or deleted, a state file's presence
+ * changed): r->w.done runs on the loop once the manifest as it is now is
+ * durable, with r->rc 0 or a negative error. */
+struct commit_req {
+	struct work w;
+	int rc;
+	struct commit_req *cnext;
+};
+void manifest_commit(struct mgr *m, struct commit_req *r);
+/* Commits on the calling thread, waiting for any commit in flight: only
+ * at start-up and exit, when nothing is served. */
 int manifest_sync(struct mgr *m);
 void manifest_mark_dirty(struct mgr *m);
 void commit_tick(struct mgr *m);
 void commit_status(struct mgr *m, uint64_t *seq, uint64_t *counter, int *has_counter);
 void commit_shutdown(struct mgr *m);
+
+/* Storage threads (worker.c): one vTPM's saves run in order on one of
+ * them; this many vTPMs can wait on a slow or frozen disk at once before a
+ * load of another vTPM waits too. */
+#define STORAGE_THREADS 4
 
 /* An incomplete request or frame is dropped after this long (swtpm: 500 ms). */
 #define PARTIAL_TIMEOUT_MS 500

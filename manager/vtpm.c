@@ -30,6 +30,7 @@
  */
 #include "manager/mgr.h"
 #include "manager/adopt.h"
+#include "manager/nvservice.h"
 #include "manager/xen_backend.h"
 
 #include <errno.h>
@@ -514,6 +515,9 @@ check_vtpmd_deadline(struct mgr *m, struct vtpm *v, uint64_t now)
 	}
 	if (v->state != VS_RUNNING || v->flight == NULL)
 		return 0;
+	/* Waiting for us to store its state is not the vtpmd's time. */
+	if (nv_pending(v))
+		v->alive_ms = now;
 	consistent = flight_snapshot(v->flight, &f) == 0;
 	if (f.seq != v->flight_seq) {
 		/* The record changed since the last look: progress. */
@@ -650,6 +654,19 @@ vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whyle
 }
 
 void
+vtpm_work_begin(struct vtpm *v)
+{
+	v->nwork++;
+}
+
+void
+vtpm_work_done(struct mgr *m, struct vtpm *v)
+{
+	if (--v->nwork == 0 && v->free_pending)
+		mgr_defer_free(m, v);
+}
+
+void
 vtpm_free(struct mgr *m, struct vtpm *v)
 {
 	struct vtpm **pp;
@@ -677,7 +694,11 @@ vtpm_free(struct mgr *m, struct vtpm *v)
 	ev_del(m, &v->ch_ev);
 	if (v->pidfd >= 0)
 		close(v->pidfd);
-	mgr_defer_free(m, v);
+	/* Storage work of it still under way keeps it (vtpm_work_done). */
+	if (v->nwork != 0)
+		v->free_pending = 1;
+	else
+		mgr_defer_free(m, v);
 }
 
 static const char *
@@ -805,6 +826,7 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 		return -1;
 	}
 	v->pid = pid;
+	v->spawn_seq++;
 	v->pid_reaped = 0;
 	v->kill_why = NULL;
 	v->close_kept = 0;
@@ -858,6 +880,7 @@ vtpm_adopt_channel(struct mgr *m, struct vtpm *v, int fd)
 		return -1;
 	}
 	v->state = VS_ADOPTING;
+	v->spawn_seq++;
 	v->adopt_stage = ADOPT_HELLO;
 	v->adopt_nfds = 0;
 	v->pid = 0;
@@ -940,6 +963,12 @@ vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 		}
 	}
 	vtpm_pump(m, v);
+}
+
+void
+vtpm_kill_for(struct mgr *m, struct vtpm *v, const char *why)
+{
+	vtpm_kill(m, v, why);
 }
 
 static void
@@ -1025,169 +1054,6 @@ vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *
 
 /* Everything below handles one message from a vtpmd. */
 
-static int
-reply_status(struct vtpm *v, uint32_t rc)
-{
-	uint8_t b[4];
-
-	be32_put(b, rc);
-	return chan_send(v->ch.fd, CHAN_NV_STATUS, b, 4, NULL, 0, -1);
-}
-
-/*
- * Which state files exist is part of the manifest (MF_HAS bits), so a file
- * deleted behind the manager's back is told apart from one the TPM never
- * saved or deleted itself.  The rules, with F the generation floor in the
- * manifest:
- *   recorded present, file missing       refused by name (never a fresh TPM)
- *   recorded present, generation < F     refused as a rollback (store.c)
- *   recorded absent, generation >= F     a save the manifest does not show
- *                                        yet (crash before the commit): used
- *   recorded absent, generation < F      the deleted copy (crash between the
- *                                        commit and the unlink, or restored
- *                                        by someone): removed, treated as absent
- * A delete commits the manifest (bit cleared, floor above the deleted
- * generation) before the file goes; the first save of permall commits
- * before it is acknowledged, so a fresh TPM's state is never unrecorded for
- * longer than one save.
- */
-static int
-nv_load(struct mgr *m, struct vtpm *v, const char *name, int idx)
-{
-	struct buf out;
-	uint8_t rcb[4];
-	uint64_t gen = 0;
-	char err[512], path[PATH_MAX];
-	int r, s, recorded = (v->me.flags & MF_HAS(idx)) != 0;
-
-	buf_init(&out, CHAN_MAX_PAYLOAD - 4);
-	r = store_blob_load(&m->store, v->me.uuid, name, v->me.gen[idx], &out, &gen, err,
-			    sizeof(err));
-	if (r == STORE_E_ROLLBACK && !recorded) {
-		log_warn(LOGM_STORE, "vtpm %s: %s; the manifest records it as deleted: removing it",
-			 v->uuid_str, err);
-		(void)store_blob_delete(&m->store, v->me.uuid, name);
-		r = STORE_E_NOENT;
-	}
-	if (r == 0) {
-		v->gen[idx] = gen;
-		if (!recorded) {
-			v->me.flags |= MF_HAS(idx);
-			manifest_mark_dirty(m);
-		}
-		be32_put(rcb, 0);
-		s = chan_send(v->ch.fd, CHAN_NV_DATA, rcb, 4, buf_ptr(&out), buf_avail(&out), -1);
-		log_debug(LOGM_STORE, "vtpm %s: loaded %s (%zu bytes, generation %llu)",
-			  v->uuid_str, name, buf_avail(&out), (unsigned long long)gen);
-	} else if (r == STORE_E_NOENT && !recorded) {
-		be32_put(rcb, TPM_RETRY_RC);
-		s = chan_send(v->ch.fd, CHAN_NV_DATA, rcb, 4, NULL, 0, -1);
-	} else {
-		if (r == STORE_E_NOENT) {
-			store_blob_path(&m->store, v->me.uuid, name, path, sizeof(path));
-			snprintf(err, sizeof(err), "state file %s is missing (the manifest records "
-				 "it at generation %llu or later): restore it from a backup, or "
-				 "`vtpmctl delete` the vTPM to start over with a new TPM", path,
-				 (unsigned long long)v->me.gen[idx]);
-		}
-		log_err(LOGM_STORE, "vtpm %s: %s; this vTPM will not start until the file is "
-			"restored or the vTPM is deleted", v->uuid_str, err);
-		snprintf(v->reason, sizeof(v->reason), "%s", err);
-		be32_put(rcb, TPM_FAIL_RC);
-		s = chan_send(v->ch.fd, CHAN_NV_DATA, rcb, 4, NULL, 0, -1);
-	}
-	buf_free(&out);
-	return s;
-}
-
-static int
-nv_store(struct mgr *m, struct vtpm *v, const char *name, int idx, const uint8_t *data,
-	 size_t len)
-{
-	uint64_t gen = (v->gen[idx] > v->me.gen[idx] ? v->gen[idx] : v->me.gen[idx]) + 1;
-	char err[512];
-
-	if (store_blob_save(&m->store, v->me.uuid, name, gen, data, len, err, sizeof(err)) != 0) {
-		/* The command that needed the save fails, and libtpms stays
-		 * in failure mode (every later command fails too): the vTPM
-		 * is degraded, and its vtpmd exits once the command is
-		 * answered (VTPMD_EXIT_SAVE_FAILED); the next command restarts
-		 * it from the last state that was saved. */
-		log_err(LOGM_STORE, "vtpm %s: %s; restarting it from its last saved state",
-			v->uuid_str, err);
-		snprintf(v->reason, sizeof(v->reason), "saving %s failed (%s); restarted from the "
-			 "last saved state", name, err);
-		v->degraded = 1;
-		return reply_status(v, TPM_FAIL_RC);
-	}
-	if (v->degraded) {
-		log_info(LOGM_STORE, "vtpm %s: saving works again", v->uuid_str);
-		v->degraded = 0;
-		v->reason[0] = '\0';
-	}
-	v->gen[idx] = gen;
-	if (!(v->me.flags & MF_HAS(idx))) {
-		v->me.flags |= MF_HAS(idx);
-		/* A TPM's first permanent state is recorded before the TPM
-		 * may rely on it: deleting the file must never be able to
-		 * turn it into a fresh TPM. */
-		if (idx == BLOB_PERMALL && manifest_sync(m) != 0) {
-			log_err(LOGM_STORE, "vtpm %s: cannot record its first %s in the manifest",
-				v->uuid_str, name);
-			return reply_status(v, TPM_FAIL_RC);
-		}
-	}
-	manifest_mark_dirty(m);
-	log_debug(LOGM_STORE, "vtpm %s: saved %s (%zu bytes, generation %llu)", v->uuid_str,
-		  name, len, (unsigned long long)gen);
-	return reply_status(v, 0);
-}
-
-static int
-nv_delete(struct mgr *m, struct vtpm *v, const char *name, int idx)
-{
-	int r;
-
-	if (v->me.flags & MF_HAS(idx)) {
-		/* Recorded absent, with a floor above the copy that goes, before
-		 * it goes: a crash in between leaves a file the manifest says to
-		 * ignore, never a recorded file that is missing. */
-		v->me.flags &= ~MF_HAS(idx);
-		if (v->gen[idx] + 1 > v->me.gen[idx])
-			v->me.gen[idx] = v->gen[idx] + 1;
-		v->gen[idx] = v->me.gen[idx];
-		if (manifest_sync(m) != 0) {
-			v->me.flags |= MF_HAS(idx);
-			log_err(LOGM_STORE, "vtpm %s: cannot record the deletion of %s", v->uuid_str,
-				name);
-			return reply_status(v, TPM_FAIL_RC);
-		}
-	}
-	r = store_blob_delete(&m->store, v->me.uuid, name);
-	if (r == 0)
-		return reply_status(v, 0);
-	if (r == STORE_E_NOENT)
-		return reply_status(v, TPM_RETRY_RC);
-	log_err(LOGM_STORE, "vtpm %s: cannot delete %s: %s", v->uuid_str, name,
-		strerror(errno));
-	return reply_status(v, TPM_FAIL_RC);
-}
-
-/* Validates a blob name sent by a vtpmd; returns its index or -1. */
-static int
-parse_name(const uint8_t *p, size_t len, char out[NV_NAME_MAX + 1])
-{
-	int idx;
-
-	if (len == 0 || len > NV_NAME_MAX)
-		return -1;
-	if ((idx = blob_index_of((const char *)p, len)) < 0)
-		return -1;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return idx;
-}
-
 /*
  * Answers a GET_STATEBLOB request r with the vtpmd's reply p (already
  * checked by ctrl_check_response: res, state_flags, totlength, length |
@@ -1247,9 +1113,7 @@ stateblob_reply(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_
 static int
 handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char **why)
 {
-	char name[NV_NAME_MAX + 1];
 	struct req *r = v->outstanding;
-	int idx;
 
 	if (v->state == VS_ADOPTING)
 		return adopt_handle_msg(m, v, msg, why);
@@ -1320,28 +1184,9 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 		req_free(r);
 		return 0; /* the channel closes next */
 	case CHAN_NV_LOAD:
-		if ((idx = parse_name(msg->data, msg->len, name)) < 0) {
-			*why = "bad blob name in NV_LOAD";
-			return -1;
-		}
-		return nv_load(m, v, name, idx) == 0 ? 0 : (*why = "channel send failed", -1);
 	case CHAN_NV_STORE:
-		if (msg->len < 1 || msg->len - 1 < msg->data[0] ||
-		    (idx = parse_name(msg->data + 1, msg->data[0], name)) < 0) {
-			*why = "bad NV_STORE";
-			return -1;
-		}
-		return nv_store(m, v, name, idx, msg->data + 1 + msg->data[0],
-				msg->len - 1 - msg->data[0]) == 0
-			       ? 0
-			       : (*why = "channel send failed", -1);
 	case CHAN_NV_DELETE:
-		if (msg->len < 2 || msg->data[0] > 1 ||
-		    (idx = parse_name(msg->data + 1, msg->len - 1, name)) < 0) {
-			*why = "bad NV_DELETE";
-			return -1;
-		}
-		return nv_delete(m, v, name, idx) == 0 ? 0 : (*why = "channel send failed", -1);
+		return nv_request(m, v, msg, why);
 	default:
 		*why = "unknown message type";
 		return -1;

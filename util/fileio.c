@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,33 +19,36 @@
 /* Fault injection: see fileio.h.  Tests only; set via the environment. */
 enum fault_step { FAULT_NONE, FAULT_WRITE, FAULT_FSYNC, FAULT_RENAME, FAULT_DIRSYNC };
 
+static enum fault_step fault_step_set;
+static long fault_count;
+static atomic_long fault_seen;
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+
+static void
+fault_init(void)
+{
+	const char *e = getenv("VTPM_FAULT"), *colon;
+	size_t n;
+
+	if (e == NULL || (colon = strchr(e, ':')) == NULL)
+		return;
+	n = (size_t)(colon - e);
+	if (n == 5 && strncmp(e, "write", 5) == 0) fault_step_set = FAULT_WRITE;
+	else if (n == 5 && strncmp(e, "fsync", 5) == 0) fault_step_set = FAULT_FSYNC;
+	else if (n == 6 && strncmp(e, "rename", 6) == 0) fault_step_set = FAULT_RENAME;
+	else if (n == 7 && strncmp(e, "dirsync", 7) == 0) fault_step_set = FAULT_DIRSYNC;
+	fault_count = strtol(colon + 1, NULL, 10);
+}
+
+/* Several storage threads write at once: the setting is read once, and
+ * the count of steps seen is atomic, so exactly the Nth step fails. */
 static int
 fault_hit(enum fault_step step)
 {
-	static int inited;
-	static enum fault_step fstep;
-	static long fcount, seen;
-	const char *e;
-
-	/* Only the manager's single storage thread calls into here, so the
-	 * statics are not shared between threads. */
-	if (!inited) {
-		inited = 1;
-		if ((e = getenv("VTPM_FAULT")) != NULL) {
-			const char *colon = strchr(e, ':');
-			if (colon != NULL) {
-				size_t n = (size_t)(colon - e);
-				if (n == 5 && strncmp(e, "write", 5) == 0) fstep = FAULT_WRITE;
-				else if (n == 5 && strncmp(e, "fsync", 5) == 0) fstep = FAULT_FSYNC;
-				else if (n == 6 && strncmp(e, "rename", 6) == 0) fstep = FAULT_RENAME;
-				else if (n == 7 && strncmp(e, "dirsync", 7) == 0) fstep = FAULT_DIRSYNC;
-				fcount = strtol(colon + 1, NULL, 10);
-			}
-		}
-	}
-	if (fstep == FAULT_NONE || step != fstep)
+	(void)pthread_once(&fault_once, fault_init);
+	if (fault_step_set == FAULT_NONE || step != fault_step_set)
 		return 0;
-	return ++seen == fcount;
+	return atomic_fetch_add(&fault_seen, 1) + 1 == fault_count;
 }
 
 int

@@ -47,7 +47,8 @@ int subdir_open_trusted(int dirfd, const char *name, mode_t mode, const char *wh
 			size_t errlen);
 
 /*
- * Fault injection for tests (issue: storage faults): when the environment
+ * Fault injection for tests (issue: storage faults; safe with several storage
+ * threads: the Nth step of the kind fails, counted atomically): when the environment
  * variable VTPM_FAULT is "write:N", "fsync:N", "rename:N" or "dirsync:N",
  * the Nth such step in this process fails with EIO (ENOSPC for write).
  * Read once at the first call; costs one branch otherwise.

@@ -529,10 +529,12 @@ fx_settle(void)
 	struct epoll_event evs[64];
 
 	for (int round = 0; round < 4096; round++) {
-		/* main.c's loop body, without the wait. */
-		int n = epoll_wait(fx_m->epfd, evs, 64, 0);
+		/* main.c's loop body; it waits only while storage work (on the
+		 * worker threads) is under way, whose completion wakes it. */
+		int busy = worker_pending(fx_m) != 0;
+		int n = epoll_wait(fx_m->epfd, evs, 64, busy ? 100 : 0);
 		mgr_dispatch(fx_m, evs, n > 0 ? n : 0);
-		if (drain_all() == 0 && n <= 0)
+		if (drain_all() == 0 && n <= 0 && !busy)
 			return;
 	}
 }
@@ -582,7 +584,7 @@ fx_begin(unsigned auto_flags)
 	fx_m = m = calloc(1, sizeof(*m));
 	FZ_CHECK(m != NULL, "calloc");
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
-	m->sigfd = m->runlock_fd = -1;
+	m->sigfd = m->runlock_fd = m->adopt_dirfd = -1; /* no restart survival here */
 	m->ctl_ev.fd = -1;
 	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
 	m->reserve_fd = m->admin_reserve_fd = -1; /* (no fd shedding here) */
@@ -606,6 +608,7 @@ fx_begin(unsigned auto_flags)
 	FZ_CHECK(store_open(&m->store, state_dir, fx_master, err, sizeof(err)) == 0, "store: %s",
 		 err);
 	FZ_CHECK(commit_init(m, &host, 0, err, sizeof(err)) == 0, "commit: %s", err);
+	FZ_CHECK(worker_init(m, 2, err, sizeof(err)) == 0, "worker: %s", err);
 	m->manifest.next_instance = 3;
 	FZ_CHECK(ctl_open(m, err, sizeof(err)) == 0, "ctl_open: %s", err);
 	FZ_CHECK(fifo_open(m, err, sizeof(err)) == 0, "fifo_open: %s", err);
@@ -665,6 +668,7 @@ fx_end(void)
 	/* main.c cleanup(), minus the processes. */
 	(void)manifest_sync(m);
 	commit_shutdown(m);
+	worker_shutdown(m);
 	while (m->vtpms != NULL)
 		vtpm_free(m, m->vtpms);
 	if (m->fifo_enabled)

@@ -93,10 +93,17 @@ track_pid() { _TRACKED+=("$1"); }
 # tracked process was killed, most recent first.
 _AT_EXIT=()
 at_exit() { _AT_EXIT+=("$(printf '%q ' "$@")"); }
+# at_exit_first CMD...: run CMD at exit before any process is killed (e.g.
+# fsfreeze -u: a process blocked on a frozen filesystem cannot die).
+_AT_EXIT_FIRST=()
+at_exit_first() { _AT_EXIT_FIRST+=("$(printf '%q ' "$@")"); }
 
 _cleanup() {
 	local rc=$? p pids=()
 	trap - EXIT
+	for p in "${_AT_EXIT_FIRST[@]}"; do
+		eval "$p" >/dev/null 2>&1 || echo "# cleanup '$p' failed" >&2
+	done
 	if [ -n "$MGR_PID" ]; then
 		pids+=("$MGR_PID")
 		mapfile -t -O "${#pids[@]}" pids < <(_descendants "$MGR_PID")

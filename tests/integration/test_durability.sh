@@ -37,7 +37,7 @@ out=$(mount -t ext4 -o "loop,$MOPTS" "$IMG" "$MNT" 2>&1) || skip "cannot mount $
 at_exit umount -l "$MNT"
 # A test that fails while the file system is frozen must not leave it so.
 thaw() { if grep -q " $MNT ext4 " /proc/mounts; then fsfreeze -u "$MNT" 2>/dev/null || [ $? = 1 ]; fi; }
-at_exit thaw
+at_exit_first thaw
 STATE=$MNT/state
 
 start_manager

@@ -200,7 +200,7 @@ mgr_up(void)
 	m->run_dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ck_assert(m->run_dirfd >= 0);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
-	m->sigfd = m->runlock_fd = -1;
+	m->sigfd = m->runlock_fd = m->adopt_dirfd = -1;
 	m->ctl_ev.fd = -1;
 	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
 	m->reserve_fd = m->admin_reserve_fd = -1; /* (no fd shedding here) */
@@ -218,6 +218,7 @@ mgr_up(void)
 	snprintf(host.path, sizeof(host.path), "keyfile:%s/key", tmp);
 	m->host = &host;
 	ck_assert_msg(store_open(&m->store, state_dir, master, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(worker_init(m, 2, err, sizeof(err)) == 0, "%s", err);
 	m->manifest.next_instance = 2;
 	ck_assert_msg(ctl_open(m, err, sizeof(err)) == 0, "%s", err);
 	memset(&me, 0, sizeof(me));
@@ -243,6 +244,7 @@ mgr_down(void)
 	for (unsigned i = 0; i < nchans; i++)
 		if (chans[i].rbuf != NULL)
 			chan_close(&chans[i]);
+	worker_shutdown(m);
 	while (m->vtpms != NULL) {
 		struct vtpm *v = m->vtpms;
 
