@@ -285,6 +285,7 @@ hello(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char **wh
 		return -1;
 	}
 	v->pidfd = pidfd;
+	v->adopted = 1;
 	v->pid = (pid_t)msg->cred_pid;
 	v->autostart = (h[5] & CHAN_HELLO_AUTOSTARTED) != 0;
 	v->locality = h[6];

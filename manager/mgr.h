@@ -76,6 +76,7 @@ enum vtpm_state {
 	VS_STOPPED, VS_STARTING, VS_RUNNING, VS_STOPPING, VS_FAILED,
 	VS_ADOPTING, /* an orphaned vtpmd is handing itself over (adopt.c) */
 	VS_DETACHED, /* shutdown: its vtpmd was left running for the next manager */
+	VS_DYING,    /* its vtpmd was sent SIGKILL; finished once it is gone (pid_ev) */
 };
 
 /*
@@ -152,8 +153,16 @@ struct vtpm {
 	int free_pending;       /* freed once nwork drops to 0 */
 	unsigned gen_unknown;   /* bit per blob: generation on disk not known (adopted) */
 
+	/* The end of a vtpmd (vtpm.c vtpm_channel_lost): what it was. */
+	int lost_was;           /* its state when the channel went */
+	int lost_orderly;
+	char lost_why[64];
+	uint64_t dying_since;
+	struct ev pid_ev;       /* pidfd in epoll while VS_DYING */
+
 	/* Restart survival (adopt.c). */
-	int pidfd;              /* the vtpmd when adopted (not our child), else -1 */
+	int pidfd;              /* the running vtpmd's pidfd, or -1 */
+	int adopted;            /* ... which is not our child (adopt.c) */
 	int adopt_offered;      /* the vtpmd has an adopt socket */
 	int adopt_stage;        /* ADOPT_* while VS_ADOPTING */
 	unsigned adopt_nfds;    /* descriptors it returned so far */

@@ -612,7 +612,7 @@ vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errle
 	uuid_format(me->uuid, v->uuid_str);
 	v->ch.fd = -1;
 	v->pidfd = -1;
-	v->data_ev.fd = v->ctrl_ev.fd = v->ch_ev.fd = -1;
+	v->data_ev.fd = v->ctrl_ev.fd = v->ch_ev.fd = v->pid_ev.fd = -1;
 	v->state = VS_STOPPED;
 	/* A vtpmd that outlived the last manager brings its sockets back. */
 	if (!adopt_connect(m, v) && sockets_bind_vtpm(m, v, err, errlen) != 0) {
@@ -692,6 +692,7 @@ vtpm_free(struct mgr *m, struct vtpm *v)
 	}
 	req_free(v->outstanding);
 	ev_del(m, &v->ch_ev);
+	ev_del(m, &v->pid_ev);
 	if (v->pidfd >= 0)
 		close(v->pidfd);
 	/* Storage work of it still under way keeps it (vtpm_work_done). */
@@ -787,6 +788,10 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 
 	if (vtpm_has_vtpmd(v))
 		return 0;
+	/* The last one is being killed: the next starts once it is gone
+	 * (channel_lost_finish), what is queued waits for it. */
+	if (v->state == VS_DYING)
+		return 0;
 	if (v->state == VS_FAILED || m->stopping)
 		return -1;
 	/* After a crash of a running TPM, whoever comes first (a guest's
@@ -826,6 +831,9 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 		return -1;
 	}
 	v->pid = pid;
+	/* Not reaped before we reap it: the pid is ours to open. */
+	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	v->adopted = 0;
 	v->spawn_seq++;
 	v->pid_reaped = 0;
 	v->kill_why = NULL;
@@ -1261,13 +1269,16 @@ status_str(int status, char *out, size_t outlen)
 /*
  * After any end but an orderly stop, the vtpmd must be dead before the
  * connections it served are answered or handed on: a live one could still
- * write to them.  SIGKILL, then reap it here.  Returns 1 with its fate in
- * how, or 0 when it did not die within KILL_WAIT_MS (it is reaped later).
+ * write to them.  The caller has sent SIGKILL; this only looks, never
+ * waits: 1 with its fate in how (and *st, its wait status when known) once
+ * it is gone, 0 while it is not yet.  The loop hears of its death through
+ * its pidfd (death_cb) and gives up on it after KILL_WAIT_MS.
  */
 static int
-ensure_dead(struct vtpm *v, pid_t pid, char *how, size_t howlen, int *st)
+death_check(struct vtpm *v, char *how, size_t howlen, int *st)
 {
-	struct timespec ms = { 0, 1000000 };
+	struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
+	siginfo_t si;
 	int status;
 	pid_t r;
 
@@ -1278,37 +1289,39 @@ ensure_dead(struct vtpm *v, pid_t pid, char *how, size_t howlen, int *st)
 		return 1;
 	}
 	if (v->pidfd >= 0) {
-		/* Adopted: not our child, so no status; its pidfd turns
-		 * readable when it is gone. */
-		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
-
-		(void)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
-		if (poll(&p, 1, KILL_WAIT_MS) == 1) {
+		if (poll(&p, 1, 0) != 1)
+			return 0;
+		if (v->adopted) {
 			snprintf(how, howlen, "is gone (adopted: exit status unknown)");
 			return 1;
 		}
-		snprintf(how, howlen, "still alive %d ms after SIGKILL", KILL_WAIT_MS);
-		return 0;
+		/* Ours: reap it here, for its status (SIGCHLD may come later
+		 * and find nothing, which is fine). */
+		memset(&si, 0, sizeof(si));
+		if (waitid((idtype_t)P_PIDFD, (id_t)v->pidfd, &si, WEXITED | WNOHANG) == 0 &&
+		    si.si_pid != 0) {
+			status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+			status_str(status, how, howlen);
+			*st = status;
+		} else {
+			snprintf(how, howlen, "is gone");
+		}
+		return 1;
 	}
-	if (pid <= 0) {
+	if (v->pid <= 0) {
 		snprintf(how, howlen, "pid unknown (adoption broke off before its HELLO)");
 		return 0;
 	}
-	(void)kill(pid, SIGKILL);
-	for (int i = 0; i < KILL_WAIT_MS; i++) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
-			status_str(status, how, howlen);
-			*st = status;
-			return 1;
-		}
-		if (r < 0 && errno != EINTR) {
-			snprintf(how, howlen, "exit status unknown"); /* not our child */
-			return 1;
-		}
-		(void)nanosleep(&ms, NULL);
+	r = waitpid(v->pid, &status, WNOHANG);
+	if (r == v->pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+		status_str(status, how, howlen);
+		*st = status;
+		return 1;
 	}
-	snprintf(how, howlen, "still alive %d ms after SIGKILL", KILL_WAIT_MS);
+	if (r < 0 && errno == ECHILD) {
+		snprintf(how, howlen, "exit status unknown"); /* not our child */
+		return 1;
+	}
 	return 0;
 }
 
@@ -1369,29 +1382,120 @@ answer_in_flight(struct mgr *m, struct vtpm *v, int dead)
 		 be16_get(out) == TPM2_ST_NO_SESSIONS ? "TPM_RC_FAILURE" : "TPM_FAIL");
 }
 
-/* Called whenever a vtpmd's channel is gone, for whatever reason. */
+static void channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how,
+				int st);
+
+/* Answers what was queued for, or outstanding at, a vtpmd that is gone
+ * (FIFO, Xen and control requests get their error from us, not from it).
+ * Detached before any is answered: an answer may lead to new requests,
+ * which belong to the next vtpmd. */
+static void
+fail_queue(struct mgr *m, struct vtpm *v)
+{
+	struct req *r, *q = v->q_head, *out = v->outstanding;
+
+	v->q_head = v->q_tail = NULL;
+	v->outstanding = NULL;
+	if (out != NULL)
+		req_fail(m, v, out);
+	while ((r = q) != NULL) {
+		q = r->next;
+		req_fail(m, v, r);
+	}
+}
+
+/* The pidfd of a vtpmd being killed turned readable: it is gone. */
+static void
+death_cb(struct mgr *m, struct ev *e, uint32_t events)
+{
+	struct vtpm *v = e->ctx;
+	char how[96] = "";
+	int st = -1, dead;
+
+	(void)events;
+	ev_del(m, &v->pid_ev);
+	if (v->state != VS_DYING)
+		return;
+	/* Readable means gone; death_check fetches the status. */
+	dead = death_check(v, how, sizeof(how), &st);
+	channel_lost_finish(m, v, dead, dead ? how : "is gone", st);
+}
+
+/*
+ * Called whenever a vtpmd's channel is gone, for whatever reason.  An
+ * orderly stop is finished at once; any other end first makes sure the
+ * vtpmd is dead (SIGKILL), without waiting on the loop: the vTPM is
+ * VS_DYING until its pidfd says it is gone (or KILL_WAIT_MS passes), and
+ * nothing is answered or handed on meanwhile.
+ */
 static void
 vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 {
-	struct req *r;
-	pid_t pid = v->pid;
-	int was = v->state;
-	int orderly = was == VS_STOPPING && v->kill_why == NULL;
-	int dead = 1, loop = 0, st = -1;
-	char how[96] = "", what[200];
-	uint64_t now;
+	char how[96] = "";
+	int st = -1;
 
 	if (!vtpm_has_vtpmd(v))
 		return;
-	if (v->state == VS_ADOPTING) {
+	if (v->state == VS_ADOPTING)
 		adopt_failed(m, v);
-		was = v->state;
-		orderly = 0;
-	}
+	v->lost_was = v->state;
+	v->lost_orderly = v->state == VS_STOPPING && v->kill_why == NULL;
+	snprintf(v->lost_why, sizeof(v->lost_why), "%s", why);
 	ev_del(m, &v->ch_ev);
 	chan_close(&v->ch);
 	v->ch_ev.fd = -1;
 	adopt_forget(m, v);
+	fail_queue(m, v);
+	if (v->lost_orderly) {
+		channel_lost_finish(m, v, 1, how, st);
+		return;
+	}
+	signal_vtpmd(v, SIGKILL);
+	if (death_check(v, how, sizeof(how), &st)) {
+		channel_lost_finish(m, v, 1, how, st);
+		return;
+	}
+	v->state = VS_DYING;
+	v->dying_since = now_ms();
+	if (v->pidfd >= 0) {
+		v->pid_ev = (struct ev){ .fd = v->pidfd, .cb = death_cb, .ctx = v };
+		if (ev_set(m, &v->pid_ev, EPOLLIN) != 0)
+			log_warn(LOGM_VTPM, "vtpm %s: epoll: %s", v->uuid_str, strerror(errno));
+	}
+}
+
+/* A vTPM being killed: looked at each tick (a pidfd-less vtpmd) and given
+ * up on after KILL_WAIT_MS. */
+static void
+dying_tick(struct mgr *m, struct vtpm *v, uint64_t now)
+{
+	char how[96] = "";
+	int st;
+
+	if (death_check(v, how, sizeof(how), &st)) {
+		channel_lost_finish(m, v, 1, how, st);
+	} else if (now - v->dying_since >= KILL_WAIT_MS) {
+		snprintf(how, sizeof(how), "still alive %d ms after SIGKILL", KILL_WAIT_MS);
+		channel_lost_finish(m, v, 0, how, -1);
+	}
+}
+
+/* The rest of vtpm_channel_lost, once the vtpmd is gone (dead) or given up
+ * on (!dead). */
+static void
+channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how_in, int st)
+{
+	pid_t pid = v->pid;
+	int was = v->lost_was;
+	int orderly = v->lost_orderly;
+	int loop = 0;
+	const char *why = v->lost_why;
+	char how[96], what[200];
+	uint64_t now;
+
+	snprintf(how, sizeof(how), "%s", how_in);
+	ev_del(m, &v->pid_ev);
+	v->state = was;
 	v->pid = 0;
 	if (orderly) {
 		if (v->pid_reaped) {
@@ -1399,14 +1503,14 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 			if (!WIFEXITED(v->exit_status) || WEXITSTATUS(v->exit_status) != 0)
 				log_warn(LOGM_VTPM, "vtpm %s: vtpmd pid %d %s", v->uuid_str, (int)pid,
 					 how);
-		} else {
+		} else if (v->pidfd < 0 || !v->adopted) {
 			v->dying_pid = pid; /* reaped by vtpm_reap */
 		}
-	} else {
-		if (!(dead = ensure_dead(v, pid, how, sizeof(how), &st)) && v->pidfd < 0 && pid > 0)
-			v->dying_pid = pid;
+	} else if (!dead && !v->adopted && pid > 0) {
+		v->dying_pid = pid;
 	}
 	v->pid_reaped = 0;
+	v->adopted = 0;
 	if (v->pidfd >= 0)
 		close(v->pidfd);
 	v->pidfd = -1;
@@ -1459,17 +1563,6 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 	if (!orderly)
 		answer_in_flight(m, v, dead);
 	flight_unmap(v);
-	/* Detach everything queued before answering any of it: an answer
-	 * may lead to new requests, which belong to the next vtpmd. */
-	struct req *q = v->q_head, *out = v->outstanding;
-	v->q_head = v->q_tail = NULL;
-	v->outstanding = NULL;
-	if (out != NULL)
-		req_fail(m, v, out);
-	while ((r = q) != NULL) {
-		q = r->next;
-		req_fail(m, v, r);
-	}
 	manifest_mark_dirty(m);
 
 	/* Kept connections: closed when the operator (or the manager's own
@@ -1495,6 +1588,9 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 		(void)ev_set(m, &v->data_ev, EPOLLIN); /* back to lazy start */
 	for (unsigned i = 0; i < nwaiters; i++)
 		ctl_stop_done(m, waiters[i], 1, deleting ? "deleted" : "stopped");
+	/* Requests that came while it was dying wait for the next vtpmd. */
+	if (!deleting && v->q_head != NULL && vtpm_spawn(m, v, v->q_head->kind == REQ_TPM) != 0)
+		fail_queue(m, v);
 }
 
 void
@@ -1548,6 +1644,10 @@ vtpm_check_deadlines(struct mgr *m)
 
 	for (v = m->vtpms; v != NULL; v = next) {
 		next = v->next;
+		if (v->state == VS_DYING) {
+			dying_tick(m, v, now); /* may free v */
+			continue;
+		}
 		if (vtpm_has_vtpmd(v) && v->stop_deadline != 0 && now > v->stop_deadline &&
 		    (v->state == VS_STOPPING || m->stopping)) {
 			v->stop_deadline = 0;
