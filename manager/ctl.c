@@ -40,7 +40,7 @@ ctl_client_free(struct mgr *m, struct ctl_client *c)
 	/* Forget it wherever it waits for a stop. */
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		for (unsigned i = 0; i < v->nstop_waiters;) {
-			if (v->stop_waiters[i] == c)
+			if (v->stop_waiters[i].ctx == c)
 				v->stop_waiters[i] = v->stop_waiters[--v->nstop_waiters];
 			else
 				i++;
@@ -217,9 +217,11 @@ ctl_tick(struct mgr *m)
 	}
 }
 
-void
-ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg)
+static void
+stop_done(struct mgr *m, void *ctx, int ok, const char *msg)
 {
+	struct ctl_client *c = ctx;
+
 	c->waiting = 0;
 	ctl_reply(m, c, ok, msg, NULL);
 	(void)ev_set(m, &c->ev, EPOLLIN);
@@ -382,7 +384,7 @@ begin_stop(struct mgr *m, struct ctl_client *c, struct vtpm *v)
 		ctl_reply(m, c, 0, "too many pending stop requests for this vTPM", NULL);
 		return -1;
 	}
-	v->stop_waiters[v->nstop_waiters++] = c;
+	v->stop_waiters[v->nstop_waiters++] = (struct stop_wait){ .done = stop_done, .ctx = c };
 	c->waiting = 1;
 	/* No new requests from this client until it has its answer. */
 	(void)ev_set(m, &c->ev, EPOLLRDHUP);

@@ -46,7 +46,8 @@ mgr_dispatch(struct mgr *m, const struct epoll_event *evs, int n)
 			continue;
 		e->cb(m, e, evs[i].events);
 	}
-	sockets_run_resumes(m);
+	if (m->hooks.after_batch != NULL)
+		m->hooks.after_batch(m);
 	mgr_release_deferred(m);
 }
 

@@ -169,6 +169,14 @@ fifo_reply(struct mgr *m, uint32_t instance, const uint8_t *p, size_t len)
 	fifo_flush(m);
 }
 
+/* A FIFO request's answer: a reply frame for its instance. */
+static void
+fifo_req_done(struct mgr *m, struct req *r, const uint8_t *p, size_t len, int failed)
+{
+	(void)failed;
+	fifo_reply(m, (uint32_t)r->tag, p, len);
+}
+
 static void
 fifo_out_cb(struct mgr *m, struct ev *e, uint32_t events)
 {
@@ -240,12 +248,11 @@ fifo_in_cb(struct mgr *m, struct ev *e, uint32_t events)
 			shed_log(m, "fifo: %u requests already queued for instance %u (%u in all): "
 				 "answered with RETRY", v->fifo_queued, instance, m->fifo_queued);
 			fifo_error(m, instance, p + 4, size, TPM2_RC_RETRY, TPM12_RETRY);
-		} else if ((r = req_new(REQ_TPM, ORIG_FIFO)) == NULL ||
+		} else if ((r = req_new(REQ_TPM, fifo_req_done, instance)) == NULL ||
 			   buf_put_bytes(&r->payload, p + 4, size) != 0) {
 			req_free(r);
 			fifo_error(m, instance, p + 4, size, TPM2_RC_FAILURE, TPM12_FAIL);
 		} else {
-			r->instance = instance;
 			r->held[0] = &m->fifo_queued;
 			r->held[1] = &v->fifo_queued;
 			m->fifo_queued++;

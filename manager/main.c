@@ -403,6 +403,7 @@ main(int argc, char **argv)
 	resolve_vtpmd(&m->cfg);
 	m->epfd = m->sigfd = m->runlock_fd = m->run_dirfd = m->fifo.dir_fd = m->adopt_dirfd = -1;
 	fd_limits_init(m);
+	frontends_hook(m);
 	m->ctl_ev.fd = -1;
 	m->store.dirfd = m->store.vtpmfd = m->store.lockfd = -1;
 	memset(&opts, 0, sizeof(opts));

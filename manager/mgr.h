@@ -54,22 +54,36 @@ struct ctrl_conn {
 };
 
 enum req_kind { REQ_CTRL, REQ_TPM, REQ_STOP };
-enum req_origin { ORIG_CTRL_CONN, ORIG_FIFO, ORIG_CTL, ORIG_XEN };
-/* ORIG_XEN and mgr.xen exist (manager/xen_backend.c builds its body). */
-#define MGR_XEN_HOOKS 1
+
+struct req;
+/*
+ * A request's completion: called on the loop exactly once, with the vtpmd's
+ * response (already checked: ctrl_check_response for REQ_CTRL, one TPM
+ * packet for REQ_TPM) or, when no vtpmd will answer, an error response the
+ * manager made (failed = 1).  The core never calls a front end: whoever
+ * submits a request says here where its answer goes.  r is freed after.
+ */
+typedef void req_done_fn(struct mgr *m, struct req *r, const uint8_t *resp, size_t len,
+			 int failed);
 
 /* A request queued for, or outstanding at, a vtpmd. */
 struct req {
 	struct req *next;
 	enum req_kind kind;
-	enum req_origin origin;
 	uint32_t cmd;        /* control command (REQ_CTRL) */
-	uint64_t conn_id;    /* ORIG_CTRL_CONN: reply goes to this ctrl conn;
-				ORIG_XEN: the Xen device's connection */
-	uint32_t instance;   /* ORIG_FIFO: reply frame prefix */
+	struct vtpm *v;      /* set by vtpm_submit */
+	req_done_fn *done;   /* NULL: nobody waits for the answer */
+	uint64_t tag;        /* the submitter's: which connection, instance or device */
 	uint64_t sent_ms;    /* when it went to the vtpmd (deadlines) */
 	struct buf payload;  /* what is sent on the channel */
 	unsigned *held[2];   /* counters this request is in, decremented by req_free */
+};
+
+/* Who waits for a vTPM to stop (vtpmctl stop, delete): called once it did
+ * (ok) or when the vTPM goes; ctx is the waiter's. */
+struct stop_wait {
+	void (*done)(struct mgr *m, void *ctx, int ok, const char *msg);
+	void *ctx;
 };
 
 enum vtpm_state {
@@ -170,8 +184,8 @@ struct vtpm {
 	uint32_t next_held_id;
 	unsigned nheld;         /* control connections the vtpmd holds */
 
-	/* vtpmctl clients waiting for this vTPM to stop (stop, delete). */
-	struct ctl_client *stop_waiters[8];
+	/* Waiting for this vTPM to stop (vtpmctl stop, delete). */
+	struct stop_wait stop_waiters[8];
 	unsigned nstop_waiters;
 	int delete_after_stop;
 };
@@ -194,8 +208,21 @@ struct fifo_backend {
 	uint64_t partial_since; /* ms when an incomplete frame appeared, 0 if none */
 };
 
+/*
+ * How the core (vtpm.c, the queue, the NV service) reaches the front ends
+ * above it without calling them: frontends.c fills these in.  A NULL hook
+ * is skipped.
+ */
+struct mgr_hooks {
+	/* 1 when a Xen device has the vTPM open (a guest uses it). */
+	int (*xen_open)(struct mgr *m, const struct vtpm *v);
+	/* After each epoll batch: work a front end deferred out of callbacks. */
+	void (*after_batch)(struct mgr *m);
+};
+
 struct mgr {
 	struct config cfg;
+	struct mgr_hooks hooks;
 	int epfd;
 	int sigfd;
 	struct ev sig_ev;
@@ -244,6 +271,9 @@ struct mgr {
 	int resume_pending; /* some control connection has a deferred resume */
 };
 
+/* frontends.c: fills in m->hooks. */
+void frontends_hook(struct mgr *m);
+
 /* loop.c */
 int ev_set(struct mgr *m, struct ev *e, uint32_t events);
 void ev_del(struct mgr *m, struct ev *e);
@@ -275,8 +305,6 @@ unsigned vtpm_uid_of(const struct mgr *m, const struct vtpm *v);
  * SET_DATAFD, a Xen device), with what in why. */
 int vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen);
 void vtpm_delete(struct mgr *m, struct vtpm *v);
-void vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p,
-		     size_t len);
 /* SET_DATAFD: takes fd (closes it on failure); returns a control result code. */
 uint32_t vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd);
 /* CANCEL_TPM_CMD: signals the vtpmd when a command executes; result code. */
@@ -292,7 +320,7 @@ int vtpm_keep_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t id);
 void vtpm_detach_local(struct mgr *m, struct vtpm *v);
 /* 1 when a Xen PV device is connected to the vTPM. */
 int vtpm_xen_attached(struct mgr *m, const struct vtpm *v);
-struct req *req_new(enum req_kind kind, enum req_origin origin);
+struct req *req_new(enum req_kind kind, req_done_fn *done, uint64_t tag);
 void req_free(struct req *r);
 
 /* sockets.c: per-vTPM sockets and the swtpm control protocol */
@@ -320,7 +348,6 @@ void fifo_tick(struct mgr *m);
 /* ctl.c: vtpmctl control socket */
 int ctl_open(struct mgr *m, char *err, size_t errlen);
 void ctl_close(struct mgr *m);
-void ctl_stop_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg);
 void ctl_tick(struct mgr *m);
 
 /* commit.c: manifest commits anchored in the host TPM counter */

@@ -17,6 +17,7 @@
  */
 #include "manager/mgr.h"
 #include "manager/adopt.h"
+#include "manager/stateblob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
-#include "crypto/migblob.h"
+#include "crypto/migblob.h" /* sizes only: stateblob.c seals and opens */
 #include "util/ctrl_proto.h"
 #include "util/log.h"
 
@@ -289,7 +290,7 @@ ctrl_conn_free(struct mgr *m, struct ctrl_conn *c)
 }
 
 /* Parses what control connections buffered while they waited for a
- * reply (see vtpm_ctrl_reply); runs between epoll batches. */
+ * reply (see ctrl_req_done); runs after each epoll batch (m->hooks). */
 void
 sockets_run_resumes(struct mgr *m)
 {
@@ -374,99 +375,69 @@ reply_res(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, uint32_t res)
 	ctrl_conn_reply(m, c, out, n);
 }
 
+/* A control request's answer (the vtpmd's, or the manager's error when no
+ * vtpmd answered): to its connection, if it is still there.  A state blob
+ * leaves in its envelope only. */
+static void
+ctrl_req_done(struct mgr *m, struct req *r, const uint8_t *p, size_t len, int failed)
+{
+	struct vtpm *v = r->v;
+	struct ctrl_conn *c = ctrl_conn_find(v, r->tag);
+	struct buf out;
+
+	if (c == NULL)
+		return; /* the client went away; nobody to tell */
+	c->busy = 0;
+	if (r->cmd == CMD_GET_STATEBLOB && !failed) {
+		buf_init(&out, 16 + CTRL_STATEBLOB_MAX);
+		stateblob_wrap(m, v, r, p, len, &out);
+		ctrl_conn_reply(m, c, buf_ptr(&out), buf_avail(&out));
+		buf_free(&out);
+	} else {
+		ctrl_conn_reply(m, c, p, len);
+	}
+	/* Parsing the connection's next buffered request may submit work
+	 * and start a vtpmd; never do that from inside whatever produced
+	 * this reply (a failing queue, a dying vtpmd): after the batch. */
+	if (ctrl_conn_find(v, r->tag) != NULL && !c->processing) {
+		c->resume_pending = 1;
+		m->resume_pending = 1;
+	}
+}
+
 /* Queues r (a control request for c's vTPM) to the vtpmd; c is busy until
  * its reply.  Returns 1 (for ctrl_dispatch). */
 static int
 ctrl_submit(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, struct req *r)
 {
 	r->cmd = cmd;
-	r->conn_id = c->id;
 	c->busy = 1;
 	vtpm_submit(m, c->v, r);
 	return 1;
 }
 
-static const char *
-blob_type_name(uint32_t type)
-{
-	switch (type) {
-	case PTM_BLOB_TYPE_PERMANENT: return "permanent";
-	case PTM_BLOB_TYPE_VOLATILE: return "volatile";
-	case PTM_BLOB_TYPE_SAVESTATE: return "savestate";
-	default: return "unknown";
-	}
-}
-
-/*
- * SET_STATEBLOB (u32 cmd, state_flags, type, length | blob): unwraps the
- * state envelope and relays cmd, 0, type, raw length | raw blob.  The
- * envelope must be of this type and for this vTPM's UUID (a migrated vTPM
- * keeps its UUID) and open under the migration key or this host's own key
- * (crypto/migblob.h); anything else is TPM_BAD_PARAMETER and reaches no
- * vtpmd.  The request's ENCRYPTED flag is not trusted: the
- * envelope says whether it is sealed.  An empty blob hides the stored one
- * (swtpm), which is allowed for volatile and savestate state only: an
- * empty permanent state would leave the vTPM without its seeds.
- * Returns as ctrl_dispatch.
- */
+/* SET_STATEBLOB: the envelope is opened (stateblob.c) before anything
+ * reaches the vtpmd.  Returns as ctrl_dispatch. */
 static int
 stateblob_set(struct mgr *m, struct ctrl_conn *c, const uint8_t *req, size_t total)
 {
 	struct vtpm *v = c->v;
-	uint32_t type = be32_get(req + 8), len = be32_get(req + 12);
-	struct migblob_keys keys;
-	uint64_t gen = 0;
-	uint8_t *hdr, how = 0;
 	struct req *r;
-	int rc;
+	uint32_t res;
 
-	if (type < PTM_BLOB_TYPE_PERMANENT || type > PTM_BLOB_TYPE_SAVESTATE ||
-	    total != 16 + (size_t)len || (len == 0 && type == PTM_BLOB_TYPE_PERMANENT)) {
-		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB refused: %s blob of %u bytes",
-			 v->uuid_str, blob_type_name(type), len);
-		reply_res(m, c, CMD_SET_STATEBLOB, CTRL_RES_BAD_PARAMETER);
-		return 0;
-	}
 	if (v->state == VS_FAILED) {
 		reply_res(m, c, CMD_SET_STATEBLOB, CTRL_RES_FAIL);
 		return 0;
 	}
-	if ((r = req_new(REQ_CTRL, ORIG_CTRL_CONN)) == NULL ||
-	    buf_reserve(&r->payload, 16, &hdr) != 0) {
-		req_free(r);
+	if ((r = req_new(REQ_CTRL, ctrl_req_done, c->id)) == NULL) {
 		reply_res(m, c, CMD_SET_STATEBLOB, CTRL_RES_FAIL);
 		return 0;
 	}
-	be32_put(hdr, CMD_SET_STATEBLOB);
-	be32_put(hdr + 4, 0);
-	be32_put(hdr + 8, type);
-	be32_put(hdr + 12, 0);
-	if (len == 0)
-		return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
-	store_migblob_keys(&m->store, &keys);
-	rc = migblob_unwrap(&keys, (uint8_t)type, v->me.uuid, req + 16, len, &r->payload, &gen,
-			    &how);
-	if (rc != 0) {
-		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB(%s, %u bytes) refused: %s",
-			 v->uuid_str, blob_type_name(type), len, migblob_strerror(rc));
+	if ((res = stateblob_unwrap(m, v, req, total, &r->payload)) != 0) {
 		req_free(r);
-		reply_res(m, c, CMD_SET_STATEBLOB,
-			  rc == MIGBLOB_E_NOMEM || rc == MIGBLOB_E_CRYPTO ? CTRL_RES_FAIL
-									  : CTRL_RES_BAD_PARAMETER);
+		reply_res(m, c, CMD_SET_STATEBLOB, res);
 		return 0;
 	}
-	/* The payload buffer may have moved while the blob was appended. */
-	be32_put(r->payload.d + 12, (uint32_t)(r->payload.len - 16));
-	log_info(LOGM_BACKEND, "vtpm %s: incoming %s state blob verified (%zu bytes, %s)",
-		 v->uuid_str, blob_type_name(type), r->payload.len - 16,
-		 how == MIGBLOB_FLAG_HOSTKEY ? "sealed under this host's key"
-					     : "sealed under the migration key");
-	/* A VM going back to one of its own snapshots loads older state;
-	 * allowed (it is its own), and said. */
-	if (gen != 0 && gen < v->gen[BLOB_PERMALL])
-		log_warn(LOGM_BACKEND, "vtpm %s: the incoming state is of generation %llu, older "
-			 "than the current generation %llu (a snapshot revert?)", v->uuid_str,
-			 (unsigned long long)gen, (unsigned long long)v->gen[BLOB_PERMALL]);
 	return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
 }
 
@@ -567,7 +538,7 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 		reply_res(m, c, cmd, CTRL_RES_FAIL);
 		return 0;
 	}
-	if ((r = req_new(REQ_CTRL, ORIG_CTRL_CONN)) == NULL ||
+	if ((r = req_new(REQ_CTRL, ctrl_req_done, c->id)) == NULL ||
 	    buf_put_bytes(&r->payload, req, total) != 0) {
 		req_free(r);
 		reply_res(m, c, cmd, CTRL_RES_FAIL);

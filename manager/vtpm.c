@@ -31,7 +31,6 @@
 #include "manager/mgr.h"
 #include "manager/adopt.h"
 #include "manager/nvservice.h"
-#include "manager/xen_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +49,6 @@
 
 #include <openssl/crypto.h>
 
-#include "crypto/migblob.h"
 #include "util/ctrl_proto.h"
 #include "util/log.h"
 #include "util/tpm_frame.h"
@@ -114,14 +112,15 @@ vtpm_has_vtpmd(const struct vtpm *v)
 }
 
 struct req *
-req_new(enum req_kind kind, enum req_origin origin)
+req_new(enum req_kind kind, req_done_fn *done, uint64_t tag)
 {
 	struct req *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	r->kind = kind;
-	r->origin = origin;
+	r->done = done;
+	r->tag = tag;
 	buf_init(&r->payload, CHAN_MAX_PAYLOAD);
 	return r;
 }
@@ -638,7 +637,7 @@ vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errle
 int
 vtpm_xen_attached(struct mgr *m, const struct vtpm *v)
 {
-	return xen_vtpm_open(m, v->me.uuid);
+	return m->hooks.xen_open != NULL && m->hooks.xen_open(m, v);
 }
 
 int
@@ -646,7 +645,7 @@ vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whyle
 {
 	if (v->nkept != 0)
 		snprintf(why, whylen, "a QEMU data connection");
-	else if (xen_vtpm_open(m, v->me.uuid))
+	else if (vtpm_xen_attached(m, v))
 		snprintf(why, whylen, "a Xen PV device");
 	else
 		return 0;
@@ -916,7 +915,16 @@ vtpm_detach_local(struct mgr *m, struct vtpm *v)
 	v->state = VS_DETACHED;
 }
 
-/* Answers a request that will never reach a vtpmd. */
+/* Hands r's answer to whoever submitted it, and frees r. */
+static void
+req_complete(struct mgr *m, struct req *r, const uint8_t *resp, size_t len, int failed)
+{
+	if (r->done != NULL)
+		r->done(m, r, resp, len, failed);
+	req_free(r);
+}
+
+/* Answers a request that will never reach a vtpmd with an error made here. */
 static void
 req_fail(struct mgr *m, struct vtpm *v, struct req *r)
 {
@@ -930,18 +938,15 @@ req_fail(struct mgr *m, struct vtpm *v, struct req *r)
 			n = ctrl_error_reply(r->cmd, CTRL_RES_SUCCESS, out, sizeof(out));
 		else
 			n = ctrl_error_reply(r->cmd, CTRL_RES_FAIL, out, sizeof(out));
-		vtpm_ctrl_reply(m, v, r->conn_id, out, n);
-		break;
+		req_complete(m, r, out, n, 1);
+		return;
 	case REQ_TPM:
 		tpm_frame_error(err, buf_ptr(&r->payload), buf_avail(&r->payload),
 				v->me.tpm_version == 2,
 				tpm_frame_fail_code(buf_ptr(&r->payload), buf_avail(&r->payload),
 						    v->me.tpm_version == 2));
-		if (r->origin == ORIG_FIFO)
-			fifo_reply(m, r->instance, err, sizeof(err));
-		else if (r->origin == ORIG_XEN)
-			xen_reply(m, r->conn_id, err, sizeof(err));
-		break;
+		req_complete(m, r, err, sizeof(err), 1);
+		return;
 	case REQ_STOP:
 		break;
 	}
@@ -951,6 +956,7 @@ req_fail(struct mgr *m, struct vtpm *v, struct req *r)
 void
 vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 {
+	r->v = v;
 	if (v->q_tail != NULL)
 		v->q_tail->next = r;
 	else
@@ -1033,7 +1039,7 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	for (r = v->q_head; r != NULL; r = r->next)
 		if (r->kind == REQ_STOP)
 			return;
-	if ((r = req_new(REQ_STOP, ORIG_CTL)) == NULL) {
+	if ((r = req_new(REQ_STOP, NULL, 0)) == NULL) {
 		vtpm_kill(m, v, "out of memory while stopping");
 		return;
 	}
@@ -1042,80 +1048,7 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	vtpm_submit(m, v, r);
 }
 
-void
-vtpm_ctrl_reply(struct mgr *m, struct vtpm *v, uint64_t conn_id, const uint8_t *p, size_t len)
-{
-	struct ctrl_conn *c = ctrl_conn_find(v, conn_id);
-
-	if (c == NULL)
-		return; /* the client went away; nobody to tell */
-	c->busy = 0;
-	ctrl_conn_reply(m, c, p, len);
-	/* Parsing the connection's next buffered request may submit work
-	 * and start a vtpmd; never do that from inside whatever produced
-	 * this reply (a failing queue, a dying vtpmd): after the batch. */
-	if (ctrl_conn_find(v, conn_id) != NULL && !c->processing) {
-		c->resume_pending = 1;
-		m->resume_pending = 1;
-	}
-}
-
 /* Everything below handles one message from a vtpmd. */
-
-/*
- * Answers a GET_STATEBLOB request r with the vtpmd's reply p (already
- * checked by ctrl_check_response: res, state_flags, totlength, length |
- * raw libtpms blob).  A client never sees the raw blob: it gets it in the
- * migration envelope (crypto/migblob.h) for this vTPM's UUID, encrypted
- * when a migration key is configured (state_flags ENCRYPTED), else with a
- * digest.  An error reply is passed on without any bytes that came with it.
- */
-static void
-stateblob_reply(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_t *p,
-		size_t len)
-{
-	uint32_t res = be32_get(p), n = be32_get(p + 12), type;
-	struct migblob_keys keys;
-	uint8_t err[16];
-	int rc = 0;
-	struct buf out;
-	uint8_t *hdr;
-	size_t k;
-
-	if (res != 0 || n == 0 || buf_avail(&r->payload) < 16) {
-		k = ctrl_error_reply(CMD_GET_STATEBLOB, res, err, sizeof(err));
-		vtpm_ctrl_reply(m, v, r->conn_id, err, k);
-		return;
-	}
-	type = be32_get(buf_ptr(&r->payload) + 8);
-	store_migblob_keys(&m->store, &keys);
-	buf_init(&out, 16 + CTRL_STATEBLOB_MAX);
-	if (buf_reserve(&out, 16, &hdr) != 0)
-		rc = MIGBLOB_E_NOMEM;
-	if (rc == 0)
-		rc = migblob_wrap(&keys, (uint8_t)type, v->me.uuid, v->gen[BLOB_PERMALL], p + 16, n,
-				  &out);
-	if (rc != 0) {
-		log_err(LOGM_BACKEND, "vtpm %s: cannot wrap the state blob (type %u, %u bytes): %s",
-			v->uuid_str, type, n, migblob_strerror(rc));
-		buf_free(&out);
-		k = ctrl_error_reply(CMD_GET_STATEBLOB, CTRL_RES_FAIL, err, sizeof(err));
-		vtpm_ctrl_reply(m, v, r->conn_id, err, k);
-		return;
-	}
-	/* The header goes in last: out's storage may have moved. */
-	hdr = out.d;
-	be32_put(hdr, CTRL_RES_SUCCESS);
-	be32_put(hdr + 4, PTM_STATE_FLAG_ENCRYPTED);
-	be32_put(hdr + 8, (uint32_t)(out.len - 16));
-	be32_put(hdr + 12, (uint32_t)(out.len - 16));
-	log_info(LOGM_BACKEND, "vtpm %s: state blob type %u sent (%zu bytes, generation %llu, "
-		 "sealed under %s)", v->uuid_str, type, out.len - 16,
-		 (unsigned long long)v->gen[BLOB_PERMALL],
-		 keys.migration != NULL ? "the migration key" : "this host's key");
-	vtpm_ctrl_reply(m, v, r->conn_id, out.d, out.len);
-	buf_free(&out);
-}
 
 /* Returns 0, or -1 with *why set when the vtpmd must be killed. */
 static int
@@ -1156,17 +1089,13 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 			return -1;
 		}
 		v->outstanding = NULL;
-		if (r->origin == ORIG_CTRL_CONN && r->cmd == CMD_GET_STATEBLOB)
-			stateblob_reply(m, v, r, msg->data, msg->len);
-		else if (r->origin == ORIG_CTRL_CONN)
-			vtpm_ctrl_reply(m, v, r->conn_id, msg->data, msg->len);
 		if (r->cmd == CMD_SHUTDOWN) {
 			/* vtpmd exits after SHUTDOWN; wait for its channel
 			 * to close instead of sending it more. */
 			v->state = VS_STOPPING;
 			v->stop_deadline = now_ms() + STOP_TIMEOUT_MS;
 		}
-		req_free(r);
+		req_complete(m, r, msg->data, msg->len, 0);
 		vtpm_pump(m, v);
 		return 0;
 	case CHAN_TPM_RESP:
@@ -1176,11 +1105,7 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 			return -1;
 		}
 		v->outstanding = NULL;
-		if (r->origin == ORIG_FIFO)
-			fifo_reply(m, r->instance, msg->data, msg->len);
-		else if (r->origin == ORIG_XEN)
-			xen_reply(m, r->conn_id, msg->data, msg->len);
-		req_free(r);
+		req_complete(m, r, msg->data, msg->len, 0);
 		vtpm_pump(m, v);
 		return 0;
 	case CHAN_STOPPED:
@@ -1576,7 +1501,7 @@ channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how_in,
 
 	/* Answer the waiting vtpmctl clients only once the work is done
 	 * (for a delete: sockets and files gone), so they see the result. */
-	struct ctl_client *waiters[sizeof(v->stop_waiters) / sizeof(v->stop_waiters[0])];
+	struct stop_wait waiters[sizeof(v->stop_waiters) / sizeof(v->stop_waiters[0])];
 	unsigned nwaiters = v->nstop_waiters;
 	int deleting = v->delete_after_stop;
 
@@ -1587,7 +1512,7 @@ channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how_in,
 	else if (!m->stopping)
 		(void)ev_set(m, &v->data_ev, EPOLLIN); /* back to lazy start */
 	for (unsigned i = 0; i < nwaiters; i++)
-		ctl_stop_done(m, waiters[i], 1, deleting ? "deleted" : "stopped");
+		waiters[i].done(m, waiters[i].ctx, 1, deleting ? "deleted" : "stopped");
 	/* Requests that came while it was dying wait for the next vtpmd. */
 	if (!deleting && v->q_head != NULL && vtpm_spawn(m, v, v->q_head->kind == REQ_TPM) != 0)
 		fail_queue(m, v);

@@ -37,7 +37,6 @@
 #include "manager/xen_backend.h"
 #include "manager/mgr.h"
 
-#ifdef MGR_XEN_HOOKS
 
 #include <errno.h>
 #include <stdarg.h>
@@ -107,6 +106,8 @@ struct xen_backend {
 };
 
 static void handle_ring(struct mgr *m, struct xen_backend *xb, struct xen_dev *d);
+static void xen_req_done(struct mgr *m, struct req *r, const uint8_t *p, size_t len,
+			 int failed);
 
 /* Strict unsigned decimal: digits only, no sign, no blanks, <= max. */
 static int
@@ -666,27 +667,25 @@ ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		/* As QEMU does for a TIS locality change: the guest picks. */
 		if (!vtpm_has_vtpmd(v)) {
 			v->locality = loc; /* passed to the vtpmd when it starts */
-		} else if ((r = req_new(REQ_CTRL, ORIG_XEN)) == NULL ||
+		} else if ((r = req_new(REQ_CTRL, NULL, 0)) == NULL ||
 			   buf_put_u32(&r->payload, CMD_SET_LOCALITY) != 0 ||
 			   buf_put_u8(&r->payload, loc) != 0) {
 			req_free(r);
 			ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
 			return;
 		} else {
-			r->cmd = CMD_SET_LOCALITY;
-			r->conn_id = d->conn_id; /* its reply is not routed anywhere */
+			r->cmd = CMD_SET_LOCALITY; /* nobody waits for its answer */
 			vtpm_submit(m, v, r);
 		}
 	}
-	if ((r = req_new(REQ_TPM, ORIG_XEN)) == NULL ||
+	if ((r = req_new(REQ_TPM, xen_req_done, d->conn_id)) == NULL ||
 	    buf_put_bytes(&r->payload, xb->cmd, len) != 0) {
 		req_free(r);
 		ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
 		return;
 	}
-	r->conn_id = d->conn_id;
 	d->used = 1;
-	/* May answer at once (req_fail -> xen_reply): d is not used after. */
+	/* May answer at once (xen_req_done): d is not used after. */
 	vtpm_submit(m, v, r);
 }
 
@@ -742,7 +741,12 @@ evtchn_cb(struct mgr *m, struct ev *e, uint32_t events)
 	}
 }
 
-void
+/*
+ * A TPM response (or the manager's error response) for a request of ours:
+ * conn_id is the connection's it came from.  Dropped when that connection
+ * is gone or the guest cancelled the command.
+ */
+static void
 xen_reply(struct mgr *m, uint64_t conn_id, const uint8_t *p, size_t len)
 {
 	struct xen_backend *xb = m->xen;
@@ -757,6 +761,13 @@ xen_reply(struct mgr *m, uint64_t conn_id, const uint8_t *p, size_t len)
 		}
 	}
 	log_debug(LOGM_BACKEND, "xen: response for a closed connection dropped");
+}
+
+static void
+xen_req_done(struct mgr *m, struct req *r, const uint8_t *p, size_t len, int failed)
+{
+	(void)failed;
+	xen_reply(m, r->tag, p, len);
 }
 
 static void
@@ -837,13 +848,6 @@ xen_backend_close(struct mgr *m)
 	xb_free(m, xb);
 }
 
-#else /* !MGR_XEN_HOOKS */
-
-/* mgr.h does not have the Xen hooks yet (ORIG_XEN, mgr.xen): nothing to
- * build.  ISO C wants a declaration in every translation unit. */
-typedef int xen_backend_unhooked;
-
-#endif
 
 int
 xen_vtpm_open(struct mgr *m, const uint8_t uuid[16])

@@ -1,11 +1,8 @@
 /*
  * xen_backend.h - the Xen PV vTPM backend (tpmif protocol v2, as served to
  * the stock Linux xen-tpmfront).  See xen_backend.c and docs/XEN.md.
- *
- * Hooks the rest of the manager needs (mgr.h): enum req_origin has
- * ORIG_XEN, struct mgr has `struct xen_backend *xen`, and mgr.h defines
- * MGR_XEN_HOOKS; vtpm.c routes ORIG_XEN TPM replies (and req_fail's error
- * responses) to xen_reply().
+ * Its requests carry their own completion (struct req done), so the core
+ * knows nothing of Xen; frontends.c hooks xen_vtpm_open in.
  */
 #ifndef VTPM_MANAGER_XEN_BACKEND_H
 #define VTPM_MANAGER_XEN_BACKEND_H
@@ -68,13 +65,6 @@ int xen_backend_start(struct mgr *m, char *err, size_t errlen);
  * connected guests up again.  No-op when the backend is not open.
  */
 void xen_backend_close(struct mgr *m);
-
-/*
- * A TPM response (or req_fail's error response) for an ORIG_XEN request:
- * conn_id is the request's conn_id.  Dropped when that connection is gone
- * or the guest cancelled the command.
- */
-void xen_reply(struct mgr *m, uint64_t conn_id, const uint8_t *p, size_t len);
 
 /* 1 when a Xen device has the vTPM named uuid open (a guest uses it). */
 int xen_vtpm_open(struct mgr *m, const uint8_t uuid[16]);

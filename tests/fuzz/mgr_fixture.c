@@ -589,6 +589,7 @@ fx_begin(unsigned auto_flags)
 	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
 	m->reserve_fd = m->admin_reserve_fd = -1; /* (no fd shedding here) */
 	m->nofile = 1024;
+	frontends_hook(m);
 	m->cfg.max_connections = 64;
 	snprintf(m->cfg.run_dir, sizeof(m->cfg.run_dir), "%s", run_dir);
 	m->run_dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

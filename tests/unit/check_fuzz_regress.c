@@ -205,6 +205,7 @@ mgr_up(void)
 	m->fifo.in_fd = m->fifo.out_fd = m->fifo.lock_fd = m->fifo.dir_fd = -1;
 	m->reserve_fd = m->admin_reserve_fd = -1; /* (no fd shedding here) */
 	m->nofile = 1024;
+	frontends_hook(m);
 	m->cfg.max_connections = 64;
 	snprintf(m->cfg.run_dir, sizeof(m->cfg.run_dir), "%s", run_dir);
 	snprintf(m->cfg.state_dir, sizeof(m->cfg.state_dir), "%s", state_dir);
@@ -542,7 +543,7 @@ END_TEST
  * F3b (fixed).  Fuzz input: tests/fuzz/regress/ctrl_sock/F3b-vtpmd-and-
  * client-gone-same-batch (hex 0106070004000000041f0308).  A control request
  * is with the vtpmd; the vtpmd dies and the client hangs up at the same
- * time.  The channel EOF fails the request (req_fail -> vtpm_ctrl_reply ->
+ * time.  The channel EOF fails the request (req_fail -> ctrl_req_done ->
  * ctrl_conn_reply -> send EPIPE -> ctrl_conn_free), then the loop
  * dispatches the freed connection's hang-up event from the same batch.
  */

@@ -7,8 +7,8 @@
  * fds with the real ev_set (manager/loop.c) on an epoll set, and this file
  * dispatches the events as main.c's run_loop does.  The rest of the manager
  * is a small fake (the functions xen_backend.c calls: vtpm_find_uuid,
- * vtpm_submit, ...): requests are queued here and answered through
- * xen_reply(), exactly where vtpm.c answers ORIG_XEN requests.  Frontends
+ * vtpm_submit, ...): requests are queued here and answered through their
+ * completion (struct req done), exactly as vtpm.c answers them.  Frontends
  * are separate stand-in domains; the TPM exchanges run in a thread of their
  * own, sharing the page with the backend's thread.
  */
@@ -84,14 +84,15 @@ vtpm_cancel(struct mgr *m, struct vtpm *v)
 }
 
 struct req *
-req_new(enum req_kind kind, enum req_origin origin)
+req_new(enum req_kind kind, req_done_fn *done, uint64_t tag)
 {
 	struct req *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	r->kind = kind;
-	r->origin = origin;
+	r->done = done;
+	r->tag = tag;
 	buf_init(&r->payload, CHAN_MAX_PAYLOAD);
 	return r;
 }
@@ -108,7 +109,10 @@ req_free(struct req *r)
 void
 vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 {
-	ck_assert_int_eq(r->origin, ORIG_XEN);
+	/* A TPM command's answer goes back to the ring; nobody waits for a
+	 * control request's. */
+	ck_assert(r->kind == REQ_TPM ? r->done != NULL : r->done == NULL);
+	r->v = v;
 	if (fk.fail_submit) {
 		/* vtpm.c's req_fail for a TPM request. */
 		uint8_t err[TPM_HDR_SIZE];
@@ -118,7 +122,7 @@ vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 				tpm_frame_fail_code(buf_ptr(&r->payload), buf_avail(&r->payload),
 						    v->me.tpm_version == 2));
 		if (r->kind == REQ_TPM)
-			xen_reply(m, r->conn_id, err, sizeof(err));
+			r->done(m, r, err, sizeof(err), 1);
 		req_free(r);
 		return;
 	}
@@ -167,9 +171,8 @@ fake_answer_all(struct mgr *m)
 		if (r->kind == REQ_TPM) {
 			size_t n = fake_tpm(buf_ptr(&r->payload), buf_avail(&r->payload), out,
 					    sizeof(out));
-			xen_reply(m, r->conn_id, out, n);
+			r->done(m, r, out, n, 0);
 		}
-		/* REQ_CTRL with ORIG_XEN: vtpm.c routes its reply nowhere. */
 		req_free(r);
 	}
 	fk.n = 0;
@@ -1112,7 +1115,7 @@ START_TEST(test_response_too_big)
 	wait_queued(1);
 	be16_put(big, TPM2_ST_NO_SESSIONS);
 	be32_put(big + 2, TPM_FRAME_MAX);
-	xen_reply(H.m, fk.q[0]->conn_id, big, sizeof(big));
+	fk.q[0]->done(H.m, fk.q[0], big, sizeof(big), 0);
 	req_free(fk.q[0]);
 	fk.n = 0;
 	fk.hold = 0;
