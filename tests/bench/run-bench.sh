@@ -114,6 +114,13 @@ alive() { # pid: running (not a zombie)
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# ours PID: alive, and started here (its command line names one of our
+# directories): a PID recorded long ago may have been reused since.
+ours() {
+	alive "$1" || return 1
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -e "$D/" -e "$R/"
+}
+
 # stop_manager PID: SIGTERM (it stops its vtpmds, saving their state), wait
 # up to 60 s, then SIGKILL it and whatever vtpmd it left.  Prints ms taken.
 stop_manager() {
@@ -136,18 +143,18 @@ stop_manager() {
 cleanup() {
 	local p
 	for p in "${MGR_PIDS[@]}"; do
-		alive "$p" && stop_manager "$p" >/dev/null
+		ours "$p" && stop_manager "$p" >/dev/null
 	done
 	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
+		ours "$p" && kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${PIDS[@]}"; do
 		# Not all are our children (swtpm is spawned by vtpm-bench): poll.
 		for _ in $(seq 50); do
-			alive "$p" || break
+			ours "$p" || break
 			sleep 0.1
 		done
-		kill -KILL "$p" 2>/dev/null || true
+		! ours "$p" || kill -KILL "$p" 2>/dev/null || true
 	done
 	[ -z "$D" ] || rm -rf "$D"
 	[ -z "$R" ] || rm -rf "$R"
@@ -277,7 +284,7 @@ if has_part latency || has_part durable; then
 		} >>"$D/durable.txt"
 	fi
 	stop_manager "$LAT_PID" >/dev/null
-	kill -TERM "$SW_PID" 2>/dev/null || true
+	! ours "$SW_PID" || kill -TERM "$SW_PID" 2>/dev/null || true
 	echo "latency_s $(($(date +%s) - t_part))" >>"$D/extra.txt"
 fi
 
