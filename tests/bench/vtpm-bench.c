@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -92,6 +93,17 @@ reap_children(int sig)
 				;
 			g_children[i] = -1;
 		}
+}
+
+/* SIGTERM/SIGINT/SIGHUP while servers run: take them along. */
+static void
+on_fatal_signal(int sig)
+{
+	for (size_t i = 0; i < g_nchildren; i++)
+		if (g_children[i] > 0)
+			kill(g_children[i], SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -846,7 +858,7 @@ static void
 wake_spawn_swtpm(struct waker *w, const char *bin)
 {
 	char server[PATH_MAX + 32], ctrl[PATH_MAX + 40], state[PATH_MAX + 16];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if ((size_t)snprintf(server, sizeof(server), "type=unixio,path=%s", w->path) >=
 		    sizeof(server) ||
@@ -862,6 +874,9 @@ wake_spawn_swtpm(struct waker *w, const char *bin)
 				 ctrl, "--flags", "not-need-init,startup-clear", "--tpmstate",
 				 state, NULL };
 
+		/* Even a vtpm-bench killed by SIGKILL leaves no swtpm behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(126);
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execvp(bin, argv);
 		fprintf(stderr, "vtpm-bench: exec %s: %s\n", bin, strerror(errno));
@@ -935,6 +950,9 @@ cmd_wake(int argc, char **argv)
 	    (g_children = calloc(WAKE_MAX, sizeof(*g_children))) == NULL)
 		die("out of memory");
 	n = wake_read_list(list, w, swtpm != NULL);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGHUP, on_fatal_signal);
 
 	buf_init(&cmd, TPM_FRAME_MAX);
 	if (tc_build_tpm2_getrandom(&cmd, 32) != 0 || cmd.len > sizeof(req))
