@@ -12,6 +12,7 @@
  */
 #include "unit.h"
 #include "tcs/tpm2_host.h"
+#include "tcs/tpm2_sealed.h"
 #include "util/buf.h"
 
 #include <errno.h>
@@ -359,6 +360,26 @@ unseal_rc(struct tpm2_host *t, const uint8_t *blob, size_t len)
 	return tpm2_host_unseal(t, blob, len, got, &n, sizeof(got), err, sizeof(err));
 }
 
+/* A blob from the TPM parses (tcs/tpm2_sealed.c) and is rebuilt byte for
+ * byte: nothing in it is dropped or normalised on the way. */
+static void
+sealed_identity(const struct buf *blob)
+{
+	struct tpm2_sealed *s = calloc(1, sizeof(*s));
+	struct buf again;
+	int r;
+
+	ck_assert(s != NULL);
+	r = tpm2_sealed_parse(blob->d, blob->len, s, err, sizeof(err));
+	ck_assert_msg(r == 0, "tpm2_sealed_parse: %d %s", r, err);
+	buf_init(&again, TPM2_SEALED_MAX);
+	ck_assert_int_eq(tpm2_sealed_put(s, &again, err, sizeof(err)), 0);
+	ck_assert_uint_eq(again.len, blob->len);
+	ck_assert(memcmp(again.d, blob->d, blob->len) == 0);
+	buf_free(&again);
+	free(s);
+}
+
 /* ---- tests ---- */
 
 START_TEST(t_random)
@@ -414,6 +435,8 @@ START_TEST(t_seal_roundtrip)
 	ck_assert(memcmp(blob.d, "VT2S\0\1", 6) == 0);
 	ck_assert_uint_eq(blob.d[6], 2); /* no persistent SRK: the template primary */
 	ck_assert(memcmp(blob.d + 8, "\0\0\0\0", 4) == 0);
+	/* What this TPM made parses, and builds back to the same bytes. */
+	sealed_identity(&blob);
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
 	/* Twice: nothing from the first call is in the way of the second. */
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
@@ -465,6 +488,7 @@ START_TEST(t_seal_pcr)
 	seal_ok(t, secret32, sizeof(secret32), 1u << 16, &blob);
 	ck_assert(memcmp(blob.d + 8, "\0\1\0\0", 4) == 0);
 	seal_ok(t, secret32, 20, 0, &plain);
+	sealed_identity(&blob);
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
 
 	pcr16_extend(tpm_a.tcti);
@@ -499,6 +523,8 @@ START_TEST(t_persistent_srk)
 	ck_assert_uint_eq(pers.d[6], 1);
 	seal_ok(t, secret32, 24, 1u << 16 | 1u << 23, &pers_pcr);
 	ck_assert_uint_eq(pers_pcr.d[6], 1);
+	sealed_identity(&pers);
+	sealed_identity(&pers_pcr);
 	unseal_expect(t, &pers, secret32, sizeof(secret32));
 	unseal_expect(t, &pers_pcr, secret32, 24);
 	/* A blob made under the template primary still finds its parent. */
