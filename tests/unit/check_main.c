@@ -128,6 +128,7 @@ main(int argc, char **argv)
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, host_tpm_suite());
 	srunner_add_suite(sr, tpm2_sealed_suite());
+	srunner_add_suite(sr, master_sealed_suite());
 	srunner_add_suite(sr, tpm2_host_suite());
 	srunner_add_suite(sr, tpm12_host_suite());
 	srunner_add_suite(sr, fuzz_regress_suite());

@@ -4,18 +4,22 @@
  * the persistent SRK, a blob taken to another TPM, malformed blobs, the NV
  * counter, secrets kept off the bus (recorded with the pcap TCTI), a TPM
  * that keeps answering RETRY (through a small proxy), an absent, vanished
- * and restarted TPM, and that no transient object or session is left
- * behind.  The tests reach the TPM a second way, through
- * their own ESYS context, to change PCRs and to look at what is loaded;
+ * and restarted TPM, that no transient object or session is left
+ * behind, and master.sealed as host_seal.c writes and checks it.  The
+ * tests reach the TPM a second way, through their own ESYS context, to
+ * change PCRs and to look at what is loaded;
  * swtpm's socket TCTI connects per command, so both can share one swtpm.
  * Without swtpm installed the suite is empty and says so.
  */
 #include "unit.h"
+#include "tcs/host_tpm.h"
 #include "tcs/tpm2_host.h"
 #include "tcs/tpm2_sealed.h"
 #include "util/buf.h"
+#include "util/fileio.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -817,6 +821,128 @@ START_TEST(t_bus_encrypted)
 }
 END_TEST
 
+/* ---- master.sealed through host_seal.c ---- */
+
+/* Unlocks h (a fresh connection each time) with the state in dirfd. */
+static int
+unlock(const char *tcti, int dirfd, uint8_t key[32], int *created)
+{
+	struct host_tpm h;
+	struct host_tpm_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_msg(host_tpm_parse(tcti, &h, err, sizeof(err)) == 0, "parse: %s", err);
+	err[0] = '\0';
+	r = host_tpm_unlock(&h, &o, dirfd, 1, key, created, err, sizeof(err));
+	host_tpm_close(&h);
+	return r;
+}
+
+static int
+host_tpm_unlock_first(const char *tcti, int dirfd, uint8_t key[32], int *created)
+{
+	struct host_tpm h;
+	struct host_tpm_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_msg(host_tpm_parse(tcti, &h, err, sizeof(err)) == 0, "parse: %s", err);
+	r = host_tpm_unlock(&h, &o, dirfd, 0, key, created, err, sizeof(err));
+	host_tpm_close(&h);
+	return r;
+}
+
+/* Writes f with byte at changed to v (or as it is, at == SIZE_MAX). */
+static void
+rewrite(int dirfd, const uint8_t *f, size_t len, size_t at, uint8_t v, size_t newlen)
+{
+	uint8_t *c = malloc(newlen);
+
+	ck_assert(c != NULL);
+	memset(c, 0, newlen);
+	memcpy(c, f, len < newlen ? len : newlen);
+	if (at != SIZE_MAX)
+		c[at] = v;
+	ck_assert_int_eq(file_write_atomic(dirfd, HOST_SEALED_NAME, c, newlen, 0600), 0);
+	free(c);
+}
+
+static void
+unlock_refused(const char *tcti, int dirfd, int want, const char *msg, const char *what)
+{
+	uint8_t key[32];
+	int created = -1, r = unlock(tcti, dirfd, key, &created);
+
+	ck_assert_msg(r == want, "%s: unlock returned %d (%s), want %d", what, r, err, want);
+	ck_assert_msg(strstr(err, msg) != NULL, "%s: \"%s\", want \"%s\"", what, err, msg);
+	ck_assert_int_eq(created, 0);
+}
+
+/*
+ * host_seal.c's use of tcs/master_sealed.c on a real TPM: the file it
+ * writes unlocks to the same key; a changed header is refused by the
+ * layout check, the TPM-version check, the --seal-pcrs check or, for the
+ * values only the MAC protects (counter index, flags, MAC), by the MAC
+ * check after the TPM unsealed the key; and nothing is re-created.
+ */
+START_TEST(t_master_sealed_file)
+{
+	char *dir = unit_mkdtemp();
+	uint8_t key[32], again[32], *f = NULL;
+	size_t flen = 0;
+	int dirfd, created = -1, r;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dirfd, 0);
+	r = host_tpm_unlock_first(tpm_a.tcti, dirfd, key, &created);
+	ck_assert_msg(r == 0, "first unlock: %d %s", r, err);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(file_read_all(dirfd, HOST_SEALED_NAME, 8192, &f, &flen), 0);
+	ck_assert_uint_gt(flen, 24 + 32);
+	ck_assert_uint_eq(f[10], 2);
+
+	r = unlock(tpm_a.tcti, dirfd, again, &created);
+	ck_assert_msg(r == 0, "second unlock: %d %s", r, err);
+	ck_assert_int_eq(created, 0);
+	ck_assert(memcmp(key, again, 32) == 0);
+
+	rewrite(dirfd, f, flen, 19, f[19] ^ 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+		       "counter index changed");
+	rewrite(dirfd, f, flen, 11, 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+		       "flags changed");
+	rewrite(dirfd, f, flen, flen - 1, f[flen - 1] ^ 0x80, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+		       "MAC changed");
+	rewrite(dirfd, f, flen, 10, 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_WRONG_TPM, "sealed by a TPM 1.2",
+		       "TPM version 1.2");
+	rewrite(dirfd, f, flen, 10, 7, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "unknown TPM version", "TPM version 7");
+	rewrite(dirfd, f, flen, 13, 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FAIL, "sealed to PCRs 16", "PCR mask changed");
+	rewrite(dirfd, f, flen, 23, (uint8_t)(f[23] + 1), flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "inconsistent lengths", "bloblen + 1");
+	rewrite(dirfd, f, flen, SIZE_MAX, 0, flen + 1);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "inconsistent lengths", "a byte more");
+	rewrite(dirfd, f, flen, 0, 'X', flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "not a vtpm-manager sealed key file",
+		       "magic");
+
+	/* The file as written still opens. */
+	rewrite(dirfd, f, flen, SIZE_MAX, 0, flen);
+	r = unlock(tpm_a.tcti, dirfd, again, &created);
+	ck_assert_msg(r == 0, "unlock after all that: %d %s", r, err);
+	ck_assert(memcmp(key, again, 32) == 0);
+	free(f);
+	close(dirfd);
+	unit_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- a TPM that answers "retry" ---- */
 
 static bool
@@ -1023,6 +1149,7 @@ tpm2_host_suite(void)
 	tcase_add_test(tc, t_malformed);
 	tcase_add_test(tc, t_counter);
 	tcase_add_test(tc, t_bus_encrypted);
+	tcase_add_test(tc, t_master_sealed_file);
 	tcase_add_test(tc, t_busy);
 	tcase_add_test(tc, t_notpm);
 	suite_add_tcase(s, tc);

@@ -22,6 +22,7 @@ Suite *host_tpm_suite(void);
 Suite *fileio_suite(void);
 Suite *tpm2_host_suite(void);
 Suite *tpm2_sealed_suite(void);
+Suite *master_sealed_suite(void);
 Suite *tpm12_host_suite(void);
 Suite *fuzz_regress_suite(void); /* tests/fuzz findings; see check_fuzz_regress.c */
 
