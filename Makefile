@@ -175,8 +175,8 @@ FUZZ_MGR_NAMES := fifo chan ctl ctrl_sock
 FUZZ_VTPMD_NAMES := vtpmd_chan
 FUZZ_STORE_NAMES := blob manifest
 # Targets for the host TPM's sealed formats: pure tcs/ files, no TPM.
-FUZZ_SEALED_NAMES := tpm2_sealed
-FUZZ_SEALED_OBJS := $(call fobj,tcs/tpm2_sealed.c)
+FUZZ_SEALED_NAMES := tpm2_sealed master_sealed
+FUZZ_SEALED_OBJS := $(call fobj,tcs/tpm2_sealed.c tcs/master_sealed.c tcs/tpm12_marshal.c)
 FUZZ_SEALED_LDLIBS := -ltss2-mu -ltss2-rc $(SSL_LIBS)
 FUZZ_MGR_OBJS := $(call fobj,tests/fuzz/mgr_fixture.c $(filter-out manager/main.c,$(MGR_SRCS)) $(TCS_SRCS))
 FUZZ_VTPMD_OBJS := $(call fobj,vtpm/adopt.c vtpm/chanio.c vtpm/ctrl.c vtpm/nvram.c vtpm/tpm.c)

@@ -218,7 +218,7 @@ def main():
     write("migblob", "roundtrip-migkey", bytes([0x21 | 0x01]) + b"state blob bytes")
 
 
-BUILDER_SEEDED = ("tpm2_sealed",)
+BUILDER_SEEDED = ("tpm2_sealed", "master_sealed")
 
 
 def builder_seeds():
