@@ -68,6 +68,26 @@ sleep_ms(long ms)
 		;
 }
 
+/* A Unix socket something listens on.  A socket file exists from bind(),
+ * before listen(), and the TCTI needs the control socket too: waiting for
+ * the data socket's file alone failed about one test in sixty here
+ * ("tcti:IO failure" at the first open). */
+static bool
+connectable(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return false;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
 /* Starts swtpm on s->dir's state (kept across restarts). */
 static void
 swtpm_spawn(struct swtpm *s)
@@ -100,7 +120,8 @@ swtpm_spawn(struct swtpm *s)
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
-		if (stat(s->sock, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (stat(s->sock, &st) == 0 && S_ISSOCK(st.st_mode) && connectable(s->sock) &&
+		    connectable(ctrl))
 			return;
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = -1;
