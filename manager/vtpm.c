@@ -1018,8 +1018,10 @@ vtpm_pump(struct mgr *m, struct vtpm *v)
 		vtpm_kill(m, v, "channel send failed");
 }
 
-void
-vtpm_request_stop(struct mgr *m, struct vtpm *v)
+/* Queues a CHAN_STOP with flags (util/chan.h), or adds the flags to one
+ * already queued. */
+static void
+request_stop(struct mgr *m, struct vtpm *v, uint32_t flags)
 {
 	struct req *r;
 
@@ -1030,16 +1032,61 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	v->close_kept = 1;
 	if (v->state == VS_STOPPING)
 		return;
-	for (r = v->q_head; r != NULL; r = r->next)
-		if (r->kind == REQ_STOP)
+	for (r = v->q_head; r != NULL; r = r->next) {
+		if (r->kind == REQ_STOP) {
+			uint32_t had = buf_avail(&r->payload) == 4 ? be32_get(buf_ptr(&r->payload)) : 0;
+
+			if ((had | flags) == had)
+				return;
+			buf_free(&r->payload);
+			buf_init(&r->payload, CHAN_MAX_PAYLOAD);
+			if (buf_put_u32(&r->payload, had | flags) != 0)
+				vtpm_kill(m, v, "out of memory while stopping");
 			return;
-	if ((r = req_new(REQ_STOP, ORIG_CTL)) == NULL) {
+		}
+	}
+	if ((r = req_new(REQ_STOP, ORIG_CTL)) == NULL || buf_put_u32(&r->payload, flags) != 0) {
+		req_free(r);
 		vtpm_kill(m, v, "out of memory while stopping");
 		return;
 	}
 	if (v->state == VS_STARTING)
 		v->stop_deadline = now_ms() + STOP_TIMEOUT_MS;
 	vtpm_submit(m, v, r);
+}
+
+void
+vtpm_request_stop(struct mgr *m, struct vtpm *v)
+{
+	request_stop(m, v, 0);
+}
+
+/* Deletes the stored volatile state: the next start is a power-on. */
+static void
+discard_volatile(struct mgr *m, struct vtpm *v)
+{
+	int r = store_blob_delete(&m->store, v->me.uuid, blob_name(BLOB_VOLATILE));
+
+	if (r == 0)
+		log_info(LOGM_VTPM, "vtpm %s: saved volatile state discarded", v->uuid_str);
+	else if (r != STORE_E_NOENT)
+		log_err(LOGM_STORE, "vtpm %s: cannot delete the saved volatile state: %s",
+			v->uuid_str, strerror(errno));
+}
+
+void
+vtpm_power_off(struct mgr *m, struct vtpm *v)
+{
+	if (!vtpm_has_vtpmd(v)) {
+		/* A vtpmd that a manager stopped under a running guest left
+		 * its volatile state to be resumed; the guest is gone now. */
+		discard_volatile(m, v);
+		return;
+	}
+	/* A stop already under way (a SHUTDOWN, an operator's stop) may
+	 * save volatile state: vtpm_channel_lost discards it afterwards. */
+	v->power_off = 1;
+	request_stop(m, v, CHAN_STOP_POWER_OFF);
 }
 
 void
@@ -1573,6 +1620,10 @@ channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how_in,
 		kept_watch_all(m, v);
 	v->close_kept = 0;
 	v->kill_why = NULL;
+	if (v->power_off) {
+		v->power_off = 0;
+		discard_volatile(m, v);
+	}
 
 	/* Answer the waiting vtpmctl clients only once the work is done
 	 * (for a delete: sockets and files gone), so they see the result. */

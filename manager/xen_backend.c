@@ -93,7 +93,6 @@ struct xen_dev {
 	size_t data_off; /* packet offset in the page, fixed at SUBMIT */
 	int busy;        /* a command is at the vTPM */
 	int cancelled;   /* ... and the guest cancelled it */
-	int used;        /* commands were forwarded: stop the vTPM on removal */
 };
 
 struct xen_backend {
@@ -232,21 +231,26 @@ dev_disconnect(struct xen_backend *xb, struct xen_dev *d)
 	d->busy = d->cancelled = 0;
 }
 
-/* The guest is gone for good: power the vTPM off, so the next boot starts
- * it afresh (PCRs reset), unless something else is using it. */
+/*
+ * The guest's machine is gone (reboot, shutdown, destroy) or its TPM was
+ * unplugged (vtpm-detach): power the vTPM off, so that its next start is a
+ * power-on (PCRs reset, NV kept), as for a physical machine.  Linux's
+ * xen-tpmfront never sends TPM2_Startup, so the vtpmd is started powered on
+ * (autostart), and a plain stop would save the volatile state for the next
+ * start to resume.  Also when no command came through this manager: a
+ * manager that stopped under a running guest saved its volatile state.
+ * Not when a QEMU/libvirt control connection uses the vTPM now.
+ */
 static void
 dev_release(struct mgr *m, struct xen_dev *d)
 {
-	struct vtpm *v;
+	struct vtpm *v = vtpm_find_uuid(m, d->uuid);
 
-	if (!d->used)
+	if (v == NULL || v->nconns != 0)
 		return;
-	d->used = 0;
-	if ((v = vtpm_find_uuid(m, d->uuid)) != NULL && v->nconns == 0 && vtpm_has_vtpmd(v)) {
-		log_info(LOGM_BACKEND, "xen: %s removed: stopping vTPM %s", d->be_path,
-			 d->uuid_str);
-		vtpm_request_stop(m, v);
-	}
+	log_info(LOGM_BACKEND, "xen: %s removed: powering vTPM %s off (PCRs reset at its next "
+		 "start, NV kept)", d->be_path, d->uuid_str);
+	vtpm_power_off(m, v);
 }
 
 static void
@@ -358,6 +362,12 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		return;
 	}
 	d->watching = 1;
+	/* A device the toolstack just made (libxl writes state 1; a backend
+	 * that served it wrote 2 or more) is a new machine's TPM being
+	 * plugged in: a volatile state saved for a guest that is gone (one
+	 * destroyed while no manager ran) must not be resumed by it. */
+	if (xs_get_state(xb, d->be_path) == XEN_BUS_INITIALISING && !vtpm_has_vtpmd(v))
+		vtpm_power_off(m, v);
 	d->phase = XD_OPEN;
 	(void)xs_put(xb, d->be_path, "feature-protocol-v2", "1");
 	set_state(xb, d, XEN_BUS_INITWAIT);
@@ -685,7 +695,6 @@ ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		return;
 	}
 	r->conn_id = d->conn_id;
-	d->used = 1;
 	/* May answer at once (req_fail -> xen_reply): d is not used after. */
 	vtpm_submit(m, v, r);
 }

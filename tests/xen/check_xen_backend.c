@@ -43,7 +43,8 @@ static struct {
 	struct req *q[64];
 	struct vtpm *qv[64];
 	unsigned n;
-	unsigned stops;
+	unsigned stops;      /* plain stops: a guest's removal must never make one */
+	unsigned power_offs; /* vtpm_power_off: a removal (reboot, shutdown, destroy) */
 	unsigned cancels;
 	int fail_submit; /* behave like vtpm.c when the vtpmd cannot start */
 	int hold;        /* do not answer TPM requests by themselves */
@@ -71,6 +72,14 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 {
 	(void)m;
 	fk.stops++;
+	v->ch.fd = -1;
+}
+
+void
+vtpm_power_off(struct mgr *m, struct vtpm *v)
+{
+	(void)m;
+	fk.power_offs++;
 	v->ch.fd = -1;
 }
 
@@ -681,6 +690,9 @@ START_TEST(test_state_machine)
 
 	tool_add(5, 0, UUID1);
 	wait_be_state(5, 0, XEN_BUS_INITWAIT);
+	/* A new device: a volatile state left for a guest that is gone is
+	 * discarded (the vTPM is off: vtpm_power_off only deletes it). */
+	ck_assert_uint_eq(fk.power_offs, 1);
 	s = be_read(5, 0, "feature-protocol-v2");
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s, "1");
@@ -696,18 +708,22 @@ START_TEST(test_state_machine)
 	fe_disconnect(&f);
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.stops, 0); /* the guest still runs: no power cycle */
+	ck_assert_uint_eq(fk.power_offs, 1); /* the guest still runs: no power cycle */
 
 	/* Reconnect with a fresh page and port (a resume, a module reload). */
 	fe_connect(&f);
 	ck_assert_uint_eq(standin_mappings(H.w), 1);
 	exchange_getrandom(&f, 32);
 
-	/* libxl removes the device: Closed, unmapped, vTPM powered off. */
+	/* libxl removes the device (the guest rebooted, shut down or was
+	 * destroyed): Closed, unmapped, and the vTPM powered off, not merely
+	 * stopped: a plain stop keeps the volatile state (PCRs) for the next
+	 * start of an autostarted TPM, which xen-tpmfront's always is. */
 	tool_remove(5, 0);
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.stops, 1);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	ck_assert_uint_eq(fk.stops, 0);
 	ck_assert_int_eq(standin_grant_end(H.w, f.ref), 0);
 	fe_free(&f);
 }
@@ -1150,11 +1166,43 @@ START_TEST(test_manager_restart)
 	ck_assert(pump_until(one_mapping, H.w, 3000));
 	wait_be_state(50, 0, XEN_BUS_CONNECTED);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 1);
-	exchange_getrandom(&f, 4);
+	/* A restart is not a power cycle: the device the new backend finds
+	 * is Connected, not new (1 is the first device's discard). */
+	ck_assert_uint_eq(fk.power_offs, 1);
+	/* Destroyed before it sent this manager a command: still a power
+	 * cycle (the old manager saved the volatile state at its stop). */
 	tool_remove(50, 0);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	ck_assert_uint_eq(fk.stops, 0);
 	fe_free(&f);
 }
 END_TEST
+
+/* xl create, then destroy before the guest's frontend connects: the vTPM
+ * is powered off all the same (any saved volatile state goes). */
+START_TEST(test_removed_unconnected)
+{
+	tool_add(52, 0, UUID1);
+	wait_be_state(52, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.power_offs, 1);
+	tool_remove(52, 0);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	/* A refused device never claimed the vTPM: nothing to power off. */
+	tool_add(53, 0, UUID_UNKNOWN);
+	expect_refused(53, 0, "not defined");
+	tool_remove(53, 0);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	/* A vTPM whose vtpmd runs (a tool on its socket, a stop under way)
+	 * is left alone when a new device opens it. */
+	H.v1->ch.fd = FAKE_VTPMD_FD;
+	tool_add(58, 0, UUID1);
+	wait_be_state(58, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	tool_remove(58, 0);
+	ck_assert_uint_eq(fk.power_offs, 3);
+}
+END_TEST
+
 
 /* A frontend that publishes garbage, or no protocol v2, is not mapped. */
 START_TEST(test_bad_frontend)
@@ -1237,7 +1285,7 @@ START_TEST(test_forced_removal)
 	ck_assert_int_eq(standin_xs_rm(H.w, be), 0);
 	ck_assert(pump_until(no_mappings, H.w, 3000));
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.stops, 1);
+	ck_assert_uint_eq(fk.power_offs, 2); /* the discard at its opening, the removal */
 	/* The UUID is free again. */
 	tool_add(71, 0, UUID1);
 	wait_be_state(71, 0, XEN_BUS_INITWAIT);
@@ -1265,6 +1313,7 @@ xen_backend_suite(void)
 	tcase_add_test(tc, test_stale_and_failed);
 	tcase_add_test(tc, test_response_too_big);
 	tcase_add_test(tc, test_manager_restart);
+	tcase_add_test(tc, test_removed_unconnected);
 	tcase_add_test(tc, test_bad_frontend);
 	tcase_add_test(tc, test_forced_removal);
 	suite_add_tcase(s, tc);
