@@ -259,6 +259,12 @@ void mgr_release_deferred(struct mgr *m);
 struct vtpm *vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN]);
 struct vtpm *vtpm_find_instance(struct mgr *m, uint32_t instance);
 struct vtpm *vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errlen);
+/* A new vTPM (version 1 = TPM 1.2, 2 = TPM 2.0; owner uid/gid or
+ * MANIFEST_NO_OWNER): its record, its state directory and sockets, the
+ * manifest saved.  NULL with a message in err (nil or existing UUID, no fd
+ * budget, storage failure). */
+struct vtpm *vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version,
+			 uint32_t owner_uid, uint32_t owner_gid, char *err, size_t errlen);
 void vtpm_free(struct mgr *m, struct vtpm *v);
 /* A storage work refers to v / is finished with it (v outlives its works). */
 void vtpm_work_begin(struct vtpm *v);

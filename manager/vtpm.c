@@ -653,6 +653,58 @@ vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whyle
 	return 1;
 }
 
+struct vtpm *
+vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
+	    uint32_t owner_gid, char *err, size_t errlen)
+{
+	struct manifest_entry me;
+	char us[UUID_STR_LEN], why[512];
+	struct vtpm *v;
+
+	if (uuid_is_nil(uuid)) {
+		snprintf(err, errlen, "the nil UUID cannot name a vTPM");
+		return NULL;
+	}
+	if (vtpm_find_uuid(m, uuid) != NULL) {
+		uuid_format(uuid, us);
+		snprintf(err, errlen, "a vTPM with UUID %s already exists", us);
+		return NULL;
+	}
+	if (!fd_budget_allows(m, 1)) {
+		snprintf(err, errlen, "cannot create vTPM: not enough file descriptors "
+			 "(RLIMIT_NOFILE %u: each vTPM needs up to %u, guest connections up to %u "
+			 "(max_connections)); raise LimitNOFILE", m->nofile, FD_PER_VTPM,
+			 m->cfg.max_connections);
+		log_warn(LOGM_CTRL, "%s", err);
+		return NULL;
+	}
+	memset(&me, 0, sizeof(me));
+	memcpy(me.uuid, uuid, UUID_LEN);
+	me.tpm_version = (uint8_t)tpm_version;
+	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
+	me.owner_uid = owner_uid;
+	me.owner_gid = owner_gid;
+	if (m->manifest.next_instance == 0)
+		m->manifest.next_instance = 1;
+	me.instance = m->manifest.next_instance;
+	me.created = me.updated = now_unix();
+	if ((v = vtpm_add(m, &me, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "cannot create vTPM: %s", why);
+		return NULL;
+	}
+	m->manifest.next_instance++;
+	if (store_vtpm_create(&m->store, me.uuid) != 0 || manifest_sync(m) != 0) {
+		vtpm_free(m, v);
+		(void)store_vtpm_delete(&m->store, me.uuid);
+		(void)manifest_sync(m);
+		snprintf(err, errlen, "cannot create vTPM: saving its record failed (see the log)");
+		return NULL;
+	}
+	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str, me.instance,
+		 me.tpm_version == 1 ? "1.2" : "2.0");
+	return v;
+}
+
 void
 vtpm_work_begin(struct vtpm *v)
 {

@@ -340,9 +340,24 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	}
 	free(u);
 	uuid_format(d->uuid, d->uuid_str);
-	if ((v = vtpm_find_uuid(m, d->uuid)) == NULL) {
+	if ((v = vtpm_find_uuid(m, d->uuid)) == NULL && m->cfg.xen_autocreate) {
+		/* The seed's hotplug script created a missing vTPM; the UUID
+		 * comes from the toolstack's backend directory, not the guest. */
+		char err[512];
+
+		if ((v = vtpm_create(m, d->uuid, 2, MANIFEST_NO_OWNER, MANIFEST_NO_OWNER, err,
+				     sizeof(err))) == NULL) {
+			dev_refuse(xb, d, "vTPM %s is not defined on this host and xen_autocreate "
+				   "failed: %s", d->uuid_str, err);
+			return;
+		}
+		log_info(LOGM_BACKEND, "xen: %s: created vTPM %s (TPM 2.0) for domain %u "
+			 "(xen_autocreate)", d->be_path, d->uuid_str, d->fe_domid);
+	}
+	if (v == NULL) {
 		dev_refuse(xb, d, "vTPM %s is not defined on this host "
-			   "(vtpmctl create --uuid %s)", d->uuid_str, d->uuid_str);
+			   "(vtpmctl create --uuid %s, or xen_autocreate = yes)", d->uuid_str,
+			   d->uuid_str);
 		return;
 	}
 	for (struct xen_dev *o = xb->devs; o != NULL; o = o->next) {

@@ -45,6 +45,8 @@ static struct {
 	unsigned n;
 	unsigned stops;      /* plain stops: a guest's removal must never make one */
 	unsigned power_offs; /* vtpm_power_off: a removal (reboot, shutdown, destroy) */
+	unsigned creates;    /* vtpm_create (xen_autocreate) */
+	int fail_create;
 	unsigned cancels;
 	int fail_submit; /* behave like vtpm.c when the vtpmd cannot start */
 	int hold;        /* do not answer TPM requests by themselves */
@@ -81,6 +83,32 @@ vtpm_power_off(struct mgr *m, struct vtpm *v)
 	(void)m;
 	fk.power_offs++;
 	v->ch.fd = -1;
+}
+
+struct vtpm *
+vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
+	    uint32_t owner_gid, char *err, size_t errlen)
+{
+	ck_assert_uint_eq(owner_uid, MANIFEST_NO_OWNER); /* the socket group's, as vtpmctl's default */
+	ck_assert_uint_eq(owner_gid, MANIFEST_NO_OWNER);
+	struct vtpm *v;
+
+	if (fk.fail_create) {
+		snprintf(err, errlen, "saving its record failed");
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(v->me.uuid, uuid, UUID_LEN);
+	v->me.tpm_version = (uint8_t)tpm_version;
+	uuid_format(v->me.uuid, v->uuid_str);
+	v->ch.fd = -1;
+	v->next = m->vtpms;
+	m->vtpms = v;
+	fk.creates++;
+	return v;
 }
 
 uint32_t
@@ -1204,6 +1232,46 @@ START_TEST(test_removed_unconnected)
 END_TEST
 
 
+/* xen_autocreate: an unknown UUID gets a TPM 2.0 on first sight; the
+ * device then works as any other.  Off (test_unknown_uuid): refused. */
+START_TEST(test_autocreate)
+{
+	struct fe f;
+	struct vtpm *v;
+	uint8_t u[UUID_LEN];
+
+	H.m->cfg.xen_autocreate = 1;
+	tool_add(54, 0, UUID_UNKNOWN);
+	wait_be_state(54, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.creates, 1);
+	ck_assert_int_eq(uuid_parse(UUID_UNKNOWN, u), 0);
+	v = vtpm_find_uuid(H.m, u);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v->me.tpm_version, 2);
+	fe_init(&f, 54, 0);
+	fe_connect(&f);
+	exchange_getrandom(&f, 8);
+	tool_remove(54, 0);
+	ck_assert_uint_eq(fk.power_offs, 2); /* opened as new, removed */
+	/* Known now: the next device finds it, nothing is created. */
+	tool_add(55, 0, UUID_UNKNOWN);
+	wait_be_state(55, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.creates, 1);
+	tool_remove(55, 0);
+	/* Malformed UUIDs are refused before anything is created; a failed
+	 * creation refuses the device with the reason. */
+	tool_add(56, 0, "not-a-uuid");
+	expect_refused(56, 0, "is not a UUID");
+	fk.fail_create = 1;
+	tool_add(57, 0, "77777777-2222-4333-8444-555555555555");
+	expect_refused(57, 0, "xen_autocreate failed: saving its record failed");
+	ck_assert_uint_eq(fk.creates, 1);
+	tool_remove(56, 0);
+	tool_remove(57, 0);
+	fe_free(&f);
+}
+END_TEST
+
 /* A frontend that publishes garbage, or no protocol v2, is not mapped. */
 START_TEST(test_bad_frontend)
 {
@@ -1314,6 +1382,7 @@ xen_backend_suite(void)
 	tcase_add_test(tc, test_response_too_big);
 	tcase_add_test(tc, test_manager_restart);
 	tcase_add_test(tc, test_removed_unconnected);
+	tcase_add_test(tc, test_autocreate);
 	tcase_add_test(tc, test_bad_frontend);
 	tcase_add_test(tc, test_forced_removal);
 	suite_add_tcase(s, tc);
