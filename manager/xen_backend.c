@@ -8,15 +8,18 @@
  * Devices: a watch on /local/domain/<self>/backend/vtpm finds
  * <frontend-domid>/<devid> directories written by the toolstack (libxl).
  * For each one: read `uuid`; refuse (state Closed and an `error` node) a
- * device whose UUID is missing, malformed, not a vTPM defined here, or
- * already open by another device or by a QEMU control connection;
- * otherwise publish feature-protocol-v2=1 and go InitWait.  When the
- * frontend is Initialised or Connected, map its `ring-ref`, bind its
+ * device whose UUID is missing, malformed, not a vTPM defined here (unless
+ * xen_autocreate creates it), or already open by another device or by a
+ * QEMU control connection; otherwise start the vTPM's vtpmd (launch on
+ * open), publish feature-protocol-v2=1 and go InitWait.  When the frontend
+ * is Initialised or Connected, map its `ring-ref`, bind its
  * `event-channel` and go Connected.  Frontend Closing/Closed: unmap,
  * unbind, back to InitWait (Linux re-probes on resume).  The toolstack's
- * removal (online=0, state=5) closes the device (state Closed) and stops
- * the vTPM the guest used, so the next boot gets a TPM power cycle (PCRs
- * reset, TPM2_Startup); the directory's removal forgets the device.
+ * removal (online=0, state=5) closes the device (state Closed) and powers
+ * the vTPM off (vtpm_power_off: no volatile state survives), so the next
+ * boot gets a TPM power cycle (PCRs reset, NV kept); the directory's
+ * removal forgets the device.  A manager's own exit leaves the devices as
+ * they are and its vtpmds save their state: the next manager resumes.
  * Handling is level-triggered: each watch event marks a device dirty and
  * dev_check() reconciles it with what xenstore says, so lost, repeated or
  * reordered events change nothing.
@@ -314,6 +317,7 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	char prefix[64];
 	char *fe, *u;
 	struct vtpm *v;
+	int be;
 
 	fe = xs_get(xb, d->be_path, "frontend");
 	snprintf(prefix, sizeof(prefix), "/local/domain/%u/", d->fe_domid);
@@ -381,11 +385,27 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	 * that served it wrote 2 or more) is a new machine's TPM being
 	 * plugged in: a volatile state saved for a guest that is gone (one
 	 * destroyed while no manager ran) must not be resumed by it. */
-	if (xs_get_state(xb, d->be_path) == XEN_BUS_INITIALISING && !vtpm_has_vtpmd(v))
+	be = xs_get_state(xb, d->be_path);
+	if (be == XEN_BUS_INITIALISING && !vtpm_has_vtpmd(v))
 		vtpm_power_off(m, v);
+	/* Launch on open, as the seed's hotplug script did, but without a
+	 * script: the TPM is powered on while the guest boots (autostart:
+	 * xen-tpmfront never sends Startup), so its first command does not
+	 * wait for a vtpmd, and a vTPM that cannot start is refused now and
+	 * makes xl create fail, instead of failing the guest's commands. */
+	if (!vtpm_has_vtpmd(v) && vtpm_spawn(m, v, 1) != 0) {
+		dev_refuse(xb, d, "vTPM %s cannot start%s%s", d->uuid_str,
+			   v->reason[0] != '\0' ? ": " : "", v->reason);
+		return;
+	}
 	d->phase = XD_OPEN;
 	(void)xs_put(xb, d->be_path, "feature-protocol-v2", "1");
-	set_state(xb, d, XEN_BUS_INITWAIT);
+	/* Taken over from a manager that stopped: Connected stays so (the
+	 * guest needs no InitWait; dev_connect maps the page again). */
+	if (be == XEN_BUS_CONNECTED)
+		d->be_state = be;
+	else
+		set_state(xb, d, XEN_BUS_INITWAIT);
 	log_info(LOGM_BACKEND, "xen: %s: vTPM %s for domain %u, waiting for the frontend",
 		 d->be_path, d->uuid_str, d->fe_domid);
 }

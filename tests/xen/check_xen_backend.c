@@ -46,6 +46,8 @@ static struct {
 	unsigned stops;      /* plain stops: a guest's removal must never make one */
 	unsigned power_offs; /* vtpm_power_off: a removal (reboot, shutdown, destroy) */
 	unsigned creates;    /* vtpm_create (xen_autocreate) */
+	unsigned spawns;     /* vtpm_spawn: launch on open */
+	int fail_spawn;
 	int fail_create;
 	unsigned cancels;
 	int fail_submit; /* behave like vtpm.c when the vtpmd cannot start */
@@ -75,6 +77,20 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	(void)m;
 	fk.stops++;
 	v->ch.fd = -1;
+}
+
+int
+vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
+{
+	(void)m;
+	ck_assert_int_eq(autostart, 1); /* xen-tpmfront never sends Startup */
+	if (fk.fail_spawn) {
+		snprintf(v->reason, sizeof(v->reason), "crash loop");
+		return -1;
+	}
+	fk.spawns++;
+	v->ch.fd = FAKE_VTPMD_FD;
+	return 0;
 }
 
 void
@@ -1034,8 +1050,11 @@ START_TEST(test_locality)
 	wait_be_state(30, 0, XEN_BUS_INITWAIT);
 	fe_init(&f, 30, 0);
 	fe_connect(&f);
+	ck_assert_uint_eq(fk.spawns, 1); /* launched when the device opened */
 
-	/* No vtpmd yet: the locality is remembered for its start. */
+	/* No vtpmd (an operator stopped it, or it crashed): the locality is
+	 * remembered for its next start. */
+	H.v1->ch.fd = -1;
 	x->f = &f;
 	getrandom_cmd(x, 4);
 	x->locality = 2;
@@ -1220,14 +1239,23 @@ START_TEST(test_removed_unconnected)
 	expect_refused(53, 0, "not defined");
 	tool_remove(53, 0);
 	ck_assert_uint_eq(fk.power_offs, 2);
+	/* A vTPM that cannot start (a crash loop, a broken state file) is
+	 * refused at open, so xl create fails instead of the guest's TPM. */
+	H.v1->ch.fd = -1;
+	fk.fail_spawn = 1;
+	tool_add(59, 0, UUID1);
+	expect_refused(59, 0, "cannot start: crash loop");
+	tool_remove(59, 0);
+	fk.fail_spawn = 0;
+	ck_assert_uint_eq(fk.power_offs, 3); /* its discard at open */
 	/* A vTPM whose vtpmd runs (a tool on its socket, a stop under way)
 	 * is left alone when a new device opens it. */
 	H.v1->ch.fd = FAKE_VTPMD_FD;
 	tool_add(58, 0, UUID1);
 	wait_be_state(58, 0, XEN_BUS_INITWAIT);
-	ck_assert_uint_eq(fk.power_offs, 2);
-	tool_remove(58, 0);
 	ck_assert_uint_eq(fk.power_offs, 3);
+	tool_remove(58, 0);
+	ck_assert_uint_eq(fk.power_offs, 4);
 }
 END_TEST
 
