@@ -741,7 +741,11 @@ handle_ring(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		return;
 	switch (__atomic_load_n(&d->page->state, __ATOMIC_ACQUIRE)) {
 	case XEN_TPMIF_SUBMIT:
-		if (!d->busy)
+		/* A manager on its way out leaves a new command in the page
+		 * (state SUBMIT) for the next one, which serves it when it
+		 * maps the page: queued here it would be failed when the
+		 * vtpmd stops. */
+		if (!d->busy && !m->stopping)
 			ring_submit(m, xb, d);
 		break;
 	case XEN_TPMIF_CANCEL:

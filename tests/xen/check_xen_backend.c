@@ -1198,12 +1198,27 @@ START_TEST(test_manager_restart)
 	struct xen_if bxi;
 	char err[256];
 
+	struct xfer *x = calloc(1, sizeof(*x));
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(x);
 	tool_add(50, 0, UUID1);
 	wait_be_state(50, 0, XEN_BUS_INITWAIT);
 	fe_init(&f, 50, 0);
 	fe_connect(&f);
 	exchange_getrandom(&f, 4);
+	/* SIGTERM: a command the guest submits now is left in the page for
+	 * the next manager (queued behind the vtpmd's stop it would fail). */
+	H.m->stopping = 1;
+	x->f = &f;
+	getrandom_cmd(x, 4);
+	ck_assert_int_eq(pthread_create(&t, NULL, xfer_thread, x), 0);
+	ck_assert(pump_until(xfer_submitted, x, 3000));
+	pump(50);
+	ck_assert_uint_eq(fk.n, 0);
+	ck_assert_int_eq(__atomic_load_n(&f.page->state, __ATOMIC_ACQUIRE), XEN_TPMIF_SUBMIT);
 	xen_backend_close(H.m);
+	H.m->stopping = 0;
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
 	ck_assert_int_eq(be_state(50, 0), XEN_BUS_CONNECTED);
@@ -1213,6 +1228,12 @@ START_TEST(test_manager_restart)
 	ck_assert(pump_until(one_mapping, H.w, 3000));
 	wait_be_state(50, 0, XEN_BUS_CONNECTED);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 1);
+	/* The new manager serves the waiting command. */
+	ck_assert(pump_until(xfer_done, x, 3000));
+	pthread_join(t, NULL);
+	ck_assert_int_eq(x->final_state, XEN_TPMIF_FINISH);
+	ck_assert_uint_eq(x->resp_len, 16);
+	free(x);
 	/* A restart is not a power cycle: the device the new backend finds
 	 * is Connected, not new (1 is the first device's discard). */
 	ck_assert_uint_eq(fk.power_offs, 1);
