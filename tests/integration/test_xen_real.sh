@@ -105,6 +105,9 @@ tr -d '\r' <"$CONSOLE" >"$TESTDIR/console.txt"
 step "machine (QEMU)"
 
 # ---- results ----------------------------------------------------------------
+sed -n 's/^XTDOM0 up: .*; uptime \([0-9.]*\) s$/\1/p' "$TESTDIR/console.txt" | while read -r up; do
+	printf 'STEP   dom0: %-15s %8s s (dom0 uptime when its /init took over)\n' up "$up"
+done
 grep '^XTSTEP ' "$TESTDIR/console.txt" | while read -r _ name secs unit; do
 	printf 'STEP   dom0: %-15s %8s %s\n' "$name" "$secs" "$unit"
 done
