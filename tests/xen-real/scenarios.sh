@@ -554,10 +554,12 @@ if want cycles; then
 fi
 
 # ---- the end ------------------------------------------------------------------
-if grep -q -E 'AddressSanitizer|runtime error|Segmentation' "$LOG"; then
-	fail manager_log "$(grep -E 'AddressSanitizer|runtime error' "$LOG" | head -n 3 | tr '\n' '|')"
-fi
 stop_mgr
+# A sanitizer build (make check SANITIZE=1) reports here, at the latest
+# when the manager and its vtpmds exit.
+if grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation' "$LOG"; then
+	fail manager_log "$(grep -E 'Sanitizer|runtime error|Segmentation' "$LOG" | head -n 3 | tr '\n' '|')"
+fi
 info "manager log (warnings and errors): $(grep -E ' (warn|error|err)' "$LOG" | tail -n 20 | tr '\n' '|' | cut -c1-3000)"
 echo "XTTOTAL $((($(now_ms) - T_START) / 1000)) s in dom0, $failures failed"
 [ "$failures" = 0 ]
