@@ -41,6 +41,7 @@
 #define OPT_MAXCONN 1009
 #define OPT_UIDBASE 1010
 #define OPT_SURVIVE 1011
+#define OPT_XENAUTO 1012
 
 void
 config_usage(FILE *f)
@@ -55,6 +56,7 @@ config_usage(FILE *f)
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
 		"                     [--max-connections N] [--vtpm-uid-base UID]\n"
 		"                     [--survive-restart yes|no]\n"
+		"                     [--xen-autocreate yes|no]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
@@ -265,6 +267,19 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		return copy_str(c->migration_key_spec, sizeof(c->migration_key_spec), val, key,
 				err, errlen);
 	}
+	if (strcmp(key, "xen_autocreate") == 0) {
+		/* Off by default: a typo in an xl config would otherwise
+		 * create an empty vTPM instead of failing loudly. */
+		if (strcmp(val, "yes") == 0) {
+			c->xen_autocreate = 1;
+		} else if (strcmp(val, "no") == 0) {
+			c->xen_autocreate = 0;
+		} else {
+			snprintf(err, errlen, "xen_autocreate: '%s' is not yes or no", val);
+			return -1;
+		}
+		return 0;
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }
@@ -405,6 +420,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 		{ "vtpm-uid-base", required_argument, NULL, OPT_UIDBASE },
 		{ "survive-restart", required_argument, NULL, OPT_SURVIVE },
+		{ "xen-autocreate", required_argument, NULL, OPT_XENAUTO },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -465,6 +481,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_UIDBASE: key = "vtpm_uid_base"; break;
 		case OPT_SURVIVE: key = "survive_restart"; break;
 		case OPT_USER: key = "vtpm_user"; break;
+		case OPT_XENAUTO: key = "xen_autocreate"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
 			return -1;

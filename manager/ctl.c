@@ -230,73 +230,34 @@ stop_done(struct mgr *m, void *ctx, int ok, const char *msg)
 static void
 do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 {
-	struct manifest_entry me;
+	uint32_t owner_uid = MANIFEST_NO_OWNER, owner_gid = MANIFEST_NO_OWNER;
+	uint8_t uuid[UUID_LEN];
 	char err[512], msg[600];
 	struct vtpm *v;
-	int r;
 
 	if ((len != 18 && len != 26) || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
 		ctl_reply(m, c, 0, "malformed create request", NULL);
 		return;
 	}
-	memset(&me, 0, sizeof(me));
-	me.tpm_version = p[0];
-	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
-	me.owner_uid = me.owner_gid = MANIFEST_NO_OWNER;
 	if (len == 26) {
-		me.owner_uid = be32_get(p + 18);
-		me.owner_gid = be32_get(p + 22);
-		if (me.owner_uid == MANIFEST_NO_OWNER && me.owner_gid != MANIFEST_NO_OWNER) {
+		owner_uid = be32_get(p + 18);
+		owner_gid = be32_get(p + 22);
+		if (owner_uid == MANIFEST_NO_OWNER && owner_gid != MANIFEST_NO_OWNER) {
 			ctl_reply(m, c, 0, "an owner group needs an owner user", NULL);
 			return;
 		}
 	}
 	if (p[1]) {
-		memcpy(me.uuid, p + 2, UUID_LEN);
-		if (uuid_is_nil(me.uuid)) {
-			ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL);
-			return;
-		}
-	} else if (uuid_generate(me.uuid) != 0) {
+		memcpy(uuid, p + 2, UUID_LEN);
+	} else if (uuid_generate(uuid) != 0) {
 		ctl_reply(m, c, 0, "cannot generate a UUID", NULL);
 		return;
 	}
-	if (vtpm_find_uuid(m, me.uuid) != NULL) {
-		char us[UUID_STR_LEN];
-		uuid_format(me.uuid, us);
-		snprintf(msg, sizeof(msg), "a vTPM with UUID %s already exists", us);
+	if ((v = vtpm_create(m, uuid, p[0], owner_uid, owner_gid, err, sizeof(err))) == NULL) {
+		snprintf(msg, sizeof(msg), "%s", err);
 		ctl_reply(m, c, 0, msg, NULL);
 		return;
 	}
-	if (!fd_budget_allows(m, 1)) {
-		snprintf(msg, sizeof(msg), "cannot create vTPM: not enough file descriptors "
-			 "(RLIMIT_NOFILE %u: each vTPM needs up to %u, guest connections up to %u "
-			 "(max_connections)); raise LimitNOFILE", m->nofile, FD_PER_VTPM,
-			 m->cfg.max_connections);
-		log_warn(LOGM_CTRL, "%s", msg);
-		ctl_reply(m, c, 0, msg, NULL);
-		return;
-	}
-	if (m->manifest.next_instance == 0)
-		m->manifest.next_instance = 1;
-	me.instance = m->manifest.next_instance;
-	me.created = me.updated = now_unix();
-	if ((v = vtpm_add(m, &me, err, sizeof(err))) == NULL) {
-		snprintf(msg, sizeof(msg), "cannot create vTPM: %s", err);
-		ctl_reply(m, c, 0, msg, NULL);
-		return;
-	}
-	m->manifest.next_instance++;
-	if ((r = store_vtpm_create(&m->store, me.uuid)) != 0 || manifest_sync(m) != 0) {
-		vtpm_free(m, v);
-		(void)store_vtpm_delete(&m->store, me.uuid);
-		(void)manifest_sync(m);
-		ctl_reply(m, c, 0, "cannot create vTPM: saving its record failed (see the log)",
-			  NULL);
-		return;
-	}
-	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str,
-		 me.instance, me.tpm_version == 1 ? "1.2" : "2.0");
 	ctl_reply(m, c, 1, "created", v);
 }
 

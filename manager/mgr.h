@@ -151,6 +151,7 @@ struct vtpm {
 	const char *kill_why;   /* why the manager killed the running vtpmd, NULL if not */
 	char kill_buf[160];
 	int close_kept;         /* the coming exit is an operator's stop: close kept conns */
+	int power_off;          /* the coming exit is a power-off: no volatile state survives */
 	unsigned crashes;       /* crashes in the current window */
 	uint64_t crash_window_ms;
 	struct kept_conn *kept;
@@ -288,6 +289,12 @@ void mgr_release_deferred(struct mgr *m);
 struct vtpm *vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN]);
 struct vtpm *vtpm_find_instance(struct mgr *m, uint32_t instance);
 struct vtpm *vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errlen);
+/* A new vTPM (version 1 = TPM 1.2, 2 = TPM 2.0; owner uid/gid or
+ * MANIFEST_NO_OWNER): its record, its state directory and sockets, the
+ * manifest saved.  NULL with a message in err (nil or existing UUID, no fd
+ * budget, storage failure). */
+struct vtpm *vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version,
+			 uint32_t owner_uid, uint32_t owner_gid, char *err, size_t errlen);
 void vtpm_free(struct mgr *m, struct vtpm *v);
 /* A storage work refers to v / is finished with it (v outlives its works). */
 void vtpm_work_begin(struct vtpm *v);
@@ -296,7 +303,16 @@ void vtpm_work_done(struct mgr *m, struct vtpm *v);
 void vtpm_kill_for(struct mgr *m, struct vtpm *v, const char *why);
 int vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart);
 void vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r);
+/* Orderly stop; a vtpmd that was powered on by its first TPM command
+ * saves its volatile state for the next one to resume. */
 void vtpm_request_stop(struct mgr *m, struct vtpm *v);
+/*
+ * The machine the vTPM belongs to was switched off (Xen: the toolstack
+ * removed the guest's device at a reboot, shutdown or destroy): the vtpmd
+ * stops without keeping volatile state, and a stored volatile state is
+ * deleted, so the next start is a power-on (PCRs reset, NV kept).
+ */
+void vtpm_power_off(struct mgr *m, struct vtpm *v);
 void vtpm_reap(struct mgr *m, pid_t pid, int status);
 void vtpm_check_deadlines(struct mgr *m);
 int vtpm_has_vtpmd(const struct vtpm *v);

@@ -652,6 +652,58 @@ vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whyle
 	return 1;
 }
 
+struct vtpm *
+vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
+	    uint32_t owner_gid, char *err, size_t errlen)
+{
+	struct manifest_entry me;
+	char us[UUID_STR_LEN], why[512];
+	struct vtpm *v;
+
+	if (uuid_is_nil(uuid)) {
+		snprintf(err, errlen, "the nil UUID cannot name a vTPM");
+		return NULL;
+	}
+	if (vtpm_find_uuid(m, uuid) != NULL) {
+		uuid_format(uuid, us);
+		snprintf(err, errlen, "a vTPM with UUID %s already exists", us);
+		return NULL;
+	}
+	if (!fd_budget_allows(m, 1)) {
+		snprintf(err, errlen, "cannot create vTPM: not enough file descriptors "
+			 "(RLIMIT_NOFILE %u: each vTPM needs up to %u, guest connections up to %u "
+			 "(max_connections)); raise LimitNOFILE", m->nofile, FD_PER_VTPM,
+			 m->cfg.max_connections);
+		log_warn(LOGM_CTRL, "%s", err);
+		return NULL;
+	}
+	memset(&me, 0, sizeof(me));
+	memcpy(me.uuid, uuid, UUID_LEN);
+	me.tpm_version = (uint8_t)tpm_version;
+	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
+	me.owner_uid = owner_uid;
+	me.owner_gid = owner_gid;
+	if (m->manifest.next_instance == 0)
+		m->manifest.next_instance = 1;
+	me.instance = m->manifest.next_instance;
+	me.created = me.updated = now_unix();
+	if ((v = vtpm_add(m, &me, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "cannot create vTPM: %s", why);
+		return NULL;
+	}
+	m->manifest.next_instance++;
+	if (store_vtpm_create(&m->store, me.uuid) != 0 || manifest_sync(m) != 0) {
+		vtpm_free(m, v);
+		(void)store_vtpm_delete(&m->store, me.uuid);
+		(void)manifest_sync(m);
+		snprintf(err, errlen, "cannot create vTPM: saving its record failed (see the log)");
+		return NULL;
+	}
+	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str, me.instance,
+		 me.tpm_version == 1 ? "1.2" : "2.0");
+	return v;
+}
+
 void
 vtpm_work_begin(struct vtpm *v)
 {
@@ -1024,8 +1076,10 @@ vtpm_pump(struct mgr *m, struct vtpm *v)
 		vtpm_kill(m, v, "channel send failed");
 }
 
-void
-vtpm_request_stop(struct mgr *m, struct vtpm *v)
+/* Queues a CHAN_STOP with flags (util/chan.h), or adds the flags to one
+ * already queued. */
+static void
+request_stop(struct mgr *m, struct vtpm *v, uint32_t flags)
 {
 	struct req *r;
 
@@ -1036,16 +1090,48 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	v->close_kept = 1;
 	if (v->state == VS_STOPPING)
 		return;
-	for (r = v->q_head; r != NULL; r = r->next)
-		if (r->kind == REQ_STOP)
+	for (r = v->q_head; r != NULL; r = r->next) {
+		if (r->kind == REQ_STOP) {
+			uint32_t had = buf_avail(&r->payload) == 4 ? be32_get(buf_ptr(&r->payload)) : 0;
+
+			if ((had | flags) == had)
+				return;
+			buf_free(&r->payload);
+			buf_init(&r->payload, CHAN_MAX_PAYLOAD);
+			if (buf_put_u32(&r->payload, had | flags) != 0)
+				vtpm_kill(m, v, "out of memory while stopping");
 			return;
-	if ((r = req_new(REQ_STOP, NULL, 0)) == NULL) {
+		}
+	}
+	if ((r = req_new(REQ_STOP, NULL, 0)) == NULL || buf_put_u32(&r->payload, flags) != 0) {
+		req_free(r);
 		vtpm_kill(m, v, "out of memory while stopping");
 		return;
 	}
 	if (v->state == VS_STARTING)
 		v->stop_deadline = now_ms() + STOP_TIMEOUT_MS;
 	vtpm_submit(m, v, r);
+}
+
+void
+vtpm_request_stop(struct mgr *m, struct vtpm *v)
+{
+	request_stop(m, v, 0);
+}
+
+void
+vtpm_power_off(struct mgr *m, struct vtpm *v)
+{
+	if (!vtpm_has_vtpmd(v)) {
+		/* A vtpmd that a manager stopped under a running guest left
+		 * its volatile state to be resumed; the guest is gone now. */
+		nv_discard(m, v, BLOB_VOLATILE);
+		return;
+	}
+	/* A stop already under way (a SHUTDOWN, an operator's stop) may
+	 * save volatile state: vtpm_channel_lost discards it afterwards. */
+	v->power_off = 1;
+	request_stop(m, v, CHAN_STOP_POWER_OFF);
 }
 
 /* Everything below handles one message from a vtpmd. */
@@ -1498,6 +1584,10 @@ channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how_in,
 		kept_watch_all(m, v);
 	v->close_kept = 0;
 	v->kill_why = NULL;
+	if (v->power_off) {
+		v->power_off = 0;
+		nv_discard(m, v, BLOB_VOLATILE);
+	}
 
 	/* Answer the waiting vtpmctl clients only once the work is done
 	 * (for a delete: sockets and files gone), so they see the result. */
