@@ -89,11 +89,15 @@ reply(struct mgr *m, struct nv_job *j, uint32_t type, uint32_t rc, const struct 
 	if (j->no_reply || !vtpm_has_vtpmd(v) || v->spawn_seq != j->spawn_seq)
 		return;
 	be32_put(b, rc);
+	/* A vtpmd that cannot take its reply is gone or hung: its channel's
+	 * end, or its deadline (no longer NV-pending), ends it (supervise.c). */
 	if (chan_send(v->ch.fd, type, b, 4, data != NULL ? buf_ptr(data) : NULL,
 		      data != NULL ? buf_avail(data) : 0, -1) != 0)
-		vtpm_kill_for(m, v, "channel send failed");
+		log_warn(LOGM_STORE, "vtpm %s: cannot answer vtpmd pid %d's NV request: %s",
+			 v->uuid_str, (int)v->pid, strerror(errno));
 	else
 		v->alive_ms = now_ms();
+	(void)m;
 }
 
 /* ---------------------------------------------------------------- load */

@@ -350,7 +350,8 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		 * comes from the toolstack's backend directory, not the guest. */
 		char err[512];
 
-		if ((v = vtpm_create(m, d->uuid, 2, MANIFEST_NO_OWNER, MANIFEST_NO_OWNER, err,
+		if ((v = vtpm_create(m, d->uuid, 2, MANIFEST_NO_OWNER, MANIFEST_NO_OWNER,
+				     (struct stop_wait){ .done = NULL }, err,
 				     sizeof(err))) == NULL) {
 			dev_refuse(xb, d, "vTPM %s is not defined on this host and xen_autocreate "
 				   "failed: %s", d->uuid_str, err);

@@ -281,11 +281,20 @@ batch(void)
 	return n;
 }
 
+/* Runs batches until nothing is pending, storage and commit work included
+ * (their completions wake the loop's epoll through an eventfd). */
 static void
 pump(void)
 {
-	for (int i = 0; i < 64 && batch() > 0; i++)
-		;
+	struct epoll_event evs[64];
+	int n;
+
+	for (int i = 0; i < 256; i++) {
+		n = epoll_wait(m->epfd, evs, 64, worker_pending(m) != 0 ? 100 : 0);
+		mgr_dispatch(m, evs, n > 0 ? n : 0);
+		if (n <= 0 && worker_pending(m) == 0)
+			return;
+	}
 }
 
 static struct chan *
@@ -490,7 +499,7 @@ END_TEST
  * (hex 000914ca0433).  `vtpmctl delete` of a vTPM
  * whose vtpmd is starting queues a STOP; the vtpmd sends READY and dies.
  * handle_msg(READY) -> vtpm_pump -> chan_send fails -> vtpm_kill ->
- * vtpm_channel_lost -> vtpm_delete -> vtpm_free; back in vtpm_chan_cb the
+ * vtpm_channel_lost -> (the delete waiter) vtpm_delete -> vtpm_free; back in vtpm_chan_cb the
  * loop condition reads the freed vTPM (ASan: heap-use-after-free in
  * vtpm_has_vtpmd called from vtpm_chan_cb).
  */

@@ -65,12 +65,6 @@ vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN])
 	return NULL;
 }
 
-int
-vtpm_has_vtpmd(const struct vtpm *v)
-{
-	return v->ch.fd >= 0;
-}
-
 void
 vtpm_request_stop(struct mgr *m, struct vtpm *v)
 {
@@ -103,8 +97,9 @@ vtpm_power_off(struct mgr *m, struct vtpm *v)
 
 struct vtpm *
 vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
-	    uint32_t owner_gid, char *err, size_t errlen)
+	    uint32_t owner_gid, struct stop_wait waiter, char *err, size_t errlen)
 {
+	ck_assert(waiter.done == NULL); /* the backend goes on at once */
 	ck_assert_uint_eq(owner_uid, MANIFEST_NO_OWNER); /* the socket group's, as vtpmctl's default */
 	ck_assert_uint_eq(owner_gid, MANIFEST_NO_OWNER);
 	struct vtpm *v;
