@@ -197,7 +197,7 @@ is_stream_conn(int fd)
 	       getsockname(fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sun_family == AF_UNIX;
 }
 
-/* The flight record as the first manager made it (vtpm.c flight_create). */
+/* The flight record as the first manager made it (supervise.c flight_create). */
 static const struct vtpm_flight *
 map_flight(int fd)
 {

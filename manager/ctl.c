@@ -171,7 +171,7 @@ ctl_reply(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct v
 
 /*
  * One page of `list`: the vTPMs whose instance is above `after`, in
- * instance order (the registry is kept in that order, vtpm.c), as many as
+ * instance order (the registry is kept in that order, registry.c), as many as
  * fit in one channel message, then whether more remain.  vtpmctl asks
  * again from the last instance it got, so any number of vTPMs lists.
  */

@@ -49,7 +49,7 @@ struct nv_job {
 	struct work w;
 	struct commit_req cr;
 	struct vtpm *v;
-	uint32_t spawn_seq;   /* the vtpmd that asked (vtpm.c counts spawns) */
+	uint32_t spawn_seq;   /* the vtpmd that asked (supervise.c counts spawns) */
 	uint32_t type;        /* CHAN_NV_* */
 	int idx;
 	char name[NV_NAME_MAX + 1];

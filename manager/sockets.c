@@ -8,12 +8,12 @@
  * Trusts: no client.  Control requests are framed by util/ctrl_proto.c with
  * exact sizes; a connection has one request in flight and a capped input
  * buffer; a passed fd is accepted only with SET_DATAFD.  The manager never
- * parses TPM command bytes from these sockets (vtpm.c reads the 10-byte
+ * parses TPM command bytes from these sockets (supervise.c reads the 10-byte
  * header of a command on a kept SET_DATAFD connection of a failed vTPM, to
  * answer it with an error).  A SET_STATEBLOB blob is a
  * migration envelope (crypto/migblob.h) that must verify for this vTPM
  * before the raw libtpms blob inside goes to the vtpmd, which has libtpms
- * validate it; the envelope of GET_STATEBLOB replies is made in vtpm.c.
+ * validate it; both envelopes are stateblob.c's.
  */
 #include "manager/mgr.h"
 #include "manager/stateblob.h"
@@ -507,7 +507,7 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 			reply_res(m, c, cmd, CTRL_RES_BAD_PARAMETER);
 			return 0;
 		}
-		/* The manager keeps the connection (vtpm.c, struct kept_conn)
+		/* The manager keeps the connection (supervise.c, struct kept_conn)
 		 * and hands it to the vtpmd, now and after a crash. */
 		type = vtpm_add_data_fd(m, v, *passed_fd);
 		*passed_fd = -1;

@@ -9,13 +9,13 @@
  *   F1  util/chan.c chan_recv: an empty packet carrying fds is reported as
  *       EOF and its fds leak (a vtpmd can leak manager fds and make the
  *       manager believe it exited while it keeps running).
- *   F2  manager/vtpm.c: vtpm_channel_lost() frees the vTPM (pending
+ *   F2  manager/vtpm.c (now supervise.c/registry.c): vtpm_channel_lost() freed the vTPM (pending
  *       delete) under vtpm_chan_cb/handle_msg, which keep using it.
  *   F3  manager: an object freed by one callback (a vTPM's control
  *       connection) still has an event later in the same epoll_wait batch,
  *       which the loop then dispatches (a) after vtpmctl delete, (b) after
  *       a reply to a client that has gone.
- *   F4  manager/vtpm.c vtpm_channel_lost: failing the queue re-enters
+ *   F4  manager/vtpm.c (now supervise.c, queue.c) vtpm_channel_lost: failing the queue re-enters
  *       vtpm_submit (reply -> ctrl_conn_resume) and a pipelined control
  *       request is lost: leaked, and its client never gets an answer.
  *   F5  manager/ctl.c do_status: snprintf offsets are not clamped; a long

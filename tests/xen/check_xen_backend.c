@@ -8,7 +8,7 @@
  * dispatches the events as main.c's run_loop does.  The rest of the manager
  * is a small fake (the functions xen_backend.c calls: vtpm_find_uuid,
  * vtpm_submit, ...): requests are queued here and answered through their
- * completion (struct req done), exactly as vtpm.c answers them.  Frontends
+ * completion (struct req done), exactly as queue.c answers them.  Frontends
  * are separate stand-in domains; the TPM exchanges run in a thread of their
  * own, sharing the page with the backend's thread.
  */
@@ -50,7 +50,7 @@ static struct {
 	int fail_spawn;
 	int fail_create;
 	unsigned cancels;
-	int fail_submit; /* behave like vtpm.c when the vtpmd cannot start */
+	int fail_submit; /* behave like supervise.c when the vtpmd cannot start */
 	int hold;        /* do not answer TPM requests by themselves */
 	uint8_t last_cmd[TPM_FRAME_MAX];
 	size_t last_len;
@@ -162,7 +162,7 @@ vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 	ck_assert(r->kind == REQ_TPM ? r->done != NULL : r->done == NULL);
 	r->v = v;
 	if (fk.fail_submit) {
-		/* vtpm.c's req_fail for a TPM request. */
+		/* queue.c's req_fail for a TPM request. */
 		uint8_t err[TPM_HDR_SIZE];
 
 		tpm_frame_error(err, buf_ptr(&r->payload), buf_avail(&r->payload),
@@ -207,7 +207,7 @@ fake_tpm(const uint8_t *cmd, size_t len, uint8_t *out, size_t outmax)
 	return 10;
 }
 
-/* Answers every queued request, oldest first, as vtpm.c would. */
+/* Answers every queued request, oldest first, as supervise.c would. */
 static void
 fake_answer_all(struct mgr *m)
 {
