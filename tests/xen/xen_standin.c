@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 struct node {
@@ -74,6 +75,13 @@ struct standin {
 	struct grant grants[MAX_GRANTS];
 	uint32_t next_ref;
 	struct mapping *maps;
+	/* A hung xenstored (standin_xs_hang). */
+	pthread_cond_t hang_cv;
+	char *hang_prefix; /* NULL: not hung */
+	unsigned hang_ops;
+	struct timespec hang_until; /* CLOCK_MONOTONIC */
+	unsigned hung[2]; /* blocked reads, writes */
+	unsigned forbidden; /* calls from a handle's forbidden thread */
 };
 
 struct conn {
@@ -84,7 +92,43 @@ struct conn {
 	struct xs_event *q_head, *q_tail;
 	unsigned ev_q[MAX_PORTS]; /* delivered port numbers */
 	unsigned ev_n;
+	int forbid_set;
+	pthread_t forbid; /* calls from this thread are counted */
 };
+
+/* Counts a call made on the handle's forbidden thread. */
+static void
+check_thread(struct conn *c)
+{
+	if (c->forbid_set && pthread_equal(pthread_self(), c->forbid))
+		__atomic_add_fetch(&c->w->forbidden, 1, __ATOMIC_RELAXED);
+}
+
+/* Under w->mu: blocks while xenstore "hangs" for op on path (the mutex is
+ * released while blocked, so the rest of the machine goes on). */
+static void
+hang_wait(struct standin *w, const char *path, unsigned op)
+{
+	struct timespec until;
+	size_t n;
+
+	for (;;) {
+		if (w->hang_prefix == NULL || (w->hang_ops & op) == 0)
+			return;
+		n = strlen(w->hang_prefix);
+		if (strncmp(path, w->hang_prefix, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+			return;
+		until = w->hang_until; /* standin_xs_hang may change it meanwhile */
+		w->hung[op == STANDIN_HANG_WRITE]++;
+		if (pthread_cond_timedwait(&w->hang_cv, &w->mu, &until) == ETIMEDOUT &&
+		    w->hang_prefix != NULL) {
+			/* The hang is over by itself. */
+			free(w->hang_prefix);
+			w->hang_prefix = NULL;
+		}
+		w->hung[op == STANDIN_HANG_WRITE]--;
+	}
+}
 
 static void
 efd_raise(int fd)
@@ -213,6 +257,7 @@ node_rm(struct standin *w, const char *path)
 static int
 s_xs_fd(void *ctx)
 {
+	check_thread(ctx);
 	return ((struct conn *)ctx)->xs_efd;
 }
 
@@ -223,7 +268,9 @@ s_xs_read(void *ctx, const char *path)
 	struct node *n;
 	char *v = NULL;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
+	hang_wait(c->w, path, STANDIN_HANG_READ);
 	if ((n = node_find(c->w, path)) != NULL)
 		v = strdup(n->value);
 	pthread_mutex_unlock(&c->w->mu);
@@ -237,11 +284,13 @@ s_xs_write(void *ctx, const char *path, const char *value)
 {
 	struct conn *c = ctx;
 
+	check_thread(ctx);
 	if (!valid_path(path)) {
 		errno = EINVAL;
 		return -1;
 	}
 	pthread_mutex_lock(&c->w->mu);
+	hang_wait(c->w, path, STANDIN_HANG_WRITE);
 	node_set(c->w, path, value);
 	fire(c->w, path, 0);
 	pthread_mutex_unlock(&c->w->mu);
@@ -256,7 +305,9 @@ s_xs_directory(void *ctx, const char *path, unsigned *num)
 	unsigned count = 0;
 	char **vec = NULL, *s = NULL;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
+	hang_wait(c->w, path, STANDIN_HANG_READ);
 	if (node_find(c->w, path) == NULL) {
 		pthread_mutex_unlock(&c->w->mu);
 		errno = ENOENT;
@@ -300,6 +351,7 @@ s_xs_watch(void *ctx, const char *path, const char *token)
 	struct conn *c = ctx;
 	struct watch *wa = calloc(1, sizeof(*wa));
 
+	check_thread(ctx);
 	if (wa == NULL || !valid_path(path)) {
 		free(wa);
 		errno = EINVAL;
@@ -323,6 +375,7 @@ s_xs_unwatch(void *ctx, const char *path, const char *token)
 	struct watch **pp;
 	int found = 0;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	for (pp = &c->w->watches; *pp != NULL; pp = &(*pp)->next) {
 		struct watch *wa = *pp;
@@ -348,6 +401,7 @@ s_xs_read_watch(void *ctx, char *path, size_t pathlen, char *token, size_t tokle
 	struct conn *c = ctx;
 	struct xs_event *e;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	if ((e = c->q_head) == NULL) {
 		pthread_mutex_unlock(&c->w->mu);
@@ -369,6 +423,7 @@ s_xs_read_watch(void *ctx, char *path, size_t pathlen, char *token, size_t tokle
 static int
 s_xs_domid(void *ctx, unsigned *domid)
 {
+	check_thread(ctx);
 	*domid = ((struct conn *)ctx)->domid;
 	return 0;
 }
@@ -383,6 +438,7 @@ s_gnt_map(void *ctx, uint32_t domid, uint32_t ref)
 	struct mapping *mp;
 	void *page = NULL;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&w->mu);
 	for (int i = 0; i < MAX_GRANTS; i++) {
 		struct grant *g = &w->grants[i];
@@ -432,6 +488,7 @@ s_gnt_unmap(void *ctx, void *page)
 	struct conn *c = ctx;
 	int r;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	r = unmap_locked(c->w, c, page);
 	pthread_mutex_unlock(&c->w->mu);
@@ -443,6 +500,7 @@ s_gnt_unmap(void *ctx, void *page)
 static int
 s_evtchn_fd(void *ctx)
 {
+	check_thread(ctx);
 	return ((struct conn *)ctx)->ev_efd;
 }
 
@@ -511,6 +569,7 @@ s_evtchn_bind(void *ctx, uint32_t domid, uint32_t remote_port)
 	struct port *rp;
 	int i, num = -1;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&w->mu);
 	rp = port_find(w, domid, remote_port);
 	if (rp == NULL || rp->st != P_UNBOUND || rp->remote_domid != c->domid) {
@@ -548,6 +607,7 @@ s_evtchn_unbind(void *ctx, uint32_t port)
 	struct conn *c = ctx;
 	struct port *p;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	p = port_find(c->w, c->domid, port);
 	if (p != NULL && p->c == c)
@@ -567,6 +627,7 @@ s_evtchn_notify(void *ctx, uint32_t port)
 	struct port *p;
 	int r = 0;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	p = port_find(c->w, c->domid, port);
 	if (p == NULL || p->c != c) {
@@ -585,6 +646,7 @@ s_evtchn_pending(void *ctx)
 	struct conn *c = ctx;
 	int num = -1;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	while (c->ev_n > 0) {
 		unsigned n = c->ev_q[0];
@@ -611,6 +673,7 @@ s_evtchn_unmask(void *ctx, uint32_t port)
 	struct conn *c = ctx;
 	struct port *p;
 
+	check_thread(ctx);
 	pthread_mutex_lock(&c->w->mu);
 	if ((p = port_find(c->w, c->domid, port)) != NULL && p->c == c) {
 		p->masked = 0;
@@ -720,6 +783,14 @@ standin_new(void)
 	if (w == NULL)
 		return NULL;
 	pthread_mutex_init(&w->mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->hang_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	w->next_ref = 8; /* Linux's first usable grant refs are small numbers too */
 	pthread_mutex_lock(&w->mu);
 	node_set(w, "/local/domain/0/domid", "0");
@@ -746,6 +817,8 @@ standin_free(struct standin *w)
 		w->maps = mp->next;
 		free(mp);
 	}
+	free(w->hang_prefix);
+	pthread_cond_destroy(&w->hang_cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -850,4 +923,69 @@ standin_bound_pairs(struct standin *w)
 			n++;
 	pthread_mutex_unlock(&w->mu);
 	return n / 2;
+}
+
+void
+standin_xs_hang(struct standin *w, const char *prefix, unsigned ops, unsigned max_ms)
+{
+	char *p = strdup(prefix);
+	struct timespec ts;
+
+	if (p == NULL)
+		abort();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += max_ms / 1000;
+	ts.tv_nsec += (long)(max_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	free(w->hang_prefix);
+	w->hang_prefix = p;
+	w->hang_ops = ops;
+	w->hang_until = ts;
+	pthread_cond_broadcast(&w->hang_cv); /* blocked callers look again */
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+standin_xs_unhang(struct standin *w)
+{
+	pthread_mutex_lock(&w->mu);
+	free(w->hang_prefix);
+	w->hang_prefix = NULL;
+	pthread_cond_broadcast(&w->hang_cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+unsigned
+standin_xs_hung(struct standin *w, unsigned ops)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (ops & STANDIN_HANG_READ)
+		n += w->hung[0];
+	if (ops & STANDIN_HANG_WRITE)
+		n += w->hung[1];
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+void
+standin_forbid_thread(const struct xen_if *xi, pthread_t t)
+{
+	struct conn *c = xi->ctx;
+
+	pthread_mutex_lock(&c->w->mu);
+	c->forbid = t;
+	c->forbid_set = 1;
+	pthread_mutex_unlock(&c->w->mu);
+}
+
+unsigned
+standin_forbidden_calls(struct standin *w)
+{
+	return __atomic_load_n(&w->forbidden, __ATOMIC_RELAXED);
 }

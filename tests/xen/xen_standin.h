@@ -23,10 +23,16 @@
  *     (or closing the handle) leaves the peer port unbound again.
  * Not modelled: permissions, quotas, transactions other than
  * standin_xs_write_txn, multi-page grants.  Everything is thread-safe.
+ *
+ * For the tests of the backend's threads: a hung xenstored
+ * (standin_xs_hang: reads or writes under a path block until released),
+ * and handles that count calls made from a thread they must never be
+ * called from (standin_forbid_thread).
  */
 #ifndef VTPM_TESTS_XEN_STANDIN_H
 #define VTPM_TESTS_XEN_STANDIN_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +59,26 @@ int standin_evtchn_alloc_unbound(const struct xen_if *xi, unsigned remote_domid)
  * watches fire afterwards. */
 int standin_xs_write_txn(struct standin *w, const char *const *kv, size_t n);
 int standin_xs_rm(struct standin *w, const char *path);
+
+/*
+ * A hung xenstored: from now on, xs_read/xs_directory (STANDIN_HANG_READ)
+ * and/or xs_write (STANDIN_HANG_WRITE) of a path at or below prefix,
+ * through any handle, block until standin_xs_unhang, until the next
+ * standin_xs_hang (which replaces this one), or until max_ms have passed
+ * since this call, whichever comes first.  The toolstack helpers below
+ * (standin_xs_write_txn, standin_xs_rm) never block.
+ */
+#define STANDIN_HANG_READ 1u
+#define STANDIN_HANG_WRITE 2u
+void standin_xs_hang(struct standin *w, const char *prefix, unsigned ops, unsigned max_ms);
+void standin_xs_unhang(struct standin *w);
+/* Calls of the kinds in ops blocked in the hang right now. */
+unsigned standin_xs_hung(struct standin *w, unsigned ops);
+
+/* Every call through handle xi made on thread t is counted
+ * (standin_forbidden_calls), also after xi is closed. */
+void standin_forbid_thread(const struct xen_if *xi, pthread_t t);
+unsigned standin_forbidden_calls(struct standin *w);
 
 /* What is live right now: grant mappings, bound interdomain port pairs. */
 unsigned standin_mappings(struct standin *w);
