@@ -1,9 +1,9 @@
 /*
- * xen_backend.c - the Xen PV vTPM backend: xenbus device handling and the
- * tpmif v2 shared page, for guests running the stock Linux xen-tpmfront
- * (reference/xen-vtpm.md §2.2-§2.4).  All Xen access goes through struct
- * xen_if (xen_if.h), so the same code runs on libxen* and on the tests'
- * stand-in.
+ * xen_backend.c - the Xen PV vTPM backend: xenbus device handling, for
+ * guests running the stock Linux xen-tpmfront (reference/xen-vtpm.md
+ * §2.2-§2.4); each device's tpmif v2 shared page and event channel are
+ * xen_ring.c's.  All Xen access goes through struct xen_if (xen_if.h), so
+ * the same code runs on libxen* and on the tests' stand-in.
  *
  * Devices: a watch on /local/domain/<self>/backend/vtpm finds
  * <frontend-domid>/<devid> directories written by the toolstack (libxl).
@@ -25,17 +25,15 @@
  * reordered events change nothing.
  *
  * Trust: xenstore's backend directory is written by the toolstack; the
- * frontend directory and the shared page by the guest.  Frontend values are
- * parsed strictly, the page header is read once, the packet is copied out
- * of the page before it is validated (util/tpm_frame.h), and nothing is
- * ever read beyond the page.  A bad length is answered with a TPM error.
+ * frontend directory by the guest, whose values are parsed strictly; the
+ * shared page is xen_ring.c's, which hands over only a copied and
+ * validated command.  The vTPM a device gets is named by the backend
+ * directory's `uuid`, never by anything the guest writes.
  *
- * Not done: multi-page requests (nr_extra_pages is honoured for the data
- * offset, as by mini-os tpmback; the extra pages are not mapped).  A
- * guest's CANCEL reaches libtpms as CANCEL_TPM_CMD does (vtpm_cancel); the
- * command's response, cut short or not, is dropped.  The legacy /dev/vtpm
- * device of the old split driver used the FIFO backend's framing and is not
- * served separately.
+ * A guest's CANCEL reaches libtpms as CANCEL_TPM_CMD does (vtpm_cancel);
+ * the command's response, cut short or not, is dropped.  The legacy
+ * /dev/vtpm device of the old split driver used the FIFO backend's framing
+ * and is not served separately.
  */
 #include "manager/xen_backend.h"
 #include "manager/mgr.h"
@@ -53,18 +51,12 @@
 #include "util/tpm_frame.h"
 #include "util/uuid.h"
 
-_Static_assert(sizeof(struct xen_tpmif_page) == 8, "tpmif v2 header is 8 bytes");
-
 #define XB_PATH_MAX 256
 #define XB_TOKEN_BE "vtpm-be"
 #define XB_TOKEN_FE "vtpm-fe:"
 #define XB_DOMID_MAX 0x7fefu   /* DOMID_FIRST_RESERVED - 1 */
 #define XB_EVENTS_PER_CB 256
 #define XB_PORTS_PER_CB 64
-
-/* TPM_RC_LOCALITY (2.0) and TPM_BAD_LOCALITY (1.2). */
-#define TPM2_RC_LOCALITY 0x907u
-#define TPM12_BAD_LOCALITY 0x3du
 
 enum xdev_phase {
 	XD_PENDING, /* seen, but the toolstack has not written `state` yet */
@@ -88,13 +80,8 @@ struct xen_dev {
 	uint8_t uuid[UUID_LEN];
 	char uuid_str[UUID_STR_LEN];
 
-	/* The connection; page is NULL when not connected. */
-	struct xen_tpmif_page *page;
-	int port;
-	uint64_t conn_id;
-	size_t data_off; /* packet offset in the page, fixed at SUBMIT */
-	int busy;        /* a command is at the vTPM */
-	int cancelled;   /* ... and the guest cancelled it */
+	struct xen_ring ring;
+	uint64_t conn_id; /* the current connection; 0 when not connected */
 };
 
 struct xen_backend {
@@ -107,7 +94,7 @@ struct xen_backend {
 	uint8_t cmd[TPM_FRAME_MAX]; /* a packet copied out of a page */
 };
 
-static void handle_ring(struct mgr *m, struct xen_backend *xb, struct xen_dev *d);
+static void ring_kick(struct mgr *m, struct xen_backend *xb, struct xen_dev *d);
 static void xen_req_done(struct mgr *m, struct req *r, const uint8_t *p, size_t len,
 			 int failed);
 
@@ -212,27 +199,20 @@ dev_add(struct xen_backend *xb, unsigned fe_domid, unsigned devid)
 	snprintf(d->token, sizeof(d->token), XB_TOKEN_FE "%u/%u", fe_domid, devid);
 	d->phase = XD_PENDING;
 	d->be_state = -1;
-	d->port = -1;
+	xen_ring_init(&d->ring, &xb->xi, d->be_path);
 	d->next = xb->devs;
 	xb->devs = d;
 	return d;
 }
 
 static void
-dev_disconnect(struct xen_backend *xb, struct xen_dev *d)
+dev_disconnect(struct xen_dev *d)
 {
-	if (d->port >= 0 && xb->xi.evtchn_unbind(xb->xi.ctx, (uint32_t)d->port) != 0)
-		log_warn(LOGM_BACKEND, "xen: %s: unbind port %d: %s", d->be_path, d->port,
-			 strerror(errno));
-	if (d->page != NULL && xb->xi.gnt_unmap(xb->xi.ctx, d->page) != 0)
-		log_warn(LOGM_BACKEND, "xen: %s: unmap: %s", d->be_path, strerror(errno));
-	if (d->page != NULL)
+	if (d->ring.page != NULL)
 		log_info(LOGM_BACKEND, "xen: %s: frontend disconnected", d->be_path);
 	/* A response still at the vTPM finds no conn_id and is dropped. */
-	d->page = NULL;
-	d->port = -1;
+	xen_ring_disconnect(&d->ring);
 	d->conn_id = 0;
-	d->busy = d->cancelled = 0;
 }
 
 /*
@@ -262,7 +242,7 @@ dev_free(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 {
 	struct xen_dev **pp;
 
-	dev_disconnect(xb, d);
+	dev_disconnect(d);
 	if (d->phase == XD_OPEN)
 		dev_release(m, d);
 	if (d->watching)
@@ -304,7 +284,7 @@ dev_fail(struct xen_backend *xb, struct xen_dev *d, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_warn(LOGM_BACKEND, "xen: %s: cannot connect: %s", d->be_path, why);
-	dev_disconnect(xb, d);
+	dev_disconnect(d);
 	if (xs_put(xb, d->be_path, "error", why) == 0)
 		d->error_set = 1;
 	set_state(xb, d, XEN_BUS_CLOSED);
@@ -422,7 +402,8 @@ dev_connect(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	int ok_ref = parse_uint(sref, 0xffffffffu, &ref) == 0;
 	int ok_port = parse_uint(sport, 0xffffffffu, &remote) == 0;
 	int ok_v2 = v2 != NULL && strcmp(v2, "1") == 0;
-	int port;
+	struct vtpm *v = vtpm_find_uuid(m, d->uuid);
+	char why[256];
 
 	free(sref);
 	free(sport);
@@ -435,27 +416,21 @@ dev_connect(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		dev_fail(xb, d, "frontend %s does not speak tpmif protocol v2", d->fe_path);
 		return;
 	}
-	if ((d->page = xb->xi.gnt_map(xb->xi.ctx, d->fe_domid, (uint32_t)ref)) == NULL) {
-		dev_fail(xb, d, "cannot map grant %lu of domain %u: %s", ref, d->fe_domid,
-			 strerror(errno));
+	if (xen_ring_connect(&d->ring, d->fe_domid, (uint32_t)ref, (uint32_t)remote, why,
+			     sizeof(why)) != 0) {
+		dev_fail(xb, d, "%s", why);
 		return;
 	}
-	if ((port = xb->xi.evtchn_bind(xb->xi.ctx, d->fe_domid, (uint32_t)remote)) < 0) {
-		dev_fail(xb, d, "cannot bind event channel %lu of domain %u: %s", remote,
-			 d->fe_domid, strerror(errno));
-		return;
-	}
-	d->port = port;
+	d->ring.tpm2 = v != NULL ? v->me.tpm_version == 2 : 1;
 	d->conn_id = ++m->next_conn_id;
-	d->busy = d->cancelled = 0;
 	if (d->error_set && xs_put(xb, d->be_path, "error", "") == 0)
 		d->error_set = 0; /* an earlier failure is over */
 	set_state(xb, d, XEN_BUS_CONNECTED);
 	log_info(LOGM_BACKEND, "xen: %s: connected (vTPM %s, grant %lu, port %d)", d->be_path,
-		 d->uuid_str, ref, port);
+		 d->uuid_str, ref, d->ring.port);
 	/* Linux submits its first command before the backend is Connected,
 	 * and a notification to an unbound port is lost: look now. */
-	handle_ring(m, xb, d);
+	ring_kick(m, xb, d);
 }
 
 /* Reconciles one device with xenstore; may free d. */
@@ -483,7 +458,7 @@ dev_check(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	if ((s = xs_get(xb, d->be_path, "online")) != NULL && strcmp(s, "0") == 0) {
 		/* libxl's removal: online=0, state=Closing; it waits for Closed. */
 		free(s);
-		dev_disconnect(xb, d);
+		dev_disconnect(d);
 		dev_release(m, d);
 		d->be_state = -1; /* the toolstack wrote Closing: write Closed */
 		set_state(xb, d, XEN_BUS_CLOSED);
@@ -497,11 +472,11 @@ dev_check(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	switch (fe) {
 	case XEN_BUS_INITIALISED:
 	case XEN_BUS_CONNECTED:
-		if (d->page == NULL && !d->failed)
+		if (d->ring.page == NULL && !d->failed)
 			dev_connect(m, xb, d);
 		break;
 	case XEN_BUS_CLOSING:
-		dev_disconnect(xb, d);
+		dev_disconnect(d);
 		if (!d->failed)
 			set_state(xb, d, XEN_BUS_CLOSING);
 		break;
@@ -510,7 +485,7 @@ dev_check(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	case XEN_BUS_UNKNOWN:
 		/* Closed, or re-initialising after a resume or a crash:
 		 * wait for the next connection. */
-		dev_disconnect(xb, d);
+		dev_disconnect(d);
 		d->failed = 0;
 		set_state(xb, d, XEN_BUS_INITWAIT);
 		break;
@@ -623,90 +598,29 @@ xs_cb(struct mgr *m, struct ev *e, uint32_t events)
 	}
 }
 
-/* The response (or an error of ours) goes into the page. */
+/* Answers the command the ring holds with a TPM error. */
 static void
-ring_respond(struct xen_backend *xb, struct xen_dev *d, const uint8_t *p, size_t len)
-{
-	struct xen_tpmif_page *pg = d->page;
-	uint8_t err[TPM_HDR_SIZE];
-
-	d->busy = 0;
-	if (d->cancelled) {
-		d->cancelled = 0;
-		__atomic_store_n(&pg->state, XEN_TPMIF_IDLE, __ATOMIC_RELEASE);
-		(void)xb->xi.evtchn_notify(xb->xi.ctx, (uint32_t)d->port);
-		log_debug(LOGM_BACKEND, "xen: %s: cancelled command done", d->be_path);
-		return;
-	}
-	if (len > XEN_PAGE_SIZE - d->data_off) {
-		log_warn(LOGM_BACKEND, "xen: %s: %zu-byte response does not fit the page",
-			 d->be_path, len);
-		int is2 = !(len >= 2 && be16_get(p) >= TPM12_TAG_RSP_COMMAND &&
-			    be16_get(p) <= TPM12_TAG_RSP_COMMAND + 2);
-
-		tpm_frame_error(err, NULL, 0, is2, is2 ? TPM2_RC_FAILURE : TPM12_FAIL);
-		p = err;
-		len = sizeof(err);
-	}
-	memcpy((uint8_t *)pg + d->data_off, p, len);
-	__atomic_store_n(&pg->length, (uint32_t)len, __ATOMIC_RELAXED);
-	__atomic_store_n(&pg->state, XEN_TPMIF_FINISH, __ATOMIC_RELEASE);
-	(void)xb->xi.evtchn_notify(xb->xi.ctx, (uint32_t)d->port);
-}
-
-static void
-ring_error(struct xen_backend *xb, struct xen_dev *d, const uint8_t *req, size_t reqlen,
-	   int is2, uint32_t rc2, uint32_t rc12)
+ring_error(struct xen_dev *d, const uint8_t *req, size_t reqlen, int is2, uint32_t rc2,
+	   uint32_t rc12)
 {
 	uint8_t out[TPM_HDR_SIZE];
-	uint16_t tag = reqlen >= 2 ? be16_get(req) : 0;
-	int req2 = (tag == TPM2_ST_NO_SESSIONS || tag == TPM2_ST_SESSIONS) ? 1
-		   : (tag >= TPM12_TAG_RQU_COMMAND && tag <= TPM12_TAG_RQU_AUTH2) ? 0 : is2;
 
-	tpm_frame_error(out, req, reqlen, is2, req2 ? rc2 : rc12);
-	ring_respond(xb, d, out, sizeof(out));
+	xen_ring_error_resp(out, req, reqlen, is2, rc2, rc12);
+	xen_ring_respond(&d->ring, out, sizeof(out));
 }
 
+/* A validated command from the ring (xen_ring_take) goes to the vTPM. */
 static void
-ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
+ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d, size_t len, uint8_t loc)
 {
-	struct xen_tpmif_page *pg = d->page;
-	uint32_t len = __atomic_load_n(&pg->length, __ATOMIC_RELAXED);
-	uint8_t loc = __atomic_load_n(&pg->locality, __ATOMIC_RELAXED);
-	uint8_t nx = __atomic_load_n(&pg->nr_extra_pages, __ATOMIC_RELAXED);
-	/* At most 8 + 4 * 255 = 1028: the page always has room for a header. */
-	size_t off = sizeof(*pg) + 4u * nx;
-	size_t max = XEN_PAGE_SIZE - off < TPM_FRAME_MAX ? XEN_PAGE_SIZE - off : TPM_FRAME_MAX;
 	struct vtpm *v = vtpm_find_uuid(m, d->uuid);
 	int is2 = v != NULL ? v->me.tpm_version == 2 : 1;
 	struct req *r;
 
-	d->data_off = off;
-	d->busy = 1;
-	d->cancelled = 0;
-	if (len > max) {
-		memcpy(xb->cmd, (uint8_t *)pg + off, TPM_HDR_SIZE);
-		log_warn(LOGM_BACKEND, "xen: %s: request length %u exceeds the page (%zu)",
-			 d->be_path, len, max);
-		ring_error(xb, d, xb->cmd, TPM_HDR_SIZE, is2, TPM2_RC_COMMAND_SIZE,
-			   TPM12_BAD_PARAM_SIZE);
-		return;
-	}
-	/* One copy out of the guest's page; everything below reads the copy. */
-	memcpy(xb->cmd, (uint8_t *)pg + off, len);
-	if (tpm_frame_exact(xb->cmd, len, max) != 0) {
-		log_warn(LOGM_BACKEND, "xen: %s: malformed request (%u bytes)", d->be_path, len);
-		ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_COMMAND_SIZE, TPM12_BAD_PARAM_SIZE);
-		return;
-	}
 	if (v == NULL) {
 		log_warn(LOGM_BACKEND, "xen: %s: vTPM %s no longer exists", d->be_path,
 			 d->uuid_str);
-		ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
-		return;
-	}
-	if (loc > 4) {
-		ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_LOCALITY, TPM12_BAD_LOCALITY);
+		ring_error(d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
 		return;
 	}
 	if (loc != v->locality) {
@@ -717,7 +631,7 @@ ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 			   buf_put_u32(&r->payload, CMD_SET_LOCALITY) != 0 ||
 			   buf_put_u8(&r->payload, loc) != 0) {
 			req_free(r);
-			ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
+			ring_error(d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
 			return;
 		} else {
 			r->cmd = CMD_SET_LOCALITY; /* nobody waits for its answer */
@@ -727,42 +641,36 @@ ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	if ((r = req_new(REQ_TPM, xen_req_done, d->conn_id)) == NULL ||
 	    buf_put_bytes(&r->payload, xb->cmd, len) != 0) {
 		req_free(r);
-		ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
+		ring_error(d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
 		return;
 	}
 	/* May answer at once (xen_req_done): d is not used after. */
 	vtpm_submit(m, v, r);
 }
 
+/* Whatever the page holds after a notification, or at connect. */
 static void
-handle_ring(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
+ring_kick(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 {
-	if (d->page == NULL)
-		return;
-	switch (__atomic_load_n(&d->page->state, __ATOMIC_ACQUIRE)) {
-	case XEN_TPMIF_SUBMIT:
-		/* A manager on its way out leaves a new command in the page
-		 * (state SUBMIT) for the next one, which serves it when it
-		 * maps the page: queued here it would be failed when the
-		 * vtpmd stops. */
-		if (!d->busy && !m->stopping)
-			ring_submit(m, xb, d);
+	size_t len = 0;
+	uint8_t loc = 0;
+	struct vtpm *v;
+
+	/* A manager on its way out leaves a new command in the page (state
+	 * SUBMIT) for the next one, which serves it when it maps the page:
+	 * queued here it would be failed when the vtpmd stops. */
+	switch (xen_ring_take(&d->ring, !m->stopping, xb->cmd, &len, &loc)) {
+	case XEN_RING_COMMAND:
+		ring_submit(m, xb, d, len, loc);
 		break;
-	case XEN_TPMIF_CANCEL:
-		if (d->busy) {
-			/* The response is dropped when it comes back; libtpms is
-			 * asked to cut the command short (as CANCEL_TPM_CMD). */
-			struct vtpm *v = vtpm_find_uuid(m, d->uuid);
-			d->cancelled = 1;
-			if (v != NULL)
-				(void)vtpm_cancel(m, v);
-		} else {
-			__atomic_store_n(&d->page->state, XEN_TPMIF_IDLE, __ATOMIC_RELEASE);
-			(void)xb->xi.evtchn_notify(xb->xi.ctx, (uint32_t)d->port);
-		}
+	case XEN_RING_CANCEL:
+		/* The response is dropped when it comes back; libtpms is
+		 * asked to cut the command short (as CANCEL_TPM_CMD). */
+		if ((v = vtpm_find_uuid(m, d->uuid)) != NULL)
+			(void)vtpm_cancel(m, v);
 		break;
-	default:
-		break; /* IDLE or FINISH: nothing for us */
+	case XEN_RING_NOTHING:
+		break;
 	}
 }
 
@@ -782,8 +690,8 @@ evtchn_cb(struct mgr *m, struct ev *e, uint32_t events)
 		}
 		(void)xb->xi.evtchn_unmask(xb->xi.ctx, (uint32_t)port);
 		for (struct xen_dev *d = xb->devs; d != NULL; d = d->next) {
-			if (d->page != NULL && d->port == port) {
-				handle_ring(m, xb, d);
+			if (d->ring.page != NULL && d->ring.port == port) {
+				ring_kick(m, xb, d);
 				break;
 			}
 		}
@@ -803,9 +711,8 @@ xen_reply(struct mgr *m, uint64_t conn_id, const uint8_t *p, size_t len)
 	if (xb == NULL || conn_id == 0)
 		return;
 	for (struct xen_dev *d = xb->devs; d != NULL; d = d->next) {
-		if (d->page != NULL && d->conn_id == conn_id) {
-			if (d->busy)
-				ring_respond(xb, d, p, len);
+		if (d->ring.page != NULL && d->conn_id == conn_id) {
+			xen_ring_respond(&d->ring, p, len);
 			return;
 		}
 	}
@@ -825,7 +732,7 @@ xb_free(struct mgr *m, struct xen_backend *xb)
 	while (xb->devs != NULL) {
 		struct xen_dev *d = xb->devs;
 
-		dev_disconnect(xb, d);
+		dev_disconnect(d);
 		if (d->watching)
 			(void)xb->xi.xs_unwatch(xb->xi.ctx, d->fe_path, d->token);
 		xb->devs = d->next;

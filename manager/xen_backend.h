@@ -1,6 +1,7 @@
 /*
  * xen_backend.h - the Xen PV vTPM backend (tpmif protocol v2, as served to
- * the stock Linux xen-tpmfront).  See xen_backend.c and docs/XEN.md.
+ * the stock Linux xen-tpmfront).  See xen_backend.c (xenbus), xen_ring.c
+ * (the shared page) and docs/XEN.md.
  * Its requests carry their own completion (struct req done), so the core
  * knows nothing of Xen; frontends.c hooks xen_vtpm_open in.
  */
@@ -11,30 +12,10 @@
 #include <stdint.h>
 
 #include "manager/xen_if.h"
+#include "manager/xen_ring.h"
 
 struct mgr;
 struct xen_backend;
-
-/*
- * The tpmif v2 shared page (xen/include/public/io/tpmif.h, Linux's struct
- * vtpm_shared_page).  Fields are in the guest's native byte order; the
- * packet starts at sizeof(header) + 4 * nr_extra_pages.
- */
-struct xen_tpmif_page {
-	uint32_t length;        /* request or response length */
-	uint8_t state;          /* enum xen_tpmif_state */
-	uint8_t locality;       /* for this request */
-	uint8_t pad;
-	uint8_t nr_extra_pages; /* extra grant pages: not supported, but honoured for the offset */
-	uint32_t extra_pages[];
-};
-
-enum xen_tpmif_state {
-	XEN_TPMIF_IDLE = 0,   /* backend: cancel done / nothing */
-	XEN_TPMIF_SUBMIT = 1, /* frontend: request ready */
-	XEN_TPMIF_FINISH = 2, /* backend: response ready */
-	XEN_TPMIF_CANCEL = 3, /* frontend: cancel requested */
-};
 
 /* xenbus states (xen/include/public/io/xenbus.h). */
 enum xen_bus_state {
