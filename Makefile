@@ -97,7 +97,7 @@ $(UNIT): $(call obj,$(UNIT_SRCS)) $(call obj,$(filter-out manager/main.c,$(MGR_S
 
 # The Xen backend against the in-process stand-in (no hypervisor needed).
 $(BUILD)/obj/tests/xen/%.o: override CFLAGS += $(CHECK_CFLAGS)
-$(XEN_TESTS): $(call obj,$(XEN_TEST_SRCS) manager/xen_backend.c manager/xen_ring.c manager/loop.c) $(LIB)
+$(XEN_TESTS): $(call obj,$(XEN_TEST_SRCS) manager/xen_backend.c manager/xen_bus.c manager/xen_ring.c manager/xen_msg.c manager/loop.c) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) -lpthread
 
 deps:

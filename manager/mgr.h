@@ -1,10 +1,13 @@
 /*
  * mgr.h - the manager's context: one struct mgr per process, one struct
  * vtpm per defined vTPM, passed explicitly (no globals).  Everything here is
- * owned by the single I/O thread that runs mgr_loop(); no locks.
+ * owned by the loop thread (main.c's run_loop); no locks.  The other
+ * threads (storage and commit: worker.h; Xen: xen_bus.c) use none of it
+ * beyond handing their results to the loop through their own queues
+ * (worker_complete, xen_msg.h).
  *
  * Trust: guests and tools reach us through per-vTPM sockets, the FIFO and
- * (later) Xen rings; vtpmd processes through their channel.  Identity always
+ * Xen rings; vtpmd processes through their channel.  Identity always
  * comes from which fd a message arrived on, never from its bytes.
  */
 #ifndef VTPM_MANAGER_MGR_H
@@ -269,7 +272,7 @@ struct mgr {
 	struct fifo_backend fifo;
 	int fifo_enabled;
 	unsigned fifo_queued;        /* FIFO requests in all vTPMs' queues */
-	struct xen_backend *xen;     /* Xen PV backend (xen_backend.c), NULL when off */
+	struct xen_backend *xen;     /* Xen PV backend's loop end (xen_backend.c), NULL when off */
 	int runlock_fd;
 	int run_dirfd;               /* <run-dir>, checked by dir_open_trusted */
 	int adopt_dirfd;             /* <run-dir>/adopt (adopt.c), -1 when off */

@@ -286,13 +286,16 @@ xen_if_real_open(struct xen_if *xi, char *err, size_t errlen)
 #endif
 
 /* Here, not in xen_backend.c, so that the tests link the backend without
- * the libraries. */
+ * the libraries.  Runs on the Xen thread (xen_bus_setup). */
+static int
+real_open(void *arg, struct xen_if *xi, char *err, size_t errlen)
+{
+	(void)arg;
+	return xen_if_real_open(xi, err, errlen);
+}
+
 int
 xen_backend_start(struct mgr *m, char *err, size_t errlen)
 {
-	struct xen_if xi;
-
-	if (xen_if_real_open(&xi, err, errlen) != 0)
-		return -1;
-	return xen_backend_open(m, &xi, err, errlen);
+	return xen_backend_open(m, real_open, NULL, err, errlen);
 }

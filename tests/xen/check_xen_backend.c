@@ -3,14 +3,18 @@
  * the stand-in (xen_standin.c): the xenbus state machine as libxl and
  * Linux xen-tpmfront drive it, and the tpmif v2 shared page.
  *
- * The backend runs as in vtpm_managerd: xen_backend_open() registers its
- * fds with the real ev_set (manager/loop.c) on an epoll set, and this file
- * dispatches the events as main.c's run_loop does.  The rest of the manager
- * is a small fake (the functions xen_backend.c calls: vtpm_find_uuid,
- * vtpm_submit, ...): requests are queued here and answered through their
- * completion (struct req done), exactly as queue.c answers them.  Frontends
- * are separate stand-in domains; the TPM exchanges run in a thread of their
- * own, sharing the page with the backend's thread.
+ * The backend runs as in vtpm_managerd: xen_backend_open() starts the Xen
+ * thread (xen_bus.c) and registers its mailbox with the real ev_set
+ * (manager/loop.c) on an epoll set; this file's thread is the manager's
+ * loop and dispatches the events as main.c's run_loop does.  The rest of
+ * the manager is a small fake (the functions xen_backend.c calls:
+ * vtpm_find_uuid, vtpm_submit, ...), which must only ever be called on the
+ * loop thread: requests are queued here and answered through their
+ * completion (struct req done), exactly as queue.c answers them.  The
+ * backend's own stand-in handles count any call made on the loop thread
+ * (teardown requires none).  Frontends are separate stand-in domains; the
+ * TPM exchanges run in a thread of their own, sharing the page with the
+ * Xen thread.
  */
 #include <check.h>
 #include <errno.h>
@@ -39,6 +43,14 @@
 /* ------------------------------------------------------------------ */
 /* The fake manager: what xen_backend.c calls outside itself.          */
 
+/* The manager's loop: the test's own thread. */
+static pthread_t loop_thread;
+
+/* The core is the loop's: nothing of it may run on the Xen thread. */
+#define ON_LOOP()                                                                     \
+	ck_assert_msg(pthread_equal(pthread_self(), loop_thread), "%s called off the loop", \
+		      __func__)
+
 static struct {
 	struct req *q[64];
 	struct vtpm *qv[64];
@@ -59,6 +71,7 @@ static struct {
 struct vtpm *
 vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN])
 {
+	ON_LOOP();
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
 		if (memcmp(v->me.uuid, uuid, UUID_LEN) == 0)
 			return v;
@@ -68,6 +81,7 @@ vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN])
 void
 vtpm_request_stop(struct mgr *m, struct vtpm *v)
 {
+	ON_LOOP();
 	(void)m;
 	fk.stops++;
 	v->ch.fd = -1;
@@ -76,6 +90,7 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 int
 vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 {
+	ON_LOOP();
 	(void)m;
 	ck_assert_int_eq(autostart, 1); /* xen-tpmfront never sends Startup */
 	if (fk.fail_spawn) {
@@ -90,6 +105,7 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 void
 vtpm_power_off(struct mgr *m, struct vtpm *v)
 {
+	ON_LOOP();
 	(void)m;
 	fk.power_offs++;
 	v->ch.fd = -1;
@@ -99,6 +115,7 @@ struct vtpm *
 vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
 	    uint32_t owner_gid, struct stop_wait waiter, char *err, size_t errlen)
 {
+	ON_LOOP();
 	ck_assert(waiter.done == NULL); /* the backend goes on at once */
 	ck_assert_uint_eq(owner_uid, MANIFEST_NO_OWNER); /* the socket group's, as vtpmctl's default */
 	ck_assert_uint_eq(owner_gid, MANIFEST_NO_OWNER);
@@ -125,6 +142,7 @@ vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32
 uint32_t
 vtpm_cancel(struct mgr *m, struct vtpm *v)
 {
+	ON_LOOP();
 	(void)m;
 	(void)v;
 	fk.cancels++;
@@ -136,6 +154,7 @@ req_new(enum req_kind kind, req_done_fn *done, uint64_t tag)
 {
 	struct req *r = calloc(1, sizeof(*r));
 
+	ON_LOOP();
 	if (r == NULL)
 		return NULL;
 	r->kind = kind;
@@ -157,6 +176,7 @@ req_free(struct req *r)
 void
 vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 {
+	ON_LOOP();
 	/* A TPM command's answer goes back to the ring; nobody waits for a
 	 * control request's. */
 	ck_assert(r->kind == REQ_TPM ? r->done != NULL : r->done == NULL);
@@ -310,6 +330,18 @@ wait_queued(unsigned n)
 {
 	ck_assert_msg(pump_until(queued_is, &n, 3000), "%u requests queued, expected %u", fk.n,
 		      n);
+}
+
+static int
+power_offs_are(void *arg)
+{
+	return fk.power_offs == *(unsigned *)arg;
+}
+
+static int
+cancels_are(void *arg)
+{
+	return fk.cancels == *(unsigned *)arg;
 }
 
 static int
@@ -678,14 +710,30 @@ exchange_getrandom(struct fe *f, uint16_t n)
 	free(x);
 }
 
+/*
+ * How the Xen thread opens its interfaces: the backend's own handles of
+ * domain 0 (arg: the stand-in), which count every call made on the loop
+ * thread.  Runs on the Xen thread.
+ */
+static int
+open_standin(void *arg, struct xen_if *xi, char *err, size_t errlen)
+{
+	if (standin_open(arg, 0, xi) != 0) {
+		snprintf(err, errlen, "standin_open failed");
+		return -1;
+	}
+	standin_forbid_thread(xi, loop_thread);
+	return 0;
+}
+
 static void
 setup(void)
 {
-	struct xen_if bxi;
 	char err[256];
 
 	memset(&fk, 0, sizeof(fk));
 	memset(&H, 0, sizeof(H));
+	loop_thread = pthread_self();
 	log_init("xen-test", LOG_LVL_ERROR, LOGM_ALL, 0);
 	H.w = standin_new();
 	ck_assert_ptr_nonnull(H.w);
@@ -696,8 +744,7 @@ setup(void)
 	ck_assert_int_eq(standin_open(H.w, 0, &H.tool), 0);
 	H.v1 = mk_vtpm(H.m, UUID1, 2);
 	H.v2 = mk_vtpm(H.m, UUID2, 1);
-	ck_assert_int_eq(standin_open(H.w, 0, &bxi), 0);
-	ck_assert_msg(xen_backend_open(H.m, &bxi, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(xen_backend_open(H.m, open_standin, H.w, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_ptr_nonnull(H.m->xen);
 	pump(20);
 }
@@ -709,6 +756,8 @@ teardown(void)
 	ck_assert_ptr_null(H.m->xen);
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
+	/* Not one xenstore, grant or event-channel call on the loop thread. */
+	ck_assert_uint_eq(standin_forbidden_calls(H.w), 0);
 	for (unsigned i = 0; i < fk.n; i++)
 		req_free(fk.q[i]);
 	while (H.m->vtpms != NULL) {
@@ -821,7 +870,7 @@ START_TEST(test_submit_before_connect)
 		fe_write(&f, "state", "3");
 	}
 	wait_be_state(8, 0, XEN_BUS_CONNECTED);
-	ck_assert_uint_eq(fk.n, 1);
+	wait_queued(1); /* the command reaches the loop after the Xen thread connected */
 	fk.hold = 0;
 	ck_assert(pump_until(xfer_done, x, 3000));
 	pthread_join(t, NULL);
@@ -857,8 +906,9 @@ START_TEST(test_cancel)
 	fk.cancels = 0;
 	x->go_cancel = 1;
 	ck_assert(pump_until(xfer_cancel_sent, x, 3000));
+	ck_assert(pump_until(cancels_are, &(unsigned){ 1 }, 3000)); /* passed on to the vtpmd */
 	pump(30);
-	ck_assert_uint_eq(fk.cancels, 1); /* passed on to the vtpmd */
+	ck_assert_uint_eq(fk.cancels, 1);
 	ck_assert_int_eq(__atomic_load_n(&f.page->state, __ATOMIC_ACQUIRE), XEN_TPMIF_CANCEL);
 	ck_assert(!x->done);
 	len_before = f.page->length;
@@ -1193,7 +1243,6 @@ END_TEST
 START_TEST(test_manager_restart)
 {
 	struct fe f;
-	struct xen_if bxi;
 	char err[256];
 
 	struct xfer *x = calloc(1, sizeof(*x));
@@ -1221,8 +1270,7 @@ START_TEST(test_manager_restart)
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
 	ck_assert_int_eq(be_state(50, 0), XEN_BUS_CONNECTED);
 
-	ck_assert_int_eq(standin_open(H.w, 0, &bxi), 0);
-	ck_assert_msg(xen_backend_open(H.m, &bxi, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(xen_backend_open(H.m, open_standin, H.w, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(pump_until(one_mapping, H.w, 3000));
 	wait_be_state(50, 0, XEN_BUS_CONNECTED);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 1);
@@ -1400,7 +1448,9 @@ START_TEST(test_forced_removal)
 	ck_assert_int_eq(standin_xs_rm(H.w, be), 0);
 	ck_assert(pump_until(no_mappings, H.w, 3000));
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.power_offs, 2); /* the discard at its opening, the removal */
+	/* The discard at its opening, the removal (on the loop, once the Xen
+	 * thread's message came). */
+	ck_assert(pump_until(power_offs_are, &(unsigned){ 2 }, 3000));
 	/* The UUID is free again. */
 	tool_add(71, 0, UUID1);
 	wait_be_state(71, 0, XEN_BUS_INITWAIT);
