@@ -1459,6 +1459,110 @@ START_TEST(test_forced_removal)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Issue 11: a hung xenstored stalls the Xen thread, never the loop.    */
+
+static struct {
+	int answered;
+	uint64_t at;
+} sock;
+
+static void
+sock_done(struct mgr *m, struct req *r, const uint8_t *p, size_t len, int failed)
+{
+	(void)m;
+	(void)r;
+	(void)p;
+	(void)len;
+	ck_assert_int_eq(failed, 0);
+	sock.answered = 1;
+	sock.at = ms_now();
+}
+
+static int
+sock_answered(void *arg)
+{
+	(void)arg;
+	return sock.answered;
+}
+
+/* One xenstore call of the kinds in *arg is blocked. */
+static int
+one_hung(void *arg)
+{
+	return standin_xs_hung(H.w, *(unsigned *)arg) == 1;
+}
+
+/*
+ * A GetRandom for H.v2 submitted on the loop as a per-vTPM socket (QEMU's
+ * control connection, tpm2-tss) submits one, while the Xen thread is stuck
+ * in xenstore: it must be answered while xenstore still hangs.  The bound
+ * is generous (seconds, not milliseconds): what it tells apart is
+ * "answered now" from "answered when the hang ends".
+ */
+static void
+socket_request_during_hang(unsigned ops, const char *when)
+{
+	struct req *r = req_new(REQ_TPM, sock_done, 77);
+	uint8_t cmd[12];
+	uint64_t t0;
+
+	ck_assert_ptr_nonnull(r);
+	be16_put(cmd, TPM2_ST_NO_SESSIONS);
+	be32_put(cmd + 2, sizeof(cmd));
+	be32_put(cmd + 6, 0x17b);
+	be16_put(cmd + 10, 8);
+	ck_assert_int_eq(buf_put_bytes(&r->payload, cmd, sizeof(cmd)), 0);
+	memset(&sock, 0, sizeof(sock));
+	t0 = ms_now();
+	vtpm_submit(H.m, H.v2, r);
+	ck_assert_msg(pump_until(sock_answered, NULL, 5000),
+		      "%s: a socket's request was not answered within 5 s", when);
+	ck_assert_msg(standin_xs_hung(H.w, ops) == 1,
+		      "%s: answered after %llu ms, but only once xenstore answered again", when,
+		      (unsigned long long)(sock.at - t0));
+}
+
+START_TEST(test_hung_xenstored)
+{
+	unsigned rd = STANDIN_HANG_READ, wr = STANDIN_HANG_WRITE;
+	char be[128];
+	struct fe f;
+
+	snprintf(be, sizeof(be), BE_FMT, 80u, 0u);
+	/* xenstored stops answering reads of a new device's directory: the
+	 * Xen thread's first look at it (dev_check) blocks. */
+	standin_xs_hang(H.w, be, STANDIN_HANG_READ, 10000);
+	tool_add(80, 0, UUID1);
+	ck_assert_msg(pump_until(one_hung, &rd, 3000),
+		      "no xenstore read hung while the loop turned: was the loop stuck in it?");
+	socket_request_during_hang(rd, "xs_read hung");
+	/* The core's own question to the backend (vtpmctl delete, SIGTERM's
+	 * detach decision) is answered from the loop's claims. */
+	ck_assert_int_eq(xen_vtpm_open(H.m, H.v1->me.uuid), 0);
+
+	/* Reads answer again, writes hang: the loop grants the device its
+	 * vTPM, and the Xen thread blocks publishing
+	 * feature-protocol-v2 and InitWait. */
+	standin_xs_hang(H.w, be, STANDIN_HANG_WRITE, 10000);
+	ck_assert_msg(pump_until(one_hung, &wr, 3000),
+		      "no xenstore write hung while the loop turned: was the loop stuck in it?");
+	ck_assert_int_eq(xen_vtpm_open(H.m, H.v1->me.uuid), 1);
+	ck_assert_uint_eq(fk.spawns, 1); /* launched on open, by the loop */
+	socket_request_during_hang(wr, "xs_write hung");
+
+	/* xenstored recovers: the device goes on as if nothing happened. */
+	standin_xs_unhang(H.w);
+	wait_be_state(80, 0, XEN_BUS_INITWAIT);
+	fe_init(&f, 80, 0);
+	fe_connect(&f);
+	exchange_getrandom(&f, 8);
+	tool_remove(80, 0);
+	ck_assert_int_eq(xen_vtpm_open(H.m, H.v1->me.uuid), 0);
+	fe_free(&f);
+}
+END_TEST
+
 static Suite *
 xen_backend_suite(void)
 {
@@ -1482,6 +1586,7 @@ xen_backend_suite(void)
 	tcase_add_test(tc, test_autocreate);
 	tcase_add_test(tc, test_bad_frontend);
 	tcase_add_test(tc, test_forced_removal);
+	tcase_add_test(tc, test_hung_xenstored);
 	suite_add_tcase(s, tc);
 	return s;
 }
