@@ -311,7 +311,12 @@ fake_drain(struct fake *f)
 			memcpy(f->pending_tag, msg.data, 2);
 			break;
 		case CHAN_STOP:
-			FZ_CHECK(msg.fd < 0 && msg.len == 0, "CHAN_STOP with payload or fd");
+			/* Empty, or the u32 flags of util/chan.h (a power-off). */
+			FZ_CHECK(msg.fd < 0 &&
+					 (msg.len == 0 ||
+					  (msg.len == 4 &&
+					   (be32_get(msg.data) & ~CHAN_STOP_POWER_OFF) == 0)),
+				 "CHAN_STOP with an fd or a payload other than its flags");
 			FZ_CHECK(f->ready_sent && f->pending == 0,
 				 "CHAN_STOP while not ready or with 0x%x outstanding", f->pending);
 			f->pending = CHAN_STOP;
@@ -439,9 +444,11 @@ check_ctl_reply(const struct chan_msg *msg)
 	FZ_CHECK(buf_get_u16(&b, &ml) == 0 && ml <= 1024 && buf_skip(&b, ml) == 0, "reply msg");
 	FZ_CHECK(buf_get_u32(&b, &count) == 0, "reply count");
 	for (uint32_t i = 0; i < count; i++) {
+		/* uuid | instance | version | state | pid | owner uid, gid | reason */
 		FZ_CHECK(buf_skip(&b, UUID_LEN) == 0 && buf_get_u32(&b, &u32) == 0 &&
 			 buf_get_u8(&b, &u8) == 0 && (u8 == 1 || u8 == 2) &&
-			 buf_get_u8(&b, &u8) == 0 && u8 <= CTL_ST_FAILED &&
+			 buf_get_u8(&b, &u8) == 0 && u8 <= CTL_ST_DEGRADED &&
+			 buf_get_u32(&b, &u32) == 0 && buf_get_u32(&b, &u32) == 0 &&
 			 buf_get_u32(&b, &u32) == 0 && buf_get_u16(&b, &rl) == 0 &&
 			 rl <= CTL_MAX_REASON && buf_skip(&b, rl) == 0,
 			 "reply record %u", i);
