@@ -41,6 +41,8 @@
 #define OPT_MAXCONN 1009
 #define OPT_UIDBASE 1010
 #define OPT_SURVIVE 1011
+#define OPT_CAKEY 1012
+#define OPT_CACERT 1013
 
 void
 config_usage(FILE *f)
@@ -55,6 +57,7 @@ config_usage(FILE *f)
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
 		"                     [--max-connections N] [--vtpm-uid-base UID]\n"
 		"                     [--survive-restart yes|no]\n"
+		"                     [--ca-key PEM --ca-cert PEM]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
@@ -265,6 +268,10 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		return copy_str(c->migration_key_spec, sizeof(c->migration_key_spec), val, key,
 				err, errlen);
 	}
+	if (strcmp(key, "ca_key") == 0)
+		return copy_str(c->ca_key, sizeof(c->ca_key), val, key, err, errlen);
+	if (strcmp(key, "ca_cert") == 0)
+		return copy_str(c->ca_cert, sizeof(c->ca_cert), val, key, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }
@@ -405,6 +412,8 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 		{ "vtpm-uid-base", required_argument, NULL, OPT_UIDBASE },
 		{ "survive-restart", required_argument, NULL, OPT_SURVIVE },
+		{ "ca-key", required_argument, NULL, OPT_CAKEY },
+		{ "ca-cert", required_argument, NULL, OPT_CACERT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -444,9 +453,6 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_FG:
 			c->foreground = 1;
 			continue;
-		case OPT_HELP:
-			config_usage(stdout);
-			return 1;
 		case OPT_STATE: key = "state_dir"; break;
 		case OPT_RUN: key = "run_dir"; break;
 		case OPT_HOSTTPM: key = "host_tpm"; break;
@@ -465,6 +471,8 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_UIDBASE: key = "vtpm_uid_base"; break;
 		case OPT_SURVIVE: key = "survive_restart"; break;
 		case OPT_USER: key = "vtpm_user"; break;
+		case OPT_CAKEY: key = "ca_key"; break;
+		case OPT_CACERT: key = "ca_cert"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
 			return -1;
@@ -495,6 +503,11 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 					*p = '-';
 			return -1;
 		}
+	}
+	if ((c->ca_key[0] != '\0') != (c->ca_cert[0] != '\0')) {
+		snprintf(err, errlen, "ca_key and ca_cert go together (the operator's CA key and "
+			 "its certificate)");
+		return -1;
 	}
 	return load_migration_key(c, err, errlen);
 }

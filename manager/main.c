@@ -9,6 +9,7 @@
  */
 #include "manager/mgr.h"
 #include "manager/adopt.h"
+#include "manager/provision.h"
 #include "manager/xen_backend.h"
 
 #include <errno.h>
@@ -343,6 +344,7 @@ cleanup(struct mgr *m)
 {
 	int status;
 
+	prov_shutdown(m); /* joins its worker threads first */
 	/* Anything still running after the grace period is killed. */
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
 		if (v->pid > 0)
@@ -529,6 +531,11 @@ main(int argc, char **argv)
 	manifest_free(&mf);
 	if (record_presence(m) != 0)
 		goto fail;
+	/* The vTPM CA. */
+	if (prov_init(m, err, sizeof(err)) != 0) {
+		log_err(LOGM_MAIN, "%s", err);
+		goto fail;
+	}
 	/* The first manifest anchors the counter from the very first start. */
 	if (!present && manifest_sync(m) != 0) {
 		log_err(LOGM_STORE, "cannot write the first manifest");

@@ -269,6 +269,7 @@ struct mgr {
 	void **grave;
 	size_t ngrave, capgrave;
 	int resume_pending; /* some control connection has a deferred resume */
+	struct prov *prov;  /* the vTPM CA, provisioning jobs (provision.c) */
 };
 
 /* frontends.c: fills in m->hooks. */
@@ -349,6 +350,13 @@ void fifo_tick(struct mgr *m);
 int ctl_open(struct mgr *m, char *err, size_t errlen);
 void ctl_close(struct mgr *m);
 void ctl_tick(struct mgr *m);
+/* For provision.c: a reply with optional record and data; a client that
+ * waits for a worker job (ctl_wait) hears nothing else until ctl_job_done. */
+void ctl_answer(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
+		const uint8_t *data, size_t datalen);
+void ctl_wait(struct mgr *m, struct ctl_client *c);
+void ctl_job_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg,
+		  struct vtpm *one, const uint8_t *data, size_t datalen);
 
 /* commit.c: manifest commits anchored in the host TPM counter */
 struct host_tpm;
