@@ -22,7 +22,10 @@
  *   CTL_EK        uuid[16] | u8 kind (0 default, 1 RSA-2048, 2 ECC P-256,
  *                 3 ECC P-384) | u8 what (0 public key, 1 certificate);
  *                 data: PEM
- * (manager/provision.c serves CA, EK and the manufacturing
+ *   CTL_IMPORT_SWTPM uuid[16] | u8 tpm_version | u8 count | count x
+ *                 { u8 blob (1 permall, 2 volatilestate, 3 savestate) |
+ *                 u32 len | libtpms blob }; one record
+ * (manager/provision.c serves CA, EK, IMPORT_SWTPM and the manufacturing
  * part of CREATE.)
  * Reply CTL_REPLY:
  *   u32 status (0 ok, 1 error) | u16 msglen | msg (one line, no NUL) |
@@ -49,6 +52,7 @@ enum ctl_type {
 	CTL_SET_OWNER = 7,
 	CTL_CA = 8,
 	CTL_EK = 9,
+	CTL_IMPORT_SWTPM = 13,
 	CTL_REPLY = 100,
 };
 

@@ -2,7 +2,8 @@
  * provision.c - the vTPM CA, EK manufacture at `vtpmctl create`,
  * `vtpmctl ca` and `vtpmctl ek`, and the worker jobs that run a private
  * vtpmd (manufacture, import validation, reading an EK) off the I/O loop;
- * see provision.h for the hooks.
+ * see provision.h for the hooks.  swtpm_import.c builds on the jobs and
+ * helpers declared in provision_int.h.
  *
  * Owns: <state-dir>/ca-key.sealed (the CA private key, sealed like every
  * blob under a key derived from the master key: HKDF(master,
@@ -842,7 +843,7 @@ do_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 int
 prov_handles(uint32_t type)
 {
-	return type == CTL_CA || type == CTL_EK;
+	return type == CTL_CA || type == CTL_EK || type == CTL_IMPORT_SWTPM;
 }
 
 void
@@ -857,6 +858,9 @@ prov_ctl(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 		return;
 	case CTL_EK:
 		do_ek(m, c, msg->data, msg->len);
+		return;
+	case CTL_IMPORT_SWTPM:
+		swtpm_import(m, c, msg->data, msg->len);
 		return;
 	}
 }

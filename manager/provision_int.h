@@ -1,7 +1,7 @@
 /*
  * provision_int.h - what the provisioning modules share: provision.c (the
- * CA, worker jobs, create, ek) and the modules that build on its jobs.
- * Not for the rest of the manager, which goes through provision.h.
+ * CA, worker jobs, create, ek) and swtpm_import.c (import-swtpm).  Not
+ * for the rest of the manager, which goes through provision.h.
  */
 #ifndef VTPM_MANAGER_PROVISION_INT_H
 #define VTPM_MANAGER_PROVISION_INT_H
@@ -96,5 +96,8 @@ int prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID
 struct job *prov_job_new(struct mgr *m, enum job_kind kind, struct ctl_client *c);
 void prov_job_start(struct mgr *m, struct job *j);
 void prov_job_free(struct job *j);
+
+/* swtpm_import.c */
+void swtpm_import(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len);
 
 #endif

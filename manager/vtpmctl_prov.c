@@ -3,25 +3,38 @@
  *
  *   vtpmctl ca
  *   vtpmctl ek UUID [--rsa|--ecc|--ecc384] [--cert]
+ *   vtpmctl import-swtpm --uuid UUID [--tpm-version 2|1.2]
+ *           [--key FILE [--key-format hex|binary] | --pwdfile FILE
+ *           [--cipher aes-128-cbc|aes-256-cbc]] DIR
  *
- * Trusts the
+ * Reads the files the administrator names (bounded, no symlinks), and
+ * for import-swtpm decodes swtpm's state files here (crypto/swtpm_state.c),
+ * so a malformed file can only fail this command, never the daemon, which
+ * then validates the libtpms blobs in a sandboxed vtpmd.  Trusts the
  * daemon's reply only as far as its framing.  Exit status as vtpmctl's:
  * 0 success, 1 refused (or a bad input file), 2 usage, 3 unreachable.
  */
 #include "manager/vtpmctl_prov.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "crypto/swtpm_state.h"
+#include "crypto/transport.h"
 #include "manager/ctl_proto.h"
 #include "util/buf.h"
 #include "util/chan.h"
+#include "util/fileio.h"
 #include "util/uuid.h"
 
 #define EX_REFUSED 1
@@ -68,6 +81,45 @@ vtpmctl_parse_banks(const char *s, uint8_t *mask)
 	}
 	*mask = m;
 	return 0;
+}
+
+/* Reads a whole file of at most max bytes (no symlinks, regular files
+ * only).  0, -ENOENT, -EFBIG, or another -errno. */
+static int
+slurp(const char *path, size_t max, struct buf *out)
+{
+	struct stat st;
+	uint8_t *p;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size < 0 || (size_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	if (buf_reserve(out, (size_t)st.st_size, &p) != 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r = read_full(fd, p, (size_t)st.st_size);
+	close(fd);
+	return r;
+}
+
+static const char *
+slurp_err(int r)
+{
+	switch (r) {
+	case -EFBIG: return "too large";
+	case -EINVAL: return "not a regular file";
+	case -ELOOP: return "a symbolic link";
+	default: return strerror(-r);
+	}
 }
 
 /* One request, one reply; prints the reply's data (if any) to out and its
@@ -210,10 +262,175 @@ cmd_ek(const char *run_dir, int argc, char **argv)
 	return r;
 }
 
+/* Refuses a directory a swtpm still holds (its fcntl lock on .lock). */
+static int
+swtpm_running(const char *dir, pid_t *pid)
+{
+	char path[PATH_MAX];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, busy = 0;
+
+	if (snprintf(path, sizeof(path), "%s/.lock", dir) >= (int)sizeof(path))
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+		busy = 1;
+		*pid = fl.l_pid;
+	}
+	close(fd);
+	return busy;
+}
+
+static int
+cmd_import_swtpm(const char *run_dir, int argc, char **argv)
+{
+	static const char *const names[3] = { "permall", "volatilestate", "savestate" };
+	const char *u = NULL, *dir = NULL, *keyf = NULL, *pwf = NULL, *fmt = NULL, *ciph = NULL;
+	uint8_t uuid[UUID_LEN], key[SWTPM_KEY_MAX], count = 0, *cnt;
+	size_t keylen = 0, cipherlen = 32;
+	int ver = 0, r, enc;
+	struct buf req, file, blob;
+	char path[PATH_MAX];
+	pid_t pid;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--uuid") == 0 && i + 1 < argc)
+			u = argv[++i];
+		else if (strcmp(argv[i], "--tpm-version") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "2") == 0 || strcmp(argv[i], "2.0") == 0)
+				ver = 2;
+			else if (strcmp(argv[i], "1.2") == 0)
+				ver = 1;
+			else
+				return die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
+					   argv[i]);
+		} else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			keyf = argv[++i];
+		else if (strcmp(argv[i], "--key-format") == 0 && i + 1 < argc)
+			fmt = argv[++i];
+		else if (strcmp(argv[i], "--pwdfile") == 0 && i + 1 < argc)
+			pwf = argv[++i];
+		else if (strcmp(argv[i], "--cipher") == 0 && i + 1 < argc)
+			ciph = argv[++i];
+		else if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else
+			return die(EX_USAGE, "import-swtpm: unexpected argument '%s'", argv[i]);
+	}
+	if (u == NULL || dir == NULL)
+		return die(EX_USAGE, "import-swtpm takes --uuid UUID and the swtpm state DIR");
+	if (uuid_parse(u, uuid) != 0 || uuid_is_nil(uuid))
+		return die(EX_USAGE, "'%s' is not a UUID", u);
+	if (keyf != NULL && pwf != NULL)
+		return die(EX_USAGE, "--key and --pwdfile exclude each other");
+	if (fmt != NULL && (keyf == NULL || (strcmp(fmt, "hex") != 0 && strcmp(fmt, "binary") != 0)))
+		return die(EX_USAGE, "--key-format is hex or binary, with --key");
+	if (ciph != NULL) {
+		if (pwf == NULL)
+			return die(EX_USAGE, "--cipher goes with --pwdfile (a key file's length "
+				   "says its cipher)");
+		if (strcmp(ciph, "aes-128-cbc") == 0 || strcmp(ciph, "aes-cbc") == 0)
+			cipherlen = 16;
+		else if (strcmp(ciph, "aes-256-cbc") != 0)
+			return die(EX_USAGE, "--cipher must be aes-128-cbc or aes-256-cbc");
+	}
+	if (swtpm_running(dir, &pid))
+		return die(EX_REFUSED, "a swtpm (pid %d) still holds %s; shut it down first (its "
+			   "state may change)", (int)pid, dir);
+	if (ver == 0) {
+		snprintf(path, sizeof(path), "%s/tpm2-00.permall", dir);
+		if (access(path, F_OK) == 0)
+			ver = 2;
+		else {
+			snprintf(path, sizeof(path), "%s/tpm-00.permall", dir);
+			if (access(path, F_OK) != 0)
+				return die(EX_REFUSED, "%s holds neither tpm2-00.permall nor "
+					   "tpm-00.permall: not a swtpm state directory", dir);
+			ver = 1;
+		}
+	}
+	buf_init(&req, CHAN_MAX_PAYLOAD);
+	buf_init(&file, SWTPM_STATE_MAX);
+	buf_init(&blob, SWTPM_STATE_MAX);
+	if (keyf != NULL || pwf != NULL) {
+		const char *kp = keyf != NULL ? keyf : pwf;
+
+		if ((r = slurp(kp, 4096, &file)) != 0) {
+			r = die(EX_REFUSED, "%s %s: %s", keyf != NULL ? "--key" : "--pwdfile", kp,
+				slurp_err(r));
+			goto out;
+		}
+		if (keyf != NULL)
+			r = swtpm_key_parse(file.d, file.len,
+					    fmt == NULL ? SWTPM_KEY_AUTO :
+					    strcmp(fmt, "hex") == 0 ? SWTPM_KEY_HEX : SWTPM_KEY_BINARY,
+					    key, &keylen);
+		else {
+			r = swtpm_key_from_passphrase(file.d, file.len, cipherlen, key);
+			keylen = cipherlen;
+		}
+		if (r != 0) {
+			r = die(EX_REFUSED, "%s %s: %s", keyf != NULL ? "--key" : "--pwdfile", kp,
+				swtpm_strerror(r));
+			goto out;
+		}
+		buf_reset(&file);
+	}
+	if (buf_put_bytes(&req, uuid, UUID_LEN) != 0 || buf_put_u8(&req, (uint8_t)ver) != 0 ||
+	    buf_reserve(&req, 1, &cnt) != 0) {
+		r = die(EX_UNREACHABLE, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s-00.%s", dir, ver == 2 ? "tpm2" : "tpm",
+			 names[i]);
+		buf_reset(&file);
+		buf_reset(&blob);
+		r = slurp(path, SWTPM_STATE_MAX, &file);
+		if (r == -ENOENT && i != 0)
+			continue;
+		if (r != 0) {
+			r = die(EX_REFUSED, "%s: %s", path, slurp_err(r));
+			goto out;
+		}
+		r = swtpm_state_decode(file.d, file.len, keylen ? key : NULL, keylen, &blob, &enc);
+		if (r != 0) {
+			r = die(EX_REFUSED, "%s: %s", path, swtpm_strerror(r));
+			goto out;
+		}
+		if (keylen != 0 && !enc)
+			fprintf(stderr, "vtpmctl: note: %s is not encrypted (the key was not "
+				"needed)\n", path);
+		if (blob.len > XFER_BLOB_MAX) {
+			r = die(EX_REFUSED, "%s: the TPM state inside is %zu bytes, more than "
+				"libtpms' %u", path, blob.len, XFER_BLOB_MAX);
+			goto out;
+		}
+		if (buf_put_u8(&req, (uint8_t)(i + 1)) != 0 ||
+		    buf_put_u32(&req, (uint32_t)blob.len) != 0 ||
+		    buf_put_bytes(&req, blob.d, blob.len) != 0) {
+			r = die(EX_REFUSED, "the state of %s is too large for one request", dir);
+			goto out;
+		}
+		count++;
+	}
+	req.d[UUID_LEN + 1] = count;
+	r = roundtrip(run_dir, CTL_IMPORT_SWTPM, &req, NULL, 1, NULL, NULL, 0);
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	buf_free(&req);
+	buf_free(&file);
+	buf_free(&blob);
+	return r;
+}
+
 int
 vtpmctl_prov_is(const char *cmd)
 {
-	return strcmp(cmd, "ca") == 0 || strcmp(cmd, "ek") == 0;
+	return strcmp(cmd, "ca") == 0 || strcmp(cmd, "ek") == 0 ||
+	       strcmp(cmd, "import-swtpm") == 0;
 }
 
 int
@@ -221,5 +438,7 @@ vtpmctl_prov_main(const char *run_dir, const char *cmd, int argc, char **argv)
 {
 	if (strcmp(cmd, "ca") == 0)
 		return cmd_simple(run_dir, CTL_CA, argc, argv, "ca");
-	return cmd_ek(run_dir, argc, argv);
+	if (strcmp(cmd, "ek") == 0)
+		return cmd_ek(run_dir, argc, argv);
+	return cmd_import_swtpm(run_dir, argc, argv);
 }
