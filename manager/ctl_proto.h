@@ -22,10 +22,14 @@
  *   CTL_EK        uuid[16] | u8 kind (0 default, 1 RSA-2048, 2 ECC P-256,
  *                 3 ECC P-384) | u8 what (0 public key, 1 certificate);
  *                 data: PEM
+ *   CTL_TRANSPORT_KEY (empty); msg: fingerprint; data: public key (PEM)
+ *   CTL_EXPORT    uuid[16] | u8 flags (0) | destination public key (PEM);
+ *                 data: the export file (crypto/transport.h)
+ *   CTL_IMPORT    u8 has_from | from_fp[32] | export file; one record
  *   CTL_IMPORT_SWTPM uuid[16] | u8 tpm_version | u8 count | count x
  *                 { u8 blob (1 permall, 2 volatilestate, 3 savestate) |
  *                 u32 len | libtpms blob }; one record
- * (manager/provision.c serves CA, EK, IMPORT_SWTPM and the manufacturing
+ * (manager/provision.c serves CA .. IMPORT_SWTPM and the manufacturing
  * part of CREATE.)
  * Reply CTL_REPLY:
  *   u32 status (0 ok, 1 error) | u16 msglen | msg (one line, no NUL) |
@@ -52,6 +56,9 @@ enum ctl_type {
 	CTL_SET_OWNER = 7,
 	CTL_CA = 8,
 	CTL_EK = 9,
+	CTL_TRANSPORT_KEY = 10,
+	CTL_EXPORT = 11,
+	CTL_IMPORT = 12,
 	CTL_IMPORT_SWTPM = 13,
 	CTL_REPLY = 100,
 };

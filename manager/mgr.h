@@ -188,6 +188,8 @@ struct vtpm {
 	struct stop_wait stop_waiters[8];
 	unsigned nstop_waiters;
 	int delete_after_stop;
+
+	int exported; /* moved to another host: never started here (provision.c) */
 };
 
 struct ctl_client {
@@ -269,7 +271,7 @@ struct mgr {
 	void **grave;
 	size_t ngrave, capgrave;
 	int resume_pending; /* some control connection has a deferred resume */
-	struct prov *prov;  /* the vTPM CA, provisioning jobs (provision.c) */
+	struct prov *prov;  /* CA, transport key, provisioning jobs (provision.c) */
 };
 
 /* frontends.c: fills in m->hooks. */

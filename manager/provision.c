@@ -2,8 +2,9 @@
  * provision.c - the vTPM CA, EK manufacture at `vtpmctl create`,
  * `vtpmctl ca` and `vtpmctl ek`, and the worker jobs that run a private
  * vtpmd (manufacture, import validation, reading an EK) off the I/O loop;
- * see provision.h for the hooks.  swtpm_import.c builds on the jobs and
- * helpers declared in provision_int.h.
+ * see provision.h for the hooks.  transfer.c (transport key, export,
+ * import) and swtpm_import.c build on the jobs and helpers declared in
+ * provision_int.h.
  *
  * Owns: <state-dir>/ca-key.sealed (the CA private key, sealed like every
  * blob under a key derived from the master key: HKDF(master,
@@ -817,9 +818,9 @@ do_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 		log_warn(LOGM_STORE, "vtpm %s: its EK record does not open; reading the EK again",
 			 v->uuid_str);
 	/* Not recorded: read it from the TPM, which must not be in use. */
-	if (vtpm_has_vtpmd(v)) {
+	if (vtpm_has_vtpmd(v) || v->exported) {
 		snprintf(msg, sizeof(msg), "no EK recorded for vTPM %s and it is %s; stop it and "
-			 "try again", v->uuid_str, "running");
+			 "try again", v->uuid_str, v->exported ? "exported" : "running");
 		ctl_answer(m, c, 0, msg, NULL, NULL, 0);
 		return;
 	}
@@ -843,7 +844,8 @@ do_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 int
 prov_handles(uint32_t type)
 {
-	return type == CTL_CA || type == CTL_EK || type == CTL_IMPORT_SWTPM;
+	return type == CTL_CA || type == CTL_EK || type == CTL_TRANSPORT_KEY ||
+	       type == CTL_EXPORT || type == CTL_IMPORT || type == CTL_IMPORT_SWTPM;
 }
 
 void
@@ -858,6 +860,18 @@ prov_ctl(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 		return;
 	case CTL_EK:
 		do_ek(m, c, msg->data, msg->len);
+		return;
+	case CTL_TRANSPORT_KEY:
+		if (msg->len != 0)
+			ctl_answer(m, c, 0, "malformed transport-key request", NULL, NULL, 0);
+		else
+			transfer_key(m, c);
+		return;
+	case CTL_EXPORT:
+		transfer_export(m, c, msg->data, msg->len);
+		return;
+	case CTL_IMPORT:
+		transfer_import(m, c, msg->data, msg->len);
 		return;
 	case CTL_IMPORT_SWTPM:
 		swtpm_import(m, c, msg->data, msg->len);
@@ -881,6 +895,7 @@ prov_init(struct mgr *m, char *err, size_t errlen)
 	p->done_fd = p->cancel_fd = -1;
 	pthread_mutex_init(&p->mu, NULL);
 	buf_init(&p->ca_pem, PKEY_PEM_MAX);
+	buf_init(&p->tr_pem, PKEY_PEM_MAX);
 	snprintf(p->sp.vtpmd, sizeof(p->sp.vtpmd), "%s", m->cfg.vtpmd_path);
 	snprintf(p->sp.root, sizeof(p->sp.root), "%s", m->empty_dir);
 	p->sp.gid = m->vtpm_gid;
@@ -900,6 +915,8 @@ prov_init(struct mgr *m, char *err, size_t errlen)
 	}
 	if ((m->cfg.ca_key[0] != '\0' ? ca_external(m, p, err, errlen)
 				      : ca_own(m, p, err, errlen)) != 0)
+		return -1;
+	if (transfer_init(m, p, err, errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -928,7 +945,9 @@ prov_shutdown(struct mgr *m)
 	if (p->cancel_fd >= 0)
 		close(p->cancel_fd);
 	X509_free(p->ca_cert);
+	EVP_PKEY_free(p->tr_pub);
 	buf_free(&p->ca_pem);
+	buf_free(&p->tr_pem);
 	secpage_free(p->keys, sizeof(*p->keys));
 	pthread_mutex_destroy(&p->mu);
 	free(p);

@@ -1,9 +1,10 @@
 /*
- * provision.h - the manager's provisioning features: the vTPM CA (made at
- * first start, sealed under the master key), EK manufacture at
- * `vtpmctl create`, `vtpmctl ca` and `vtpmctl ek`.
- * The slow parts (a private vtpmd: manufacture, reading an EK) run on
- * worker threads and complete back into
+ * provision.h - the manager's provisioning features: the vTPM CA and the
+ * host's transport key (made at first start, sealed under the master key),
+ * EK manufacture at `vtpmctl create`, `vtpmctl ca`, `vtpmctl ek`,
+ * `vtpmctl import-swtpm`, `vtpmctl transport-key`, `vtpmctl export` and
+ * `vtpmctl import`.  The slow parts (a private vtpmd: manufacture, import
+ * validation, reading an EK) run on worker threads and complete back into
  * the I/O loop through an eventfd; everything else runs on the loop.
  *
  * Hooks into the rest of the manager (kept small on purpose):
@@ -11,6 +12,7 @@
  *             prov_shutdown first in cleanup
  *   ctl.c     prov_create from do_create, prov_ctl for the new requests,
  *             prov_client_gone when a vtpmctl client goes away
+ *   vtpm.c    prov_refuse_start in vtpm_spawn (an exported vTPM)
  *   sockets.c prov_ek_forget when SET_STATEBLOB replaces the permanent state
  */
 #ifndef VTPM_MANAGER_PROVISION_H
@@ -27,7 +29,8 @@ struct vtpm;
 struct ctl_client;
 struct manifest_entry;
 
-/* Loads or creates the CA.  0, or -1 with a reason in err. */
+/* Loads or creates the CA and the transport key, marks exported
+ * vTPMs.  0, or -1 with a reason in err. */
 int prov_init(struct mgr *m, char *err, size_t errlen);
 /* Cancels and joins every job, wipes the keys. */
 void prov_shutdown(struct mgr *m);
@@ -41,6 +44,8 @@ int prov_handles(uint32_t type);
 void prov_ctl(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg);
 void prov_client_gone(struct mgr *m, struct ctl_client *c);
 
+/* 1 (with v->reason set) when v must not start: it was exported. */
+int prov_refuse_start(struct mgr *m, struct vtpm *v);
 /* v's permanent state is being replaced (SET_STATEBLOB): its recorded EK
  * no longer describes it. */
 void prov_ek_forget(struct mgr *m, struct vtpm *v);

@@ -1,7 +1,8 @@
 /*
  * provision_int.h - what the provisioning modules share: provision.c (the
- * CA, worker jobs, create, ek) and swtpm_import.c (import-swtpm).  Not
- * for the rest of the manager, which goes through provision.h.
+ * CA, worker jobs, create, ek), transfer.c (the transport key, export,
+ * import) and swtpm_import.c (import-swtpm).  Not for the rest of the
+ * manager, which goes through provision.h.
  */
 #ifndef VTPM_MANAGER_PROVISION_INT_H
 #define VTPM_MANAGER_PROVISION_INT_H
@@ -20,6 +21,7 @@
 #define TR_KEY_FILE "transport-key.sealed"
 #define TR_PUB_FILE "transport.pem"
 #define EKINFO_FILE "ekinfo"
+#define EXPORTED_FILE "exported"
 #define SECRET_FILE_MAX 16384
 #define JOBS_MAX 16
 
@@ -27,6 +29,8 @@
 struct prov_keys {
 	size_t ca_len;
 	uint8_t ca[6144];
+	size_t tr_len;
+	uint8_t tr[1024];
 };
 
 enum job_kind { JOB_CREATE, JOB_IMPORT, JOB_EKREAD };
@@ -60,6 +64,9 @@ struct prov {
 	X509 *ca_cert;
 	struct buf ca_pem;
 	int ca_external;
+	EVP_PKEY *tr_pub;
+	uint8_t tr_fp[PKEY_FP_LEN];
+	struct buf tr_pem;
 	struct vdrive_spawn sp;
 	int done_fd;
 	int cancel_fd;
@@ -96,6 +103,12 @@ int prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID
 struct job *prov_job_new(struct mgr *m, enum job_kind kind, struct ctl_client *c);
 void prov_job_start(struct mgr *m, struct job *j);
 void prov_job_free(struct job *j);
+
+/* transfer.c */
+int transfer_init(struct mgr *m, struct prov *p, char *err, size_t errlen);
+void transfer_key(struct mgr *m, struct ctl_client *c);
+void transfer_export(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len);
+void transfer_import(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len);
 
 /* swtpm_import.c */
 void swtpm_import(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len);

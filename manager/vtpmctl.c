@@ -10,7 +10,8 @@
  *   vtpmctl [--run-dir DIR] delete UUID [--force]
  *   vtpmctl [--run-dir DIR] set-owner UUID USER[:GROUP]|none
  *   vtpmctl [--run-dir DIR] status
- *   vtpmctl [--run-dir DIR] ca | ek | import-swtpm ...   (manager/vtpmctl_prov.c)
+ *   vtpmctl [--run-dir DIR] ca | ek | transport-key | export | import |
+ *                           import-swtpm ...   (manager/vtpmctl_prov.c)
  *
  * Trusts the daemon only as far as the reply's framing: every field is read
  * through util/buf.h and a malformed reply is an error, not a crash.
@@ -61,6 +62,9 @@ usage(void)
 		"       vtpmctl [--run-dir DIR] status\n"
 		"       vtpmctl [--run-dir DIR] ca\n"
 		"       vtpmctl [--run-dir DIR] ek UUID [--rsa|--ecc|--ecc384] [--cert]\n"
+		"       vtpmctl [--run-dir DIR] transport-key\n"
+		"       vtpmctl [--run-dir DIR] export UUID --to PUBKEY.pem [--delete-after] > FILE\n"
+		"       vtpmctl [--run-dir DIR] import [--from PUBKEY.pem] FILE\n"
 		"       vtpmctl [--run-dir DIR] import-swtpm --uuid UUID [--tpm-version 2|1.2]\n"
 		"                  [--key FILE [--key-format hex|binary] | --pwdfile FILE\n"
 		"                  [--cipher aes-128-cbc|aes-256-cbc]] DIR\n");

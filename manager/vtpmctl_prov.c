@@ -3,6 +3,9 @@
  *
  *   vtpmctl ca
  *   vtpmctl ek UUID [--rsa|--ecc|--ecc384] [--cert]
+ *   vtpmctl transport-key
+ *   vtpmctl export UUID --to PUBKEY.pem [--delete-after] > FILE
+ *   vtpmctl import [--from PUBKEY.pem] FILE
  *   vtpmctl import-swtpm --uuid UUID [--tpm-version 2|1.2]
  *           [--key FILE [--key-format hex|binary] | --pwdfile FILE
  *           [--cipher aes-128-cbc|aes-256-cbc]] DIR
@@ -29,6 +32,7 @@
 
 #include <openssl/crypto.h>
 
+#include "crypto/pkey.h"
 #include "crypto/swtpm_state.h"
 #include "crypto/transport.h"
 #include "manager/ctl_proto.h"
@@ -262,6 +266,121 @@ cmd_ek(const char *run_dir, int argc, char **argv)
 	return r;
 }
 
+static int
+cmd_export(const char *run_dir, int argc, char **argv)
+{
+	const char *u = NULL, *to = NULL;
+	uint8_t uuid[UUID_LEN];
+	int del = 0, r;
+	struct buf req, pem, data;
+	struct stat st;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to = argv[++i];
+		else if (strcmp(argv[i], "--delete-after") == 0)
+			del = 1;
+		else if (argv[i][0] != '-' && u == NULL)
+			u = argv[i];
+		else
+			return die(EX_USAGE, "export: unexpected argument '%s'", argv[i]);
+	}
+	if (u == NULL || to == NULL)
+		return die(EX_USAGE, "export takes a UUID and --to PUBKEY.pem");
+	if (uuid_parse(u, uuid) != 0)
+		return die(EX_USAGE, "'%s' is not a UUID", u);
+	if (isatty(STDOUT_FILENO))
+		return die(EX_USAGE, "export writes a binary file to standard output: redirect it "
+			   "(vtpmctl export UUID --to KEY > FILE)");
+	buf_init(&pem, PKEY_PEM_MAX);
+	buf_init(&req, CHAN_MAX_PAYLOAD);
+	buf_init(&data, CHAN_MAX_PAYLOAD);
+	if ((r = slurp(to, PKEY_PEM_MAX, &pem)) != 0) {
+		r = die(EX_REFUSED, "--to %s: %s", to, slurp_err(r));
+		goto out;
+	}
+	if (buf_put_bytes(&req, uuid, UUID_LEN) != 0 || buf_put_u8(&req, 0) != 0 ||
+	    buf_put_bytes(&req, pem.d, pem.len) != 0) {
+		r = die(EX_UNREACHABLE, "out of memory");
+		goto out;
+	}
+	if ((r = roundtrip(run_dir, CTL_EXPORT, &req, NULL, 0, &data, NULL, 0)) != 0)
+		goto out;
+	if (write_full(STDOUT_FILENO, data.d, data.len) != 0 ||
+	    (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && fsync(STDOUT_FILENO) != 0)) {
+		r = die(EX_REFUSED, "cannot write the export file: %s%s", strerror(errno),
+			del ? " (the vTPM was not deleted)" : "");
+		goto out;
+	}
+	if (del) {
+		/* Only once the file is safely written. */
+		buf_reset(&req);
+		if (buf_put_bytes(&req, uuid, UUID_LEN) != 0) {
+			r = die(EX_UNREACHABLE, "out of memory");
+			goto out;
+		}
+		if ((r = roundtrip(run_dir, CTL_DELETE, &req, NULL, 0, NULL, NULL, 0)) != 0)
+			goto out;
+		fprintf(stderr, "vtpmctl: exported and deleted %s\n", u);
+	}
+	r = 0;
+out:
+	buf_free(&pem);
+	buf_free(&req);
+	buf_free(&data);
+	return r;
+}
+
+static int
+cmd_import(const char *run_dir, int argc, char **argv)
+{
+	const char *from = NULL, *file = NULL;
+	uint8_t fp[PKEY_FP_LEN] = { 0 };
+	struct buf req, pem;
+	EVP_PKEY *k;
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else
+			return die(EX_USAGE, "import: unexpected argument '%s'", argv[i]);
+	}
+	if (file == NULL)
+		return die(EX_USAGE, "import takes the export FILE");
+	buf_init(&pem, PKEY_PEM_MAX);
+	buf_init(&req, CHAN_MAX_PAYLOAD);
+	if (from != NULL) {
+		if ((r = slurp(from, PKEY_PEM_MAX, &pem)) != 0) {
+			r = die(EX_REFUSED, "--from %s: %s", from, slurp_err(r));
+			goto out;
+		}
+		if ((k = pkey_pub_from_pem(pem.d, pem.len)) == NULL || pkey_fingerprint(k, fp) != 0) {
+			EVP_PKEY_free(k);
+			r = die(EX_REFUSED, "--from %s: not a PEM public key", from);
+			goto out;
+		}
+		EVP_PKEY_free(k);
+	}
+	if (buf_put_u8(&req, from != NULL) != 0 || buf_put_bytes(&req, fp, sizeof(fp)) != 0) {
+		r = die(EX_UNREACHABLE, "out of memory");
+		goto out;
+	}
+	r = slurp(file, CHAN_MAX_PAYLOAD - req.len, &req);
+	if (r != 0) {
+		r = die(EX_REFUSED, "%s: %s", file, r == -EFBIG ? "larger than any export file "
+			"the control socket carries" : slurp_err(r));
+		goto out;
+	}
+	r = roundtrip(run_dir, CTL_IMPORT, &req, NULL, 1, NULL, NULL, 0);
+out:
+	buf_free(&pem);
+	buf_free(&req);
+	return r;
+}
+
 /* Refuses a directory a swtpm still holds (its fcntl lock on .lock). */
 static int
 swtpm_running(const char *dir, pid_t *pid)
@@ -430,7 +549,8 @@ int
 vtpmctl_prov_is(const char *cmd)
 {
 	return strcmp(cmd, "ca") == 0 || strcmp(cmd, "ek") == 0 ||
-	       strcmp(cmd, "import-swtpm") == 0;
+	       strcmp(cmd, "transport-key") == 0 || strcmp(cmd, "export") == 0 ||
+	       strcmp(cmd, "import") == 0 || strcmp(cmd, "import-swtpm") == 0;
 }
 
 int
@@ -438,7 +558,13 @@ vtpmctl_prov_main(const char *run_dir, const char *cmd, int argc, char **argv)
 {
 	if (strcmp(cmd, "ca") == 0)
 		return cmd_simple(run_dir, CTL_CA, argc, argv, "ca");
+	if (strcmp(cmd, "transport-key") == 0)
+		return cmd_simple(run_dir, CTL_TRANSPORT_KEY, argc, argv, "transport-key");
 	if (strcmp(cmd, "ek") == 0)
 		return cmd_ek(run_dir, argc, argv);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(run_dir, argc, argv);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(run_dir, argc, argv);
 	return cmd_import_swtpm(run_dir, argc, argv);
 }
