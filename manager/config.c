@@ -43,6 +43,8 @@
 #define OPT_SURVIVE 1011
 #define OPT_CAKEY 1012
 #define OPT_CACERT 1013
+#define OPT_RECKEY 1014
+#define OPT_RECOVER 1015
 
 void
 config_usage(FILE *f)
@@ -57,7 +59,8 @@ config_usage(FILE *f)
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
 		"                     [--max-connections N] [--vtpm-uid-base UID]\n"
 		"                     [--survive-restart yes|no]\n"
-		"                     [--ca-key PEM --ca-cert PEM]\n"
+		"                     [--ca-key PEM --ca-cert PEM] [--recovery-key PUBKEY.pem]\n"
+		"                     [--recover-with PRIVKEY.pem]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
@@ -272,6 +275,13 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		return copy_str(c->ca_key, sizeof(c->ca_key), val, key, err, errlen);
 	if (strcmp(key, "ca_cert") == 0)
 		return copy_str(c->ca_cert, sizeof(c->ca_cert), val, key, err, errlen);
+	if (strcmp(key, "recovery_key") == 0) {
+		if (strcmp(val, "none") == 0 || *val == '\0') {
+			c->recovery_key[0] = '\0';
+			return 0;
+		}
+		return copy_str(c->recovery_key, sizeof(c->recovery_key), val, key, err, errlen);
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }
@@ -414,6 +424,8 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "survive-restart", required_argument, NULL, OPT_SURVIVE },
 		{ "ca-key", required_argument, NULL, OPT_CAKEY },
 		{ "ca-cert", required_argument, NULL, OPT_CACERT },
+		{ "recovery-key", required_argument, NULL, OPT_RECKEY },
+		{ "recover-with", required_argument, NULL, OPT_RECOVER },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -453,6 +465,17 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_FG:
 			c->foreground = 1;
 			continue;
+		case OPT_RECOVER:
+			/* Command line only: left in a config file it would
+			 * re-run the recovery (and make a new counter) at
+			 * every start. */
+			if (copy_str(c->recover_with, sizeof(c->recover_with), optarg,
+				     "--recover-with", err, errlen) != 0)
+				return -1;
+			continue;
+		case OPT_HELP:
+			config_usage(stdout);
+			return 1;
 		case OPT_STATE: key = "state_dir"; break;
 		case OPT_RUN: key = "run_dir"; break;
 		case OPT_HOSTTPM: key = "host_tpm"; break;
@@ -473,6 +496,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_USER: key = "vtpm_user"; break;
 		case OPT_CAKEY: key = "ca_key"; break;
 		case OPT_CACERT: key = "ca_cert"; break;
+		case OPT_RECKEY: key = "recovery_key"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
 			return -1;

@@ -10,6 +10,7 @@
 #include "manager/mgr.h"
 #include "manager/adopt.h"
 #include "manager/provision.h"
+#include "manager/recovery.h"
 #include "manager/xen_backend.h"
 
 #include <errno.h>
@@ -465,8 +466,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	has_data = store_has_data(&m->store);
-	r = host_tpm_unlock(&ht, &opts, m->store.dirfd, has_data, key, &created, err,
-			    sizeof(err));
+	if (m->cfg.recover_with[0] != '\0') /* the host TPM was lost or the PCRs changed */
+		r = recovery_unlock(m, &ht, &opts, key, err, sizeof(err));
+	else
+		r = host_tpm_unlock(&ht, &opts, m->store.dirfd, has_data, key, &created, err,
+				    sizeof(err));
 	OPENSSL_cleanse(&opts, sizeof(opts));
 	if (r != 0) {
 		log_err(LOGM_TCS, "host TPM (%s): %s%s", ht.path, err,
@@ -515,7 +519,9 @@ main(int argc, char **argv)
 	m->manifest.next_instance = mf.next_instance ? mf.next_instance : 1;
 	if (commit_init(m, &ht, mf.seq, err, sizeof(err)) != 0 ||
 	    worker_init(m, STORAGE_THREADS, err, sizeof(err)) != 0 ||
-	    commit_check_anchor(m, present, mf.seq, created, err, sizeof(err)) != 0) {
+	    (m->cfg.recover_with[0] != '\0' ? recovery_anchor(m, err, sizeof(err))
+					     : commit_check_anchor(m, present, mf.seq, created,
+								   err, sizeof(err))) != 0) {
 		log_err(LOGM_TCS, "%s", err);
 		manifest_free(&mf);
 		goto fail;
@@ -531,7 +537,7 @@ main(int argc, char **argv)
 	manifest_free(&mf);
 	if (record_presence(m) != 0)
 		goto fail;
-	/* The vTPM CA. */
+	/* The vTPM CA, the transport key, master.recovery, exported vTPMs. */
 	if (prov_init(m, err, sizeof(err)) != 0) {
 		log_err(LOGM_MAIN, "%s", err);
 		goto fail;

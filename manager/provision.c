@@ -23,6 +23,7 @@
 #include "manager/provision_int.h"
 #include "manager/manufacture.h"
 #include "manager/mgr.h"
+#include "manager/recovery.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -917,6 +918,8 @@ prov_init(struct mgr *m, char *err, size_t errlen)
 				      : ca_own(m, p, err, errlen)) != 0)
 		return -1;
 	if (transfer_init(m, p, err, errlen) != 0)
+		return -1;
+	if (recovery_maintain(m, err, errlen) != 0)
 		return -1;
 	return 0;
 }

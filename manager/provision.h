@@ -29,8 +29,8 @@ struct vtpm;
 struct ctl_client;
 struct manifest_entry;
 
-/* Loads or creates the CA and the transport key, marks exported
- * vTPMs.  0, or -1 with a reason in err. */
+/* Loads or creates the CA and the transport key, keeps master.recovery
+ * current, marks exported vTPMs.  0, or -1 with a reason in err. */
 int prov_init(struct mgr *m, char *err, size_t errlen);
 /* Cancels and joins every job, wipes the keys. */
 void prov_shutdown(struct mgr *m);
