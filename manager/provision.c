@@ -779,7 +779,7 @@ prov_load_blobs(struct mgr *m, struct vtpm *v, struct buf *blobs, int *has, char
 		has[i] = 1;
 	}
 	if (!has[BLOB_PERMALL]) {
-		seterr(err, errlen, "it has no saved state yet (never started)");
+		seterr(err, errlen, "it has never run, so it has no TPM state (and no EK) yet");
 		return -1;
 	}
 	return 0;

@@ -6,7 +6,8 @@
 # index at 0x01c00002 / 0x01c0000a) and, with no banks either, without a
 # manufacturing vtpmd at all; `vtpmctl ek` still reads its EK public key
 # from the stopped TPM (the key tpm2_createek makes) but reports that it
-# has no certificate; while it runs it cannot be read.  Bad bank names are
+# has no certificate; while it runs, or before it ever ran, it cannot be
+# read.  Bad bank names are
 # usage errors.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -42,6 +43,9 @@ log "--no-ek-cert"
 off=$(stat -c %s "$MGR_LOG")
 n=$(create_vtpm --no-ek-cert)
 assert_not_contains "$(log_since "$off")" "started vtpmd" "create --no-ek-cert starts no vtpmd"
+assert_fails "ek of a vTPM that never ran" vtpmctl ek "$n"
+assert_eq "vtpmctl: cannot read the EK of vTPM $n: it has never run, so it has no TPM state (and no EK) yet" \
+	"$LAST_STDERR" "ek of a vTPM that never ran"
 nv=$(t2 nvreadpublic "$n" 2>&1) || true # no index at all is an error for the tool
 assert_not_contains "$nv" "0x1c00002" "NV indices with --no-ek-cert"
 assert_not_contains "$nv" "0x1c0000a" "NV indices with --no-ek-cert"

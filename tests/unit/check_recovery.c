@@ -50,7 +50,9 @@ roundtrip(EVP_PKEY *k)
 	ck_assert_int_eq(recovery_unwrap(ec2, f.d, f.len, out), REC_E_OTHERKEY);
 	copy = malloc(f.len);
 	ck_assert_ptr_nonnull(copy);
-	for (size_t i = 0; i < f.len; i++) {
+	/* Every byte of a P-384 file; every 5th of an RSA one (an RSA
+	 * decryption per byte is slow under valgrind), and all of its last 64. */
+	for (size_t i = 0; i < f.len; i += (pkey_kind(k, NULL) == PKEY_RSA && i + 64 < f.len) ? 5 : 1) {
 		memcpy(copy, f.d, f.len);
 		copy[i] ^= 0x80;
 		ck_assert_msg(recovery_unwrap(k, copy, f.len, out) != 0, "unwrap: byte %zu", i);
