@@ -517,11 +517,11 @@ main(int argc, char **argv)
 	}
 	m->manifest.seq = mf.seq;
 	m->manifest.next_instance = mf.next_instance ? mf.next_instance : 1;
+	/* Under --recover-with the counter is new: recovery_anchor, below. */
 	if (commit_init(m, &ht, mf.seq, err, sizeof(err)) != 0 ||
 	    worker_init(m, STORAGE_THREADS, err, sizeof(err)) != 0 ||
-	    (m->cfg.recover_with[0] != '\0' ? recovery_anchor(m, err, sizeof(err))
-					     : commit_check_anchor(m, present, mf.seq, created,
-								   err, sizeof(err))) != 0) {
+	    (m->cfg.recover_with[0] == '\0' &&
+	     commit_check_anchor(m, present, mf.seq, created, err, sizeof(err)) != 0)) {
 		log_err(LOGM_TCS, "%s", err);
 		manifest_free(&mf);
 		goto fail;
@@ -537,6 +537,11 @@ main(int argc, char **argv)
 	manifest_free(&mf);
 	if (record_presence(m) != 0)
 		goto fail;
+	/* --recover-with: the whole manifest is committed to the new counter. */
+	if (m->cfg.recover_with[0] != '\0' && recovery_anchor(m, err, sizeof(err)) != 0) {
+		log_err(LOGM_TCS, "%s", err);
+		goto fail;
+	}
 	/* The vTPM CA, the transport key, master.recovery, exported vTPMs. */
 	if (prov_init(m, err, sizeof(err)) != 0) {
 		log_err(LOGM_MAIN, "%s", err);

@@ -7,8 +7,9 @@
 # a tampered master.recovery (naming the cause, changing nothing).
 # `--recover-with` the right private key unwraps it, reseals to B with a new
 # rollback counter, says loudly what it did, and every vTPM (NV data, EK
-# certificate, the CA) is back; later starts need no recovery key, and the
-# old TPM no longer opens the state.  The same covers a changed boot chain:
+# certificate, the CA) is back, even after a kill -9 right after the
+# recovery; later starts need no recovery key, and the old TPM no longer
+# opens the state.  The same covers a changed boot chain:
 # sealed to PCR 16, a changed PCR 16 is refused, and --recover-with
 # reseals to the new value.  An RSA-3072 recovery key replaces the P-384
 # one (master.recovery is rewritten) and recovers too.  A restored backup
@@ -71,11 +72,18 @@ assert_contains "$rl" "warning: RECOVERY: the old master.sealed (sealed to the l
 assert_contains "$rl" "warning: RECOVERY: master key resealed to $(host_spec B)" "recovery log"
 assert_contains "$rl" "warning: RECOVERY: rollback detection re-anchored" "recovery log"
 [ -s "$STATE/master.sealed.old" ] || fail "no master.sealed.old"
+# Committed at the start, before anything else can commit (using the vTPM
+# resumes it, which commits too): checked before any use, and a kill -9
+# right now must leave a state the next ordinary start accepts, whole.
+ctr=$(status_field rollback-counter)
+assert_eq "${ctr##* = }" "$(status_field manifest-sequence)" "manifest sequence vs the new counter"
+kill9_manager
+start_manager --host-tpm "$(host_spec B)"
+assert_eq "$u" "$(vtpmctl list --json | python3 -c 'import json, sys
+print(" ".join(e["uuid"] for e in json.load(sys.stdin)))')" "vTPMs after a kill -9 right after the recovery"
 nv_expect "$u" $IDX "$TESTDIR/marker" "NV data after the recovery"
 cmp -s "$TESTDIR/cert.pem" <(vtpmctl ek "$u" --cert) || fail "EK certificate after the recovery"
 cmp -s "$TESTDIR/ca.pem" <(vtpmctl ca) || fail "the CA after the recovery"
-ctr=$(status_field rollback-counter)
-assert_eq "${ctr##* = }" "$(status_field manifest-sequence)" "manifest sequence vs the new counter"
 stop_manager
 start_manager --host-tpm "$(host_spec B)"
 nv_expect "$u" $IDX "$TESTDIR/marker" "NV data at the next ordinary start"
