@@ -9,7 +9,8 @@
 # or no key is refused by name.  A TPM 1.2: same EK (TPM_ReadPubek), and
 # the owner reads the same certificate from the locked NV.  Refused by
 # name: a UUID that exists, a directory a swtpm still holds, a file that is
-# not swtpm state, a directory without state.
+# not swtpm state, a directory without state.  The manifest records the
+# imported state: deleting its file later stops the vTPM by name.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -180,4 +181,15 @@ assert_ok "TakeOwnership" py takeown "$owner"
 der=$(xxd -p -c 4096 "$s1/ek-rsa2048.crt")
 assert_eq "$(printf '1001%02x%04x1002' 0 $((${#der} / 2 + 2)))$der" "$(py nvread 0x1000f000 "$owner")" \
 	"the 1.2 EK certificate in NV after the import"
+
+log "an imported state is recorded: a deleted file is refused, never a fresh TPM"
+# Before its first use: using a vTPM records its files anyway.
+uf=11111111-2222-4333-8444-0000000000f0
+assert_eq "$uf" "$(vtpmctl import-swtpm --uuid $uf "$s2")" "import-swtpm (again, as $uf)"
+rm -f "$STATE/vtpm/$uf/permall"
+off=$(stat -c %s "$MGR_LOG")
+assert_fails "use after permall was deleted" t2 getrandom "$uf" 8 --hex
+line=$(log_since "$off" | grep -F "vtpm $uf" | grep -F "missing") ||
+	fail "no log line says $uf's state is missing: $(log_since "$off" | tail -n 5)"
+assert_contains "$line" "$STATE/vtpm/$uf/permall" "the log line names the file"
 stop_manager

@@ -8,7 +8,8 @@
 # from the stopped TPM (the key tpm2_createek makes) but reports that it
 # has no certificate; while it runs, or before it ever ran, it cannot be
 # read.  Bad bank names are
-# usage errors.
+# usage errors.  The vtpmd that manufactures a vTPM runs as the uid of that
+# vTPM's own vtpmd.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -25,10 +26,17 @@ for line in sys.stdin:
 print(" ".join(out))'
 }
 
-start_manager
+start_manager --log-level debug
 log "default: libtpms' banks"
 d=$(create_vtpm)
 assert_eq "sha1=24 sha256=24 sha384=24 sha512=24" "$(banks "$d")" "banks of a default vTPM"
+# The private vtpmd that manufactured it ran as the uid its own vtpmd runs
+# as (vtpm_uid_base + instance), which no other vTPM's vtpmd has.
+uids=$(sed -n "s/^vtpmd\[$d\]: debug: sandboxed: uid \([0-9]*\),.*/\1/p" "$MGR_LOG" | tr '\n' ' ')
+want=$((0x70000000 + $(json_field "$d" instance)))
+assert_eq "$want $want " "$uids" "uids of the manufacturing vtpmd and then the vTPM's own"
+stop_manager
+start_manager
 
 log "--pcr-banks sha256,sha384"
 u=$(create_vtpm --pcr-banks sha256,sha384)
