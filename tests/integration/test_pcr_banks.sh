@@ -9,7 +9,7 @@
 # has no certificate; while it runs, or before it ever ran, it cannot be
 # read.  Bad bank names are
 # usage errors.  The vtpmd that manufactures a vTPM runs as the uid of that
-# vTPM's own vtpmd.
+# vTPM's own vtpmd.  --owner and --pcr-banks together both take effect.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -75,6 +75,12 @@ w=$(create_vtpm --no-ek-cert --pcr-banks sha1)
 assert_eq "sha1=24 sha256=0 sha384=0 sha512=0" "$(banks "$w")" "banks with --no-ek-cert --pcr-banks sha1"
 nv=$(t2 nvreadpublic "$w" 2>&1) || true # no index at all is an error for the tool
 assert_not_contains "$nv" "0x1c00002" "NV indices with --no-ek-cert --pcr-banks"
+
+log "with --owner too (the longest create request)"
+o=$(create_vtpm --owner nobody:nogroup --pcr-banks sha384)
+assert_eq "nobody:nogroup" "$(json_field "$o" owner)" "owner of a vTPM made with --pcr-banks"
+assert_eq "660 nobody nogroup" "$(stat -c '%a %U %G' "$RUN/$o.sock")" "mode and owner of its socket"
+assert_eq "sha1=0 sha256=0 sha384=24 sha512=0" "$(banks "$o")" "banks with --owner --pcr-banks sha384"
 
 log "bad values"
 for v in md5 "sha256," ",sha1" ""; do
