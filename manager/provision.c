@@ -366,6 +366,24 @@ prov_uuid_pending(struct mgr *m, const uint8_t uuid[UUID_LEN])
 	return 0;
 }
 
+int
+prov_vtpm_busy(struct mgr *m, struct ctl_client *c, const struct vtpm *v, const char *what)
+{
+	char msg[200];
+
+	if (vtpm_has_vtpmd(v) || v->state == VS_ADOPTING)
+		snprintf(msg, sizeof(msg), "vTPM %s is running; stop it first (vtpmctl stop)",
+			 v->uuid_str);
+	else if (v->state == VS_DYING || v->nwork != 0)
+		snprintf(msg, sizeof(msg), "vTPM %s is still stopping (its last state is being "
+			 "saved); try again", v->uuid_str);
+	else
+		return 0;
+	log_info(LOGM_CTRL, "vtpm %s: cannot %s it now: %s", v->uuid_str, what, msg);
+	ctl_answer(m, c, 0, msg, NULL, NULL, 0);
+	return 1;
+}
+
 /* Refuses a UUID that exists or is being made; 1 when it answered. */
 int
 prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN])
@@ -825,6 +843,8 @@ do_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 		ctl_answer(m, c, 0, msg, NULL, NULL, 0);
 		return;
 	}
+	if (prov_vtpm_busy(m, c, v, "read the EK of"))
+		return;
 	if ((j = prov_job_new(m, JOB_EKREAD, c)) == NULL) {
 		ctl_answer(m, c, 0, "too many jobs at once; retry", NULL, NULL, 0);
 		return;

@@ -97,6 +97,10 @@ int prov_load_blobs(struct mgr *m, struct vtpm *v, struct buf *blobs, int *has, 
 		    size_t errlen);
 /* Answers and returns 1 when uuid exists or a job is making it. */
 int prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN]);
+/* Answers and returns 1 unless v's state files may be read as a whole: no
+ * vtpmd (not even one being killed or adopted) and no storage work of it
+ * in flight (nvservice.c).  what: "export", "read the EK of". */
+int prov_vtpm_busy(struct mgr *m, struct ctl_client *c, const struct vtpm *v, const char *what);
 
 /* Jobs: new (NULL when too many), start (answers the client itself on
  * failure), free. */

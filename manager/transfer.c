@@ -182,12 +182,8 @@ transfer_export(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t le
 		ctl_answer(m, c, 0, msg, NULL, NULL, 0);
 		goto out;
 	}
-	if (vtpm_has_vtpmd(v)) {
-		snprintf(msg, sizeof(msg), "vTPM %s is running; stop it first (vtpmctl stop)",
-			 v->uuid_str);
-		ctl_answer(m, c, 0, msg, NULL, NULL, 0);
+	if (prov_vtpm_busy(m, c, v, "export"))
 		goto out;
-	}
 	if ((dest = pkey_pub_from_pem(p + UUID_LEN + 1, len - UUID_LEN - 1)) == NULL ||
 	    pkey_kind(dest, NULL) != PKEY_P384 || pkey_fingerprint(dest, dfp) != 0) {
 		ctl_answer(m, c, 0, "--to: not a transport key (a P-384 public key in PEM, as "
