@@ -177,6 +177,10 @@ FUZZ_STORE_NAMES := blob manifest
 # Parsers of what a private vtpmd returns at manufacture (tpm2-tss unmarshalling).
 FUZZ_MF_NAMES := mf_resp
 FUZZ_MF_OBJS := $(call fobj,manager/manufacture.c manager/vdrive.c)
+# Targets for the host TPM's sealed formats: pure tcs/ files, no TPM.
+FUZZ_SEALED_NAMES := tpm2_sealed master_sealed
+FUZZ_SEALED_OBJS := $(call fobj,tcs/tpm2_sealed.c tcs/master_sealed.c tcs/tpm12_marshal.c)
+FUZZ_SEALED_LDLIBS := -ltss2-mu -ltss2-rc $(SSL_LIBS)
 FUZZ_MGR_OBJS := $(call fobj,tests/fuzz/mgr_fixture.c $(filter-out manager/main.c,$(MGR_SRCS)) $(TCS_SRCS))
 FUZZ_VTPMD_OBJS := $(call fobj,vtpm/adopt.c vtpm/chanio.c vtpm/ctrl.c vtpm/nvram.c vtpm/tpm.c)
 FUZZ_MGR_LDLIBS := -Wl,--wrap=fork,--wrap=chan_socketpair,--wrap=log_msg $(TSS_LIBS) $(SSL_LIBS) -lpthread
@@ -194,6 +198,8 @@ $(foreach n,$(FUZZ_VTPMD_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_VTPMD_OBJ
 $(foreach n,$(FUZZ_STORE_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(call fobj,manager/store.c)))
 $(foreach n,$(FUZZ_MF_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_MF_OBJS))\
 	$(eval $(FUZZ_BUILD)/fuzz_$(n): FUZZ_LDLIBS := -ltss2-mu $(SSL_LIBS)))
+$(foreach n,$(FUZZ_SEALED_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_SEALED_OBJS))\
+	$(eval $(FUZZ_BUILD)/fuzz_$(n): FUZZ_LDLIBS := $(FUZZ_SEALED_LDLIBS)))
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_COMMON)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
 		$(if $(FUZZ_LDLIBS),$(FUZZ_LDLIBS),$(SSL_LIBS))

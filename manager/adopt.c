@@ -45,7 +45,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 
-/* QEMU opens one control connection; a few more may be held. */
+/* The listening control socket and (sockets.c) QEMU's connections. */
 #define HELD_CTRL_MAX (CHAN_HELD_MAX - 1)
 
 int
@@ -71,51 +71,6 @@ adopt_close(struct mgr *m)
 	m->adopt_dirfd = -1;
 }
 
-static int
-send_hold(struct vtpm *v, uint32_t kind, uint32_t id, int fd)
-{
-	uint8_t p[8];
-
-	be32_put(p, kind);
-	be32_put(p + 4, id);
-	return chan_send(v->ch.fd, CHAN_HOLD_FD, p, sizeof(p), NULL, 0, fd);
-}
-
-void
-adopt_hold_ctrl(struct mgr *m, struct vtpm *v, struct ctrl_conn *c)
-{
-	if (!v->adopt_offered || c->held_id != 0 || !c->established || v->nheld >= HELD_CTRL_MAX)
-		return;
-	if (++v->next_held_id == 0)
-		++v->next_held_id;
-	if (send_hold(v, CHAN_FD_CTRL_CONN, v->next_held_id, c->ev.fd) != 0) {
-		log_warn(LOGM_VTPM, "vtpm %s: cannot pass a control connection to vtpmd pid %d (%s); "
-			 "it would not survive a manager restart", v->uuid_str, (int)v->pid,
-			 strerror(errno));
-		return;
-	}
-	c->held_id = v->next_held_id;
-	v->nheld++;
-	(void)m;
-}
-
-void
-adopt_release_ctrl(struct mgr *m, struct vtpm *v, struct ctrl_conn *c)
-{
-	uint8_t p[8];
-
-	(void)m;
-	if (c->held_id == 0)
-		return;
-	v->nheld--;
-	if (v->adopt_offered && vtpm_has_vtpmd(v)) {
-		be32_put(p, CHAN_FD_CTRL_CONN);
-		be32_put(p + 4, c->held_id);
-		(void)!chan_send(v->ch.fd, CHAN_RELEASE_FD, p, sizeof(p), NULL, 0, -1);
-	}
-	c->held_id = 0;
-}
-
 void
 adopt_offer(struct mgr *m, struct vtpm *v)
 {
@@ -136,8 +91,7 @@ adopt_offer(struct mgr *m, struct vtpm *v)
 			 v->uuid_str, err);
 		return;
 	}
-	if (chan_send(v->ch.fd, CHAN_ADOPT_SOCK, NULL, 0, NULL, 0, fd) != 0 ||
-	    send_hold(v, CHAN_FD_CTRL_LISTEN, 0, v->ctrl_ev.fd) != 0) {
+	if (chan_send(v->ch.fd, CHAN_ADOPT_SOCK, NULL, 0, NULL, 0, fd) != 0) {
 		log_warn(LOGM_VTPM, "vtpm %s: cannot pass the adopt socket to vtpmd pid %d: %s",
 			 v->uuid_str, (int)v->pid, strerror(errno));
 		close(fd);
@@ -146,8 +100,8 @@ adopt_offer(struct mgr *m, struct vtpm *v)
 	}
 	close(fd);
 	v->adopt_offered = 1;
-	for (struct ctrl_conn *c = v->conns; c != NULL; c = c->next)
-		adopt_hold_ctrl(m, v, c);
+	vtpm_hold_fd(m, v, CHAN_FD_CTRL_LISTEN, 0, v->ctrl_ev.fd);
+	sockets_hold_ctrl_all(m, v);
 }
 
 void
@@ -243,7 +197,7 @@ is_stream_conn(int fd)
 	       getsockname(fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sun_family == AF_UNIX;
 }
 
-/* The flight record as the first manager made it (vtpm.c flight_create). */
+/* The flight record as the first manager made it (supervise.c flight_create). */
 static const struct vtpm_flight *
 map_flight(int fd)
 {
@@ -457,7 +411,10 @@ adopt_tick(struct mgr *m)
 		log_info(LOGM_VTPM, "vtpm %s: vtpmd pid %d left running for the next manager "
 			 "(%u kept data, %u control connection(s))", v->uuid_str, (int)v->pid,
 			 v->nkept, v->nheld);
-		vtpm_detach_local(m, v);
+		vtpm_let_go(m, v);
+		sockets_release_vtpm(m, v); /* closes ours; the names stay */
+		v->detaching = 0;
+		v->adopt_offered = 0;
 		m->ndetached++;
 next:;
 	}

@@ -19,9 +19,6 @@ void adopt_close(struct mgr *m);
 void adopt_offer(struct mgr *m, struct vtpm *v);
 /* Its vtpmd is gone: the adopt socket's name goes too. */
 void adopt_forget(struct mgr *m, struct vtpm *v);
-/* A control connection became established / goes away. */
-void adopt_hold_ctrl(struct mgr *m, struct vtpm *v, struct ctrl_conn *c);
-void adopt_release_ctrl(struct mgr *m, struct vtpm *v, struct ctrl_conn *c);
 /* At start: 1 when an orphaned vtpmd answered on the vTPM's adopt socket
  * (the vTPM is VS_ADOPTING, its sockets come back from the vtpmd), 0 when
  * there is none (bind the sockets as usual). */
@@ -36,7 +33,5 @@ void adopt_failed(struct mgr *m, struct vtpm *v);
 int adopt_should_detach(struct mgr *m, const struct vtpm *v);
 /* Shutdown: detaches the vtpmds marked detaching once they are idle. */
 void adopt_tick(struct mgr *m);
-
-enum { ADOPT_NONE, ADOPT_HELLO, ADOPT_FDS };
 
 #endif

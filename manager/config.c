@@ -45,6 +45,7 @@
 #define OPT_CACERT 1013
 #define OPT_RECKEY 1014
 #define OPT_RECOVER 1015
+#define OPT_XENAUTO 1016
 
 void
 config_usage(FILE *f)
@@ -61,6 +62,7 @@ config_usage(FILE *f)
 		"                     [--survive-restart yes|no]\n"
 		"                     [--ca-key PEM --ca-cert PEM] [--recovery-key PUBKEY.pem]\n"
 		"                     [--recover-with PRIVKEY.pem]\n"
+		"                     [--xen-autocreate yes|no]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
 		"  --migration-key: 32-byte key file (root's, mode 0600) shared by the hosts vTPMs\n"
@@ -282,6 +284,19 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		}
 		return copy_str(c->recovery_key, sizeof(c->recovery_key), val, key, err, errlen);
 	}
+	if (strcmp(key, "xen_autocreate") == 0) {
+		/* Off by default: a typo in an xl config would otherwise
+		 * create an empty vTPM instead of failing loudly. */
+		if (strcmp(val, "yes") == 0) {
+			c->xen_autocreate = 1;
+		} else if (strcmp(val, "no") == 0) {
+			c->xen_autocreate = 0;
+		} else {
+			snprintf(err, errlen, "xen_autocreate: '%s' is not yes or no", val);
+			return -1;
+		}
+		return 0;
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }
@@ -426,6 +441,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "ca-cert", required_argument, NULL, OPT_CACERT },
 		{ "recovery-key", required_argument, NULL, OPT_RECKEY },
 		{ "recover-with", required_argument, NULL, OPT_RECOVER },
+		{ "xen-autocreate", required_argument, NULL, OPT_XENAUTO },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -497,6 +513,7 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_CAKEY: key = "ca_key"; break;
 		case OPT_CACERT: key = "ca_cert"; break;
 		case OPT_RECKEY: key = "recovery_key"; break;
+		case OPT_XENAUTO: key = "xen_autocreate"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
 			return -1;

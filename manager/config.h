@@ -36,6 +36,7 @@ struct config {
 	char vtpmd_path[PATH_MAX];
 	int backend_fifo;
 	int backend_xen;          /* Xen PV backend (xenstore backend/vtpm) */
+	int xen_autocreate;       /* create a TPM 2.0 for an unknown UUID a Xen device names */
 	int foreground;
 	enum log_level log_level;
 	unsigned log_modules;

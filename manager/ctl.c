@@ -10,6 +10,7 @@
 #include "manager/mgr.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ ctl_client_free(struct mgr *m, struct ctl_client *c)
 		}
 	}
 	prov_client_gone(m, c);
-	/* Forget it wherever it waits for a stop. */
+	/* Forget it wherever it waits for a stop, a creation or a deletion. */
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		for (unsigned i = 0; i < v->nstop_waiters;) {
 			if (v->stop_waiters[i].ctx == c)
@@ -48,9 +49,13 @@ ctl_client_free(struct mgr *m, struct ctl_client *c)
 				i++;
 		}
 	}
+	registry_cancel_waiter(m, c);
 	ev_del(m, &c->ev);
 	chan_close(&c->ch);
-	mgr_defer_free(m, c);
+	if (c->commit_pending)
+		c->gone = 1; /* its commit request is the commit thread's until done */
+	else
+		mgr_defer_free(m, c);
 	m->nctl--;
 	fd_admin_released(m);
 }
@@ -168,7 +173,7 @@ ctl_reply(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct v
 
 /*
  * One page of `list`: the vTPMs whose instance is above `after`, in
- * instance order (the registry is kept in that order, vtpm.c), as many as
+ * instance order (the registry is kept in that order, registry.c), as many as
  * fit in one channel message, then whether more remain.  vtpmctl asks
  * again from the last instance it got, so any number of vTPMs lists.
  */
@@ -219,13 +224,26 @@ ctl_tick(struct mgr *m)
 	}
 }
 
+/* The client waits for an answer that comes later: it may send nothing
+ * more meanwhile (its hang-up is still seen). */
 static void
-stop_done(struct mgr *m, void *ctx, int ok, const char *msg)
+wait_begin(struct mgr *m, struct ctl_client *c, const struct vtpm *record)
+{
+	c->waiting = 1;
+	c->wait_record = record != NULL;
+	if (record != NULL)
+		memcpy(c->wait_uuid, record->me.uuid, UUID_LEN);
+	(void)ev_set(m, &c->ev, EPOLLRDHUP);
+}
+
+/* The answer it waited for (a stop, a creation, a deletion, a commit). */
+static void
+wait_done(struct mgr *m, void *ctx, int ok, const char *msg)
 {
 	struct ctl_client *c = ctx;
 
 	c->waiting = 0;
-	ctl_reply(m, c, ok, msg, NULL);
+	ctl_reply(m, c, ok, msg, ok && c->wait_record ? vtpm_find_uuid(m, c->wait_uuid) : NULL);
 	(void)ev_set(m, &c->ev, EPOLLIN);
 }
 
@@ -284,77 +302,49 @@ ctl_job_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struc
 static void
 do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 {
-	struct manifest_entry me;
+	uint32_t owner_uid = MANIFEST_NO_OWNER, owner_gid = MANIFEST_NO_OWNER;
+	uint8_t uuid[UUID_LEN];
 	char err[512], msg[600];
 	struct vtpm *v;
-	int r;
 
 	if ((len != 18 && len != 26 && len != 28) || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
 		ctl_reply(m, c, 0, "malformed create request", NULL);
 		return;
 	}
-	memset(&me, 0, sizeof(me));
-	me.tpm_version = p[0];
-	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
-	me.owner_uid = me.owner_gid = MANIFEST_NO_OWNER;
 	if (len >= 26) {
-		me.owner_uid = be32_get(p + 18);
-		me.owner_gid = be32_get(p + 22);
-		if (me.owner_uid == MANIFEST_NO_OWNER && me.owner_gid != MANIFEST_NO_OWNER) {
+		owner_uid = be32_get(p + 18);
+		owner_gid = be32_get(p + 22);
+		if (owner_uid == MANIFEST_NO_OWNER && owner_gid != MANIFEST_NO_OWNER) {
 			ctl_reply(m, c, 0, "an owner group needs an owner user", NULL);
 			return;
 		}
 	}
 	if (p[1]) {
-		memcpy(me.uuid, p + 2, UUID_LEN);
-		if (uuid_is_nil(me.uuid)) {
-			ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL);
-			return;
-		}
-	} else if (uuid_generate(me.uuid) != 0) {
+		memcpy(uuid, p + 2, UUID_LEN);
+	} else if (uuid_generate(uuid) != 0) {
 		ctl_reply(m, c, 0, "cannot generate a UUID", NULL);
 		return;
 	}
-	if (vtpm_find_uuid(m, me.uuid) != NULL) {
-		char us[UUID_STR_LEN];
-		uuid_format(me.uuid, us);
-		snprintf(msg, sizeof(msg), "a vTPM with UUID %s already exists", us);
+	if (uuid_is_nil(uuid)) {
+		ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL);
+		return;
+	}
+	if (prov_uuid_taken(m, c, uuid))
+		return;
+	/* EKs, certificates, PCR banks: a job of provision.c's makes the
+	 * vTPM's first state, then creates it (vtpm_install). */
+	if (prov_create(m, c, uuid, p[0], owner_uid, owner_gid, len == 28 ? p[26] : 0,
+			len == 28 ? p[27] : 0) != 0)
+		return;
+	if ((v = vtpm_create(m, uuid, p[0], owner_uid, owner_gid,
+			     (struct stop_wait){ .done = wait_done, .ctx = c }, err,
+			     sizeof(err))) == NULL) {
+		snprintf(msg, sizeof(msg), "%s", err);
 		ctl_reply(m, c, 0, msg, NULL);
 		return;
 	}
-	if (!fd_budget_allows(m, 1)) {
-		snprintf(msg, sizeof(msg), "cannot create vTPM: not enough file descriptors "
-			 "(RLIMIT_NOFILE %u: each vTPM needs up to %u, guest connections up to %u "
-			 "(max_connections)); raise LimitNOFILE", m->nofile, FD_PER_VTPM,
-			 m->cfg.max_connections);
-		log_warn(LOGM_CTRL, "%s", msg);
-		ctl_reply(m, c, 0, msg, NULL);
-		return;
-	}
-	/* EKs, certificates, PCR banks: manufactured by provision.c. */
-	if (prov_create(m, c, &me, len == 28 ? p[26] : 0, len == 28 ? p[27] : 0) != 0)
-		return;
-	if (m->manifest.next_instance == 0)
-		m->manifest.next_instance = 1;
-	me.instance = m->manifest.next_instance;
-	me.created = me.updated = now_unix();
-	if ((v = vtpm_add(m, &me, err, sizeof(err))) == NULL) {
-		snprintf(msg, sizeof(msg), "cannot create vTPM: %s", err);
-		ctl_reply(m, c, 0, msg, NULL);
-		return;
-	}
-	m->manifest.next_instance++;
-	if ((r = store_vtpm_create(&m->store, me.uuid)) != 0 || manifest_sync(m) != 0) {
-		vtpm_free(m, v);
-		(void)store_vtpm_delete(&m->store, me.uuid);
-		(void)manifest_sync(m);
-		ctl_reply(m, c, 0, "cannot create vTPM: saving its record failed (see the log)",
-			  NULL);
-		return;
-	}
-	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str,
-		 me.instance, me.tpm_version == 1 ? "1.2" : "2.0");
-	ctl_reply(m, c, 1, "created", v);
+	/* "created" once its directory and the manifest are durable. */
+	wait_begin(m, c, v);
 }
 
 static void
@@ -401,6 +391,23 @@ do_status(struct mgr *m, struct ctl_client *c)
 /* vtpmctl set-owner: the sockets change hands now, and the manifest keeps
  * the owner for later starts.  A failure leaves the old owner in place. */
 static void
+owner_committed(struct mgr *m, struct work *w)
+{
+	struct ctl_client *c = (struct ctl_client *)((char *)w - offsetof(struct ctl_client, cr.w));
+
+	c->commit_pending = 0;
+	if (c->gone) {
+		mgr_defer_free(m, c);
+		return;
+	}
+	if (c->cr.rc != 0)
+		log_err(LOGM_CTRL, "the manifest commit of an owner change failed; it is in "
+			"effect and will be committed with the next one");
+	wait_done(m, c, c->cr.rc == 0, c->cr.rc == 0 ? "owner set"
+			: "the owner is set, but saving the manifest failed (see the log)");
+}
+
+static void
 do_set_owner(struct mgr *m, struct ctl_client *c, struct vtpm *v, uint32_t uid, uint32_t gid)
 {
 	uint32_t old_uid = v->me.owner_uid, old_gid = v->me.owner_gid;
@@ -412,12 +419,11 @@ do_set_owner(struct mgr *m, struct ctl_client *c, struct vtpm *v, uint32_t uid, 
 	}
 	v->me.owner_uid = uid;
 	v->me.owner_gid = gid;
-	if (sockets_set_owner(m, v, err, sizeof(err)) != 0 || manifest_sync(m) != 0) {
+	if (sockets_set_owner(m, v, err, sizeof(err)) != 0) {
 		v->me.owner_uid = old_uid;
 		v->me.owner_gid = old_gid;
 		(void)sockets_set_owner(m, v, msg, sizeof(msg));
-		snprintf(msg, sizeof(msg), "cannot change the owner: %s", err[0] ? err :
-			 "saving the manifest failed (see the log)");
+		snprintf(msg, sizeof(msg), "cannot change the owner: %s", err);
 		ctl_reply(m, c, 0, msg, NULL);
 		return;
 	}
@@ -427,7 +433,27 @@ do_set_owner(struct mgr *m, struct ctl_client *c, struct vtpm *v, uint32_t uid, 
 	else
 		log_info(LOGM_CTRL, "vtpm %s: owner uid %u gid %d", v->uuid_str, uid,
 			 gid == MANIFEST_NO_OWNER ? -1 : (int)gid);
-	ctl_reply(m, c, 1, "owner set", v);
+	/* "owner set" once the manifest with it is durable. */
+	c->cr = (struct commit_req){ .w.done = owner_committed };
+	c->commit_pending = 1;
+	wait_begin(m, c, v);
+	manifest_commit(m, &c->cr);
+}
+
+/* A deletion's vtpmd stopped: now the vTPM goes (vtpm_delete answers). */
+static void
+delete_after_stop(struct mgr *m, void *ctx, int ok, const char *msg)
+{
+	struct ctl_client *c = ctx;
+	struct vtpm *v;
+
+	(void)ok;
+	(void)msg;
+	/* Gone already (another client deleted it meanwhile): deleted. */
+	if ((v = vtpm_find_uuid(m, c->wait_uuid)) == NULL)
+		wait_done(m, c, 1, "deleted");
+	else if (vtpm_delete(m, v, (struct stop_wait){ .done = wait_done, .ctx = c }) != 0)
+		wait_done(m, c, 0, "cannot delete: out of memory");
 }
 
 /* Starts a stop, or answers at once when nothing runs.  Returns 1 when the
@@ -441,10 +467,10 @@ begin_stop(struct mgr *m, struct ctl_client *c, struct vtpm *v)
 		ctl_reply(m, c, 0, "too many pending stop requests for this vTPM", NULL);
 		return -1;
 	}
-	v->stop_waiters[v->nstop_waiters++] = (struct stop_wait){ .done = stop_done, .ctx = c };
-	c->waiting = 1;
-	/* No new requests from this client until it has its answer. */
-	(void)ev_set(m, &c->ev, EPOLLRDHUP);
+	v->stop_waiters[v->nstop_waiters++] =
+		(struct stop_wait){ .done = v->delete_after_stop ? delete_after_stop : wait_done,
+				    .ctx = c };
+	wait_begin(m, c, NULL);
 	vtpm_request_stop(m, v);
 	return 1;
 }
@@ -522,10 +548,16 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 			return;
 		}
 		v->delete_after_stop = 1;
+		memcpy(c->wait_uuid, v->me.uuid, UUID_LEN);
 		if (begin_stop(m, c, v) != 0)
 			return;
-		vtpm_delete(m, v);
-		ctl_reply(m, c, 1, "deleted", NULL);
+		if (vtpm_delete(m, v, (struct stop_wait){ .done = wait_done, .ctx = c }) != 0) {
+			v->delete_after_stop = 0;
+			ctl_reply(m, c, 0, "cannot delete: out of memory", NULL);
+			return;
+		}
+		/* "deleted" once no record names it and its files are gone. */
+		wait_begin(m, c, NULL);
 		return;
 	}
 }

@@ -53,6 +53,15 @@ struct ctrl_conn {
 	uint32_t held_id;       /* nonzero: the vtpmd holds a duplicate (adopt.c) */
 };
 
+/* An urgent commit (a vTPM created or deleted, a state file's presence
+ * changed): r->w.done runs on the loop once the manifest as it is now is
+ * durable, with r->rc 0 or a negative error. */
+struct commit_req {
+	struct work w;
+	int rc;
+	struct commit_req *cnext;
+};
+
 enum req_kind { REQ_CTRL, REQ_TPM, REQ_STOP };
 
 struct req;
@@ -97,7 +106,7 @@ enum vtpm_state {
  * A data connection passed with SET_DATAFD (QEMU's).  The manager keeps
  * this duplicate for as long as the client keeps the connection, so a
  * vtpmd that dies does not take it along: the manager answers the command
- * that was in flight on it and hands it to the next vtpmd (vtpm.c).
+ * that was in flight on it and hands it to the next vtpmd (supervise.c).
  * Registered in epoll throughout: for EPOLLRDHUP only while a vtpmd serves
  * it (no wake-up per command), for EPOLLIN too while none does (the next
  * command restarts one).
@@ -116,6 +125,10 @@ struct kept_conn {
 struct ctl_client;
 struct xen_backend;
 struct nv_job;
+struct life_op;
+
+/* A vtpmd being adopted (adopt.c): what comes next from it. */
+enum { ADOPT_NONE, ADOPT_HELLO, ADOPT_FDS };
 
 struct vtpm {
 	struct vtpm *next;
@@ -141,7 +154,7 @@ struct vtpm {
 	uint8_t locality;  /* passed to the next vtpmd */
 	int restart_autostart; /* a running TPM crashed: the next vtpmd powers on and starts */
 
-	/* Crash handling and deadlines (vtpm.c). */
+	/* Crash handling and deadlines (supervise.c). */
 	const struct vtpm_flight *flight; /* the running vtpmd's record, read-only map */
 	uint32_t flight_seq;    /* the record's seq when last looked at */
 	uint64_t alive_ms;      /* last sign of progress: a channel message or a new command */
@@ -151,6 +164,7 @@ struct vtpm {
 	const char *kill_why;   /* why the manager killed the running vtpmd, NULL if not */
 	char kill_buf[160];
 	int close_kept;         /* the coming exit is an operator's stop: close kept conns */
+	int power_off;          /* the coming exit is a power-off: no volatile state survives */
 	unsigned crashes;       /* crashes in the current window */
 	uint64_t crash_window_ms;
 	struct kept_conn *kept;
@@ -167,7 +181,7 @@ struct vtpm {
 	int free_pending;       /* freed once nwork drops to 0 */
 	unsigned gen_unknown;   /* bit per blob: generation on disk not known (adopted) */
 
-	/* The end of a vtpmd (vtpm.c vtpm_channel_lost): what it was. */
+	/* The end of a vtpmd (supervise.c vtpm_channel_lost): what it was. */
 	int lost_was;           /* its state when the channel went */
 	int lost_orderly;
 	char lost_why[64];
@@ -179,6 +193,7 @@ struct vtpm {
 	int adopted;            /* ... which is not our child (adopt.c) */
 	int adopt_offered;      /* the vtpmd has an adopt socket */
 	int adopt_stage;        /* ADOPT_* while VS_ADOPTING */
+	struct life_op *create_op; /* its creation, until durable (registry.c) */
 	unsigned adopt_nfds;    /* descriptors it returned so far */
 	int detaching;          /* shutdown: detach once idle, instead of stopping */
 	uint32_t next_held_id;
@@ -195,7 +210,12 @@ struct vtpm {
 struct ctl_client {
 	struct ev ev;
 	struct chan ch;
-	int waiting; /* an answer will come when a vtpmd stops */
+	int waiting; /* an answer will come later (a stop, a create, a commit) */
+	uint8_t wait_uuid[UUID_LEN]; /* the vTPM whose record the answer carries */
+	int wait_record;
+	struct commit_req cr;        /* set-owner: its manifest commit */
+	int commit_pending;          /* cr is with the commit thread: memory stays */
+	int gone;                    /* freed while commit_pending: free at its end */
 	uint64_t accepted_ms; /* closed when no request came within IDLE_FIRST_REQUEST_MS */
 	int asked;
 	struct ctl_client *next;
@@ -211,11 +231,24 @@ struct fifo_backend {
 };
 
 /*
- * How the core (vtpm.c, the queue, the NV service) reaches the front ends
- * above it without calling them: frontends.c fills these in.  A NULL hook
- * is skipped.
+ * How the core (registry.c, supervise.c, queue.c, nvservice.c) reaches
+ * the front ends and the adoption above it without calling them:
+ * frontends.c fills these in.  A NULL hook is skipped.
  */
 struct mgr_hooks {
+	/* A vTPM is added: bind its sockets, or adopt the vtpmd that outlived
+	 * the last manager (which brings them back).  0 or -1 with err. */
+	int (*vtpm_added)(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
+	/* A vTPM goes: its sockets and their names. */
+	void (*vtpm_removed)(struct mgr *m, struct vtpm *v);
+	/* A vtpmd was started / is gone (restart survival: its adopt socket). */
+	void (*vtpmd_started)(struct mgr *m, struct vtpm *v);
+	void (*vtpmd_gone)(struct mgr *m, struct vtpm *v);
+	/* A message of a vtpmd being adopted (VS_ADOPTING): 0, or -1 with why. */
+	int (*adopting_msg)(struct mgr *m, struct vtpm *v, const struct chan_msg *msg,
+			 const char **why);
+	/* The adoption broke off: whatever came back is kept, the rest re-made. */
+	void (*adopting_broke)(struct mgr *m, struct vtpm *v);
 	/* 1 when a Xen device has the vTPM open (a guest uses it). */
 	int (*xen_open)(struct mgr *m, const struct vtpm *v);
 	/* After each epoll batch: work a front end deferred out of callbacks. */
@@ -234,6 +267,7 @@ struct mgr {
 	struct vtpm *vtpms_tail;
 	struct ev ctl_ev;
 	struct ctl_client *ctl_clients;
+	struct life_op *life_ops;    /* creations and deletions under way (registry.c) */
 	struct fifo_backend fifo;
 	int fifo_enabled;
 	unsigned fifo_queued;        /* FIFO requests in all vTPMs' queues */
@@ -287,27 +321,113 @@ void mgr_dispatch(struct mgr *m, const struct epoll_event *evs, int n);
 void mgr_defer_free(struct mgr *m, void *p);
 void mgr_release_deferred(struct mgr *m);
 
-/* vtpm.c: lifecycle and the vtpmd channel */
+/* A vTPM has a running vtpmd (its channel is open). */
+static inline int
+vtpm_has_vtpmd(const struct vtpm *v)
+{
+	return v->ch.fd >= 0;
+}
+
+/* A storage work refers to v / is finished with it: v's memory outlives
+ * its works (freed with the last one when vtpm_free came first). */
+static inline void
+vtpm_work_begin(struct vtpm *v)
+{
+	v->nwork++;
+}
+
+static inline void
+vtpm_work_done(struct mgr *m, struct vtpm *v)
+{
+	if (--v->nwork == 0 && v->free_pending)
+		mgr_defer_free(m, v);
+}
+
+/* registry.c: the vTPMs defined here */
 struct vtpm *vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN]);
 struct vtpm *vtpm_find_instance(struct mgr *m, uint32_t instance);
+/* Adds a vTPM of the manifest (its sockets through m->hooks.vtpm_added). */
 struct vtpm *vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errlen);
+/*
+ * A new vTPM (version 1 = TPM 1.2, 2 = TPM 2.0; owner uid/gid or
+ * MANIFEST_NO_OWNER): added and usable at once; its state directory and
+ * the manifest are made durable off the loop, then waiter.done (if any)
+ * hears "created", or of the failure (the vTPM is gone again).  NULL with
+ * a message in err when it cannot even start (nil or existing UUID, no fd
+ * budget, memory); waiter.done is not called then.
+ */
+struct vtpm *vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version,
+			 uint32_t owner_uid, uint32_t owner_gid, struct stop_wait waiter,
+			 char *err, size_t errlen);
+/*
+ * What a vTPM made elsewhere starts with (provision.c: manufactured EKs, an
+ * imported state): state files at generation 1 (blobs[i] where has[i]),
+ * then write(ctx) for files of its own; both run on a storage thread once
+ * the directory exists, before the manifest records the files.  Owned by
+ * the caller until waiter.done.
+ */
+struct vtpm_seed {
+	const struct buf *blobs; /* BLOB_COUNT of them */
+	const int *has;
+	int (*write)(struct store *s, const uint8_t uuid[UUID_LEN], void *ctx);
+	void *ctx;
+};
+/* As vtpm_create, for the entry me (its instance chosen by the caller;
+ * flags, generations and times are set here) with the files of seed. */
+struct vtpm *vtpm_install(struct mgr *m, const struct manifest_entry *me,
+			  const struct vtpm_seed *seed, struct stop_wait waiter, char *err,
+			  size_t errlen);
+/* A waiter (ctx) of a creation or deletion is gone: it hears nothing. */
+void registry_cancel_waiter(struct mgr *m, void *ctx);
+/* Removes v from the list at once (its sockets, connections, requests);
+ * the memory goes after the current batch and its last storage work. */
 void vtpm_free(struct mgr *m, struct vtpm *v);
-/* A storage work refers to v / is finished with it (v outlives its works). */
-void vtpm_work_begin(struct vtpm *v);
-void vtpm_work_done(struct mgr *m, struct vtpm *v);
-/* Kills v's vtpmd for a protocol or channel failure (a crash from then on). */
-void vtpm_kill_for(struct mgr *m, struct vtpm *v, const char *why);
-int vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart);
-void vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r);
-void vtpm_request_stop(struct mgr *m, struct vtpm *v);
-void vtpm_reap(struct mgr *m, pid_t pid, int status);
-void vtpm_check_deadlines(struct mgr *m);
-int vtpm_has_vtpmd(const struct vtpm *v);
-unsigned vtpm_uid_of(const struct mgr *m, const struct vtpm *v);
+/*
+ * Deletes v (no vtpmd may run): gone from the list at once, the manifest
+ * without it committed, then its files removed, then waiter.done.  0, or
+ * -1 (out of memory: nothing done).
+ */
+int vtpm_delete(struct mgr *m, struct vtpm *v, struct stop_wait waiter);
 /* 1 when a guest is attached (a QEMU data connection passed with
  * SET_DATAFD, a Xen device), with what in why. */
 int vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen);
-void vtpm_delete(struct mgr *m, struct vtpm *v);
+/* 1 when a Xen PV device is connected to the vTPM. */
+int vtpm_xen_attached(struct mgr *m, const struct vtpm *v);
+
+/* queue.c: requests to a vtpmd */
+struct req *req_new(enum req_kind kind, req_done_fn *done, uint64_t tag);
+void req_free(struct req *r);
+/* Hands r's answer to whoever submitted it, and frees r. */
+void req_complete(struct mgr *m, struct req *r, const uint8_t *resp, size_t len, int failed);
+/* Answers r (never to reach a vtpmd) with an error response made here. */
+void req_fail(struct mgr *m, struct vtpm *v, struct req *r);
+void queue_add(struct vtpm *v, struct req *r);
+/* Fails the outstanding and every queued request of v. */
+void queue_fail_all(struct mgr *m, struct vtpm *v);
+/* Sends the next queued request to a ready vtpmd with none outstanding;
+ * 0, or -1 when the channel failed. */
+int queue_pump(struct mgr *m, struct vtpm *v);
+
+/* supervise.c: vtpmd processes and their channels */
+int vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart);
+/* Queues r for v's vtpmd, starting one if none runs; r is always
+ * completed (req_done_fn), by the vtpmd or with an error. */
+void vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r);
+/* Orderly stop; a vtpmd that was powered on by its first TPM command
+ * saves its volatile state for the next one to resume. */
+void vtpm_request_stop(struct mgr *m, struct vtpm *v);
+/*
+ * The machine the vTPM belongs to was switched off (Xen: the toolstack
+ * removed the guest's device at a reboot, shutdown or destroy): the vtpmd
+ * stops without keeping volatile state, and a stored volatile state is
+ * deleted, so the next start is a power-on (PCRs reset, NV kept).
+ */
+void vtpm_power_off(struct mgr *m, struct vtpm *v);
+/* Kills v's vtpmd, if one runs (handled as a crash). */
+void vtpm_abort(struct mgr *m, struct vtpm *v, const char *why);
+void vtpm_reap(struct mgr *m, pid_t pid, int status);
+void vtpm_check_deadlines(struct mgr *m);
+unsigned vtpm_uid_of(const struct mgr *m, const struct vtpm *v);
 /* SET_DATAFD: takes fd (closes it on failure); returns a control result code. */
 uint32_t vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd);
 /* CANCEL_TPM_CMD: signals the vtpmd when a command executes; result code. */
@@ -315,16 +435,18 @@ uint32_t vtpm_cancel(struct mgr *m, struct vtpm *v);
 /* vtpmctl stop of a vTPM without vtpmd: closes kept connections, clears a
  * failed state and the crash count. */
 void vtpm_stop_idle(struct mgr *m, struct vtpm *v);
+/* vtpm_free's part: kept connections, flight record, requests, pidfd. */
+void supervise_forget(struct mgr *m, struct vtpm *v);
 /* adopt.c: an orphaned vtpmd's channel (fd, ours); its HELLO comes next. */
 int vtpm_adopt_channel(struct mgr *m, struct vtpm *v, int fd);
 /* adopt.c: a data connection the vtpmd serves and we keep a duplicate of. */
 int vtpm_keep_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t id);
-/* adopt.c: the vtpmd was detached: let go of it without stopping it. */
-void vtpm_detach_local(struct mgr *m, struct vtpm *v);
-/* 1 when a Xen PV device is connected to the vTPM. */
-int vtpm_xen_attached(struct mgr *m, const struct vtpm *v);
-struct req *req_new(enum req_kind kind, req_done_fn *done, uint64_t tag);
-void req_free(struct req *r);
+/* adopt.c: the vtpmd was detached: let go of it without stopping it
+ * (channel, pidfd, flight record, our duplicates); VS_DETACHED. */
+void vtpm_let_go(struct mgr *m, struct vtpm *v);
+/* Gives the vtpmd a descriptor to hold for the next manager (CHAN_HOLD_FD),
+ * or with fd -1 lets it close the one of that kind and id. */
+void vtpm_hold_fd(struct mgr *m, struct vtpm *v, uint32_t kind, uint32_t id, int fd);
 
 /* sockets.c: per-vTPM sockets and the swtpm control protocol */
 int sockets_bind_vtpm(struct mgr *m, struct vtpm *v, char *err, size_t errlen);
@@ -332,6 +454,8 @@ void sockets_unbind_vtpm(struct mgr *m, struct vtpm *v);
 /* Closes the vTPM's sockets and connections but keeps their names: a
  * detached vtpmd holds them for the next manager. */
 void sockets_release_vtpm(struct mgr *m, struct vtpm *v);
+/* A new vtpmd holds duplicates of the established control connections. */
+void sockets_hold_ctrl_all(struct mgr *m, struct vtpm *v);
 /* A control connection an adopted vtpmd held (established, held id). */
 int sockets_adopt_ctrl_conn(struct mgr *m, struct vtpm *v, int fd, uint32_t held_id);
 /* Re-applies the vTPM's socket owner and mode (after vtpmctl set-owner). */
@@ -365,14 +489,6 @@ struct host_tpm;
 int commit_init(struct mgr *m, struct host_tpm *host, uint64_t seq, char *err, size_t errlen);
 int commit_check_anchor(struct mgr *m, int present, uint64_t seq, int fresh, char *err,
 			size_t errlen);
-/* An urgent commit (a vTPM created or deleted, a state file's presence
- * changed): r->w.done runs on the loop once the manifest as it is now is
- * durable, with r->rc 0 or a negative error. */
-struct commit_req {
-	struct work w;
-	int rc;
-	struct commit_req *cnext;
-};
 void manifest_commit(struct mgr *m, struct commit_req *r);
 /* Commits on the calling thread, waiting for any commit in flight: only
  * at start-up and exit, when nothing is served. */

@@ -49,7 +49,7 @@ struct nv_job {
 	struct work w;
 	struct commit_req cr;
 	struct vtpm *v;
-	uint32_t spawn_seq;   /* the vtpmd that asked (vtpm.c counts spawns) */
+	uint32_t spawn_seq;   /* the vtpmd that asked (supervise.c counts spawns) */
 	uint32_t type;        /* CHAN_NV_* */
 	int idx;
 	char name[NV_NAME_MAX + 1];
@@ -63,6 +63,7 @@ struct nv_job {
 	struct buf data;      /* store: the plaintext; load: what was read (wiped) */
 	int rc;               /* 0 or STORE_E_* */
 	int removed_stale;    /* load: an unrecorded old copy was removed */
+	int no_reply;         /* the manager's own delete (nv_discard): nobody waits */
 	char err[512];
 };
 
@@ -85,14 +86,18 @@ reply(struct mgr *m, struct nv_job *j, uint32_t type, uint32_t rc, const struct 
 	struct vtpm *v = j->v;
 	uint8_t b[4];
 
-	if (!vtpm_has_vtpmd(v) || v->spawn_seq != j->spawn_seq)
+	if (j->no_reply || !vtpm_has_vtpmd(v) || v->spawn_seq != j->spawn_seq)
 		return;
 	be32_put(b, rc);
+	/* A vtpmd that cannot take its reply is gone or hung: its channel's
+	 * end, or its deadline (no longer NV-pending), ends it (supervise.c). */
 	if (chan_send(v->ch.fd, type, b, 4, data != NULL ? buf_ptr(data) : NULL,
 		      data != NULL ? buf_avail(data) : 0, -1) != 0)
-		vtpm_kill_for(m, v, "channel send failed");
+		log_warn(LOGM_STORE, "vtpm %s: cannot answer vtpmd pid %d's NV request: %s",
+			 v->uuid_str, (int)v->pid, strerror(errno));
 	else
 		v->alive_ms = now_ms();
+	(void)m;
 }
 
 /* ---------------------------------------------------------------- load */
@@ -255,6 +260,8 @@ delete_done(struct mgr *m, struct work *w)
 	struct nv_job *j = (struct nv_job *)w;
 
 	if (j->rc == 0) {
+		if (j->no_reply)
+			log_info(LOGM_VTPM, "vtpm %s: saved %s discarded", j->v->uuid_str, j->name);
 		reply(m, j, CHAN_NV_STATUS, 0, NULL);
 	} else if (j->rc == STORE_E_NOENT) {
 		reply(m, j, CHAN_NV_STATUS, TPM_RETRY_RC, NULL);
@@ -397,6 +404,42 @@ nv_request(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 		worker_submit(m, &j->w);
 		return 0;
 	}
+}
+
+void
+nv_discard(struct mgr *m, struct vtpm *v, int idx)
+{
+	struct nv_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		log_err(LOGM_STORE, "vtpm %s: out of memory discarding its %s", v->uuid_str,
+			blob_name(idx));
+		return;
+	}
+	j->v = v;
+	j->no_reply = 1;
+	j->type = CHAN_NV_DELETE;
+	j->idx = idx;
+	snprintf(j->name, sizeof(j->name), "%s", blob_name(idx));
+	j->store = &m->store;
+	memcpy(j->uuid, v->me.uuid, UUID_LEN);
+	j->w.key = v;
+	j->cr.w.key = v;
+	j->w.run = delete_run;
+	j->w.done = delete_done;
+	buf_init(&j->data, 0);
+	vtpm_work_begin(v);
+	/* As a vtpmd's delete: recorded absent (floor above it) first. */
+	if (v->me.flags & MF_HAS(idx)) {
+		v->me.flags &= ~MF_HAS(idx);
+		if (v->gen[idx] + 1 > v->me.gen[idx])
+			v->me.gen[idx] = v->gen[idx] + 1;
+		v->gen[idx] = v->me.gen[idx];
+		j->cr.w.done = delete_committed;
+		manifest_commit(m, &j->cr);
+		return;
+	}
+	worker_submit(m, &j->w);
 }
 
 int

@@ -12,6 +12,10 @@ struct chan_msg;
  * the reply follows once the state is durable.  0, or -1 with why (the
  * vtpmd broke the protocol: kill it). */
 int nv_request(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char **why);
+/* The manager's own deletion of state file idx (a powered-off guest's
+ * volatile state): recorded in the manifest first, then removed, off the
+ * loop; nobody waits. */
+void nv_discard(struct mgr *m, struct vtpm *v, int idx);
 /* 1 while v's vtpmd waits for the answer to an NV request. */
 int nv_pending(const struct vtpm *v);
 

@@ -15,11 +15,13 @@
  * wiped on fork) and are decoded into an EVP_PKEY only for the one
  * operation that needs them; they never reach a vtpmd.  Worker threads
  * read that page and their own job, nothing else of the manager's; a job's
- * result is applied on the loop (prov_done_cb).
+ * result is taken on the loop (prov_done_cb) and a new vTPM made durable
+ * off it, like any creation (vtpm_install).
  *
  * Trusts: the administrator's requests (root-only socket) but bounds-
  * checks every field; nothing a vtpmd returns (manufacture.c checks it).
- */#include "manager/provision.h"
+ */
+#include "manager/provision.h"
 #include "manager/provision_int.h"
 #include "manager/manufacture.h"
 #include "manager/mgr.h"
@@ -169,18 +171,21 @@ prov_vdir_open(struct mgr *m, const char *uuid_str)
 	return openat(m->store.vtpmfd, uuid_str, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* Writes uuid's EK record into its directory; safe on a storage thread
+ * (only the store's fds and keys, fixed while the manager runs). */
 static int
-ekinfo_save(struct mgr *m, const uint8_t uuid[UUID_LEN], const char *uuid_str,
-	    const uint8_t *p, size_t len)
+ekinfo_write(struct store *s, const uint8_t uuid[UUID_LEN], const uint8_t *p, size_t len)
 {
+	char us[UUID_STR_LEN];
 	uint8_t key[32];
 	struct buf f;
 	int fd, r = -1;
 
-	if ((fd = prov_vdir_open(m, uuid_str)) < 0)
+	uuid_format(uuid, us);
+	if ((fd = openat(s->vtpmfd, us, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
 	buf_init(&f, SEAL_FILE_MAX);
-	if (blobfmt_derive_key(m->store.keys->master, uuid, key) == 0 &&
+	if (blobfmt_derive_key(s->keys->master, uuid, key) == 0 &&
 	    blobfmt_seal(key, SEAL_KIND_BLOB, EKINFO_FILE, uuid, 0, p, len, &f) == 0 &&
 	    file_write_atomic(fd, EKINFO_FILE, f.d, f.len, 0600) == 0)
 		r = 0;
@@ -406,7 +411,7 @@ prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN
 
 /* ---------------------------------------------------------------- jobs */
 
-static void job_finish(struct mgr *m, struct job *j);
+static int job_finish(struct mgr *m, struct job *j);
 
 static void *
 job_thread(void *arg)
@@ -539,8 +544,8 @@ prov_done_cb(struct mgr *m, struct ev *e, uint32_t events)
 		done = j->next;
 		if (j->started)
 			pthread_join(j->thr, NULL);
-		job_finish(m, j);
-		prov_job_free(j);
+		if (!job_finish(m, j))
+			prov_job_free(j);
 	}
 }
 
@@ -552,6 +557,9 @@ prov_client_gone(struct mgr *m, struct ctl_client *c)
 	if (p == NULL)
 		return;
 	for (struct job *j = p->jobs; j != NULL; j = j->next)
+		if (j->client == c)
+			j->client = NULL;
+	for (struct job *j = p->installing; j != NULL; j = j->next)
 		if (j->client == c)
 			j->client = NULL;
 }
@@ -567,76 +575,84 @@ answer(struct mgr *m, struct job *j, int ok, const char *msg, struct vtpm *v,
 
 /* ------------------------------------------------ new vTPMs from a job */
 
+/* The seed's own file: the EK record (on a storage thread). */
+static int
+seed_ekinfo(struct store *s, const uint8_t uuid[UUID_LEN], void *ctx)
+{
+	const struct buf *ei = ctx;
+
+	return ei->len == 0 ? 0 : ekinfo_write(s, uuid, ei->d, ei->len);
+}
+
+/* The vTPM a job made is durable (ok) or gone again. */
+static void
+installed(struct mgr *m, void *ctx, int ok, const char *msg)
+{
+	struct job *j = ctx;
+	struct prov *p = m->prov;
+	const char *verb = j->kind == JOB_CREATE ? "create" : "import";
+	char text[800];
+	struct vtpm *v = ok ? vtpm_find_uuid(m, j->me.uuid) : NULL;
+
+	if (p != NULL) {
+		for (struct job **pp = &p->installing; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == j) {
+				*pp = j->next;
+				break;
+			}
+		}
+	}
+	if (!ok) {
+		log_err(LOGM_CTRL, "vtpm %s: cannot %s it: %s", j->uuid_str, verb, msg);
+		snprintf(text, sizeof(text), "cannot %s vTPM %s: %s", verb, j->uuid_str, msg);
+		answer(m, j, 0, text, NULL, NULL);
+	} else if (j->kind == JOB_CREATE) {
+		log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s%s%s)", j->uuid_str,
+			 j->me.instance, j->me.tpm_version == 1 ? "1.2" : "2.0",
+			 j->rq.ek_certs ? ", EK certificates" : "",
+			 j->rq.pcr_banks ? ", PCR banks selected" : "");
+		answer(m, j, 1, "created", v, NULL);
+	} else {
+		log_warn(LOGM_CTRL, "vtpm %s: imported (instance %u, TPM %s) %s", j->uuid_str,
+			 j->me.instance, j->me.tpm_version == 1 ? "1.2" : "2.0", j->what);
+		answer(m, j, 1, "imported", v, NULL);
+	}
+	prov_job_free(j);
+}
+
 /*
- * Adds the vTPM me with the given blobs (generation 1) and EK record, and
- * commits the manifest.  Undoes everything on failure.
+ * Creates the vTPM j made (blobs at generation 1, its EK record) through
+ * the registry, off the loop; installed() answers.  0 when it is under
+ * way (j is the installation's until then), -1 with err.
  */
-static struct vtpm *
-install(struct mgr *m, struct manifest_entry *me, const struct buf *blobs, const int *has,
+static int
+install(struct mgr *m, struct job *j, const struct buf *blobs, const int *has,
 	const struct buf *ekinfo, char *err, size_t errlen)
 {
-	char e2[512];
-	struct vtpm *v;
+	char e2[600];
 
-	if (vtpm_find_uuid(m, me->uuid) != NULL) {
-		seterr(err, errlen, "a vTPM with this UUID appeared meanwhile");
-		return NULL;
-	}
-	if (!fd_budget_allows(m, 1)) {
-		seterr(err, errlen, "not enough file descriptors (RLIMIT_NOFILE %u); raise "
-		       "LimitNOFILE", m->nofile);
-		return NULL;
-	}
-	/* me->instance was taken when the job started (prov_job_start). */
-	me->created = me->updated = now_unix();
-	me->flags = MF_PRESENCE_KNOWN; /* MF_HAS bits: as each blob is saved below */
-	if ((v = vtpm_add(m, me, e2, sizeof(e2))) == NULL) {
+	j->seed = (struct vtpm_seed){ .blobs = blobs, .has = has, .write = seed_ekinfo,
+				      .ctx = (void *)ekinfo };
+	/* j->me.instance was taken when the job started (prov_job_start). */
+	if (vtpm_install(m, &j->me, &j->seed, (struct stop_wait){ .done = installed, .ctx = j },
+			 e2, sizeof(e2)) == NULL) {
 		seterr(err, errlen, "%s", e2);
-		return NULL;
+		return -1;
 	}
-	if (store_vtpm_create(&m->store, me->uuid) != 0) {
-		seterr(err, errlen, "cannot create its state directory");
-		goto undo;
-	}
-	for (int i = 0; i < BLOB_COUNT; i++) {
-		if (!has[i])
-			continue;
-		if (store_blob_save(&m->store, me->uuid, blob_name((enum blob_index)i), 1,
-				    blobs[i].d, blobs[i].len, e2, sizeof(e2)) != 0) {
-			seterr(err, errlen, "%s", e2);
-			goto undo;
-		}
-		v->gen[i] = 1;
-		/* Recorded before the manifest commit below: from then on a
-		 * missing file is refused, never a fresh TPM (vtpm.c). */
-		v->me.flags |= MF_HAS(i);
-	}
-	if (ekinfo != NULL && ekinfo->len != 0 &&
-	    ekinfo_save(m, me->uuid, v->uuid_str, ekinfo->d, ekinfo->len) != 0) {
-		seterr(err, errlen, "cannot write its EK record");
-		goto undo;
-	}
-	if (manifest_sync(m) != 0) {
-		seterr(err, errlen, "saving its record failed (see the log)");
-		goto undo;
-	}
-	return v;
-undo:
-	vtpm_free(m, v);
-	(void)store_vtpm_delete(&m->store, me->uuid);
-	(void)manifest_sync(m);
-	return NULL;
+	j->next = m->prov->installing;
+	m->prov->installing = j;
+	return 0;
 }
 
 static void ek_answer(struct mgr *m, struct ctl_client *c, struct vtpm *v, const uint8_t *ei,
 		      size_t eilen, uint8_t kind, uint8_t what);
 
-static void
+/* On the loop, once j's thread is done: 1 when j lives on (an
+ * installation under way), 0 when it may be freed. */
+static int
 job_finish(struct mgr *m, struct job *j)
 {
 	char err[700], msg[800];
-	struct buf perm[BLOB_COUNT];
-	int has[BLOB_COUNT] = { 0 };
 	struct vtpm *v;
 
 	if (j->rc != 0) {
@@ -646,69 +662,62 @@ job_finish(struct mgr *m, struct job *j)
 		log_err(LOGM_CTRL, "vtpm %s: cannot %s it: %s", j->uuid_str, verb, j->err);
 		snprintf(msg, sizeof(msg), "cannot %s vTPM %s: %s", verb, j->uuid_str, j->err);
 		answer(m, j, 0, msg, NULL, NULL);
-		return;
+		return 0;
 	}
 	switch (j->kind) {
 	case JOB_CREATE:
-		for (int i = 0; i < BLOB_COUNT; i++)
-			perm[i] = (struct buf){ 0 };
-		perm[BLOB_PERMALL] = j->permall;
-		has[BLOB_PERMALL] = 1;
-		if ((v = install(m, &j->me, perm, has, &j->ekinfo, err, sizeof(err))) == NULL) {
+		j->seed_blobs[BLOB_PERMALL] = j->permall;
+		j->seed_has[BLOB_PERMALL] = 1;
+		if (install(m, j, j->seed_blobs, j->seed_has, &j->ekinfo, err, sizeof(err)) != 0) {
 			snprintf(msg, sizeof(msg), "cannot create vTPM: %s", err);
 			answer(m, j, 0, msg, NULL, NULL);
-			return;
+			return 0;
 		}
-		log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s%s%s)", v->uuid_str,
-			 v->me.instance, v->me.tpm_version == 1 ? "1.2" : "2.0",
-			 j->rq.ek_certs ? ", EK certificates" : "",
-			 j->rq.pcr_banks ? ", PCR banks selected" : "");
-		answer(m, j, 1, "created", v, NULL);
-		return;
+		return 1;
 	case JOB_IMPORT:
-		if ((v = install(m, &j->me, j->blobs, j->has,
-				 j->ekinfo_in.len != 0 ? &j->ekinfo_in : &j->ekinfo, err,
-				 sizeof(err))) == NULL) {
+		if (install(m, j, j->blobs, j->has,
+			    j->ekinfo_in.len != 0 ? &j->ekinfo_in : &j->ekinfo, err,
+			    sizeof(err)) != 0) {
 			snprintf(msg, sizeof(msg), "cannot import vTPM %s: %s", j->uuid_str, err);
 			answer(m, j, 0, msg, NULL, NULL);
-			return;
+			return 0;
 		}
-		log_warn(LOGM_CTRL, "vtpm %s: imported (instance %u, TPM %s) %s", v->uuid_str,
-			 v->me.instance, v->me.tpm_version == 1 ? "1.2" : "2.0", j->what);
-		answer(m, j, 1, "imported", v, NULL);
-		return;
+		return 1;
 	case JOB_EKREAD:
 		if ((v = vtpm_find_uuid(m, j->me.uuid)) == NULL) {
 			answer(m, j, 0, "the vTPM was deleted meanwhile", NULL, NULL);
-			return;
+			return 0;
 		}
+		/* (a small fsync'd write on the loop; vtpmctl ek of a stopped
+		 * vTPM that never recorded its EK is rare) */
 		if (j->ekinfo.len != 0 &&
-		    ekinfo_save(m, v->me.uuid, v->uuid_str, j->ekinfo.d, j->ekinfo.len) != 0)
+		    ekinfo_write(&m->store, v->me.uuid, j->ekinfo.d, j->ekinfo.len) != 0)
 			log_warn(LOGM_STORE, "vtpm %s: cannot record its EK", v->uuid_str);
 		if (j->client != NULL) {
 			ek_answer(m, j->client, v, j->ekinfo.d, j->ekinfo.len, j->ek_kind, j->ek_what);
 			j->client = NULL;
 		}
-		return;
+		return 0;
 	}
+	return 0;
 }
 
 /* --------------------------------------------------------------- create */
 
 int
-prov_create(struct mgr *m, struct ctl_client *c, const struct manifest_entry *me, uint8_t flags,
-	    uint8_t banks)
+prov_create(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN], int tpm_version,
+	    uint32_t owner_uid, uint32_t owner_gid, uint8_t flags, uint8_t banks)
 {
-	char us[UUID_STR_LEN], msg[200];
+	char us[UUID_STR_LEN];
+	struct manifest_entry me0 = { 0 }, *me = &me0;
 	struct job *j;
 	int certs = !(flags & CTL_CREATE_NO_EK_CERT);
 
-	uuid_format(me->uuid, us);
-	if (prov_uuid_pending(m, me->uuid)) {
-		snprintf(msg, sizeof(msg), "a vTPM with UUID %s is being created or imported", us);
-		ctl_answer(m, c, 0, msg, NULL, NULL, 0);
-		return 1;
-	}
+	memcpy(me0.uuid, uuid, UUID_LEN);
+	me0.tpm_version = (uint8_t)tpm_version;
+	me0.owner_uid = owner_uid;
+	me0.owner_gid = owner_gid;
+	uuid_format(uuid, us);
 	if ((flags & ~CTL_CREATE_NO_EK_CERT) != 0 || (banks & ~MF_BANK_ALL) != 0 ||
 	    (banks != 0 && me->tpm_version != 2)) {
 		ctl_answer(m, c, 0, banks != 0 && me->tpm_version != 2 ?

@@ -12,7 +12,7 @@
  *             prov_shutdown first in cleanup
  *   ctl.c     prov_create from do_create, prov_ctl for the new requests,
  *             prov_client_gone when a vtpmctl client goes away
- *   vtpm.c    prov_refuse_start in vtpm_spawn (an exported vTPM)
+ *   supervise.c prov_refuse_start in vtpm_spawn (an exported vTPM)
  *   sockets.c prov_ek_forget when SET_STATEBLOB replaces the permanent state
  */
 #ifndef VTPM_MANAGER_PROVISION_H
@@ -37,8 +37,11 @@ void prov_shutdown(struct mgr *m);
 
 /* CTL_CREATE after its checks: returns 1 when this module answered (or
  * will), 0 when the plain record-only creation should go on. */
-int prov_create(struct mgr *m, struct ctl_client *c, const struct manifest_entry *me,
-		uint8_t flags, uint8_t banks);
+int prov_create(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN],
+		int tpm_version, uint32_t owner_uid, uint32_t owner_gid, uint8_t flags,
+		uint8_t banks);
+/* Answers and returns 1 when uuid exists or a job is making it. */
+int prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN]);
 /* 1 for the request types prov_ctl serves. */
 int prov_handles(uint32_t type);
 void prov_ctl(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg);

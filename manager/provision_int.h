@@ -17,6 +17,7 @@
 #include "crypto/pkey.h"
 #include "manager/manufacture.h"
 #include "manager/mgr.h"
+#include "manager/provision.h"
 
 #define TR_KEY_FILE "transport-key.sealed"
 #define TR_PUB_FILE "transport.pem"
@@ -57,6 +58,10 @@ struct job {
 	int rc;
 	char err[600];
 	struct buf permall, ekinfo;
+	/* installing (job_finish): what the new vTPM starts with */
+	struct buf seed_blobs[BLOB_COUNT];
+	int seed_has[BLOB_COUNT];
+	struct vtpm_seed seed;
 };
 
 struct prov {
@@ -74,6 +79,7 @@ struct prov {
 	pthread_mutex_t mu;
 	struct job *jobs;
 	unsigned njobs;
+	struct job *installing; /* done, their vTPM being made durable (registry.c) */
 };
 
 
@@ -95,8 +101,6 @@ void prov_fp_short(const uint8_t fp[PKEY_FP_LEN], char out[20]);
 /* v's saved blobs (permall required). */
 int prov_load_blobs(struct mgr *m, struct vtpm *v, struct buf *blobs, int *has, char *err,
 		    size_t errlen);
-/* Answers and returns 1 when uuid exists or a job is making it. */
-int prov_uuid_taken(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN]);
 /* Answers and returns 1 unless v's state files may be read as a whole: no
  * vtpmd (not even one being killed or adopted) and no storage work of it
  * in flight (nvservice.c).  what: "export", "read the EK of". */

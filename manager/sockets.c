@@ -8,15 +8,14 @@
  * Trusts: no client.  Control requests are framed by util/ctrl_proto.c with
  * exact sizes; a connection has one request in flight and a capped input
  * buffer; a passed fd is accepted only with SET_DATAFD.  The manager never
- * parses TPM command bytes from these sockets (vtpm.c reads the 10-byte
+ * parses TPM command bytes from these sockets (supervise.c reads the 10-byte
  * header of a command on a kept SET_DATAFD connection of a failed vTPM, to
  * answer it with an error).  A SET_STATEBLOB blob is a
  * migration envelope (crypto/migblob.h) that must verify for this vTPM
  * before the raw libtpms blob inside goes to the vtpmd, which has libtpms
- * validate it; the envelope of GET_STATEBLOB replies is made in vtpm.c.
+ * validate it; both envelopes are stateblob.c's.
  */
 #include "manager/mgr.h"
-#include "manager/adopt.h"
 #include "manager/stateblob.h"
 #include "manager/provision.h"
 
@@ -114,6 +113,45 @@ data_listen_cb(struct mgr *m, struct ev *e, uint32_t events)
 		 * instead of spinning on a backlog we cannot drain. */
 		ev_del(m, e);
 		v->ctrl_paused_until = now_ms() + 250;
+	}
+}
+
+/*
+ * Restart survival: the vtpmd holds a duplicate of each established
+ * control connection (QEMU's), so the connection outlives this manager
+ * (adopt.c).  At most CHAN_HELD_MAX - 1 (the listening socket takes one).
+ */
+static void
+hold_conn(struct mgr *m, struct vtpm *v, struct ctrl_conn *c)
+{
+	if (!v->adopt_offered || c->held_id != 0 || !c->established ||
+	    v->nheld >= CHAN_HELD_MAX - 1)
+		return;
+	if (++v->next_held_id == 0)
+		++v->next_held_id;
+	c->held_id = v->next_held_id;
+	v->nheld++;
+	vtpm_hold_fd(m, v, CHAN_FD_CTRL_CONN, c->held_id, c->ev.fd);
+}
+
+static void
+hold_release(struct mgr *m, struct vtpm *v, struct ctrl_conn *c)
+{
+	if (c->held_id == 0)
+		return;
+	v->nheld--;
+	if (v->adopt_offered)
+		vtpm_hold_fd(m, v, CHAN_FD_CTRL_CONN, c->held_id, -1);
+	c->held_id = 0;
+}
+
+void
+sockets_hold_ctrl_all(struct mgr *m, struct vtpm *v)
+{
+	v->nheld = 0;
+	for (struct ctrl_conn *c = v->conns; c != NULL; c = c->next) {
+		c->held_id = 0;
+		hold_conn(m, v, c);
 	}
 }
 
@@ -281,7 +319,7 @@ ctrl_conn_free(struct mgr *m, struct ctrl_conn *c)
 	}
 	v->nconns--;
 	m->nguest--;
-	adopt_release_ctrl(m, v, c);
+	hold_release(m, v, c);
 	ev_del(m, &c->ev);
 	close(c->ev.fd);
 	c->ev.fd = -1;
@@ -473,7 +511,7 @@ ctrl_dispatch(struct mgr *m, struct ctrl_conn *c, uint32_t cmd, const uint8_t *r
 			reply_res(m, c, cmd, CTRL_RES_BAD_PARAMETER);
 			return 0;
 		}
-		/* The manager keeps the connection (vtpm.c, struct kept_conn)
+		/* The manager keeps the connection (supervise.c, struct kept_conn)
 		 * and hands it to the vtpmd, now and after a crash. */
 		type = vtpm_add_data_fd(m, v, *passed_fd);
 		*passed_fd = -1;
@@ -585,7 +623,7 @@ ctrl_conn_process(struct mgr *m, struct ctrl_conn *c, int settled, int *passed_f
 			if (!c->established) {
 				c->established = 1;
 				if (vtpm_has_vtpmd(v))
-					adopt_hold_ctrl(m, v, c);
+					hold_conn(m, v, c);
 			}
 			(void)ctrl_dispatch(m, c, cmd, buf_ptr(&c->in), total, passed_fd);
 			if (ctrl_conn_find(v, id) == NULL)

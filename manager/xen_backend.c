@@ -8,15 +8,18 @@
  * Devices: a watch on /local/domain/<self>/backend/vtpm finds
  * <frontend-domid>/<devid> directories written by the toolstack (libxl).
  * For each one: read `uuid`; refuse (state Closed and an `error` node) a
- * device whose UUID is missing, malformed, not a vTPM defined here, or
- * already open by another device or by a QEMU control connection;
- * otherwise publish feature-protocol-v2=1 and go InitWait.  When the
- * frontend is Initialised or Connected, map its `ring-ref`, bind its
+ * device whose UUID is missing, malformed, not a vTPM defined here (unless
+ * xen_autocreate creates it), or already open by another device or by a
+ * QEMU control connection; otherwise start the vTPM's vtpmd (launch on
+ * open), publish feature-protocol-v2=1 and go InitWait.  When the frontend
+ * is Initialised or Connected, map its `ring-ref`, bind its
  * `event-channel` and go Connected.  Frontend Closing/Closed: unmap,
  * unbind, back to InitWait (Linux re-probes on resume).  The toolstack's
- * removal (online=0, state=5) closes the device (state Closed) and stops
- * the vTPM the guest used, so the next boot gets a TPM power cycle (PCRs
- * reset, TPM2_Startup); the directory's removal forgets the device.
+ * removal (online=0, state=5) closes the device (state Closed) and powers
+ * the vTPM off (vtpm_power_off: no volatile state survives), so the next
+ * boot gets a TPM power cycle (PCRs reset, NV kept); the directory's
+ * removal forgets the device.  A manager's own exit leaves the devices as
+ * they are and its vtpmds save their state: the next manager resumes.
  * Handling is level-triggered: each watch event marks a device dirty and
  * dev_check() reconciles it with what xenstore says, so lost, repeated or
  * reordered events change nothing.
@@ -92,7 +95,6 @@ struct xen_dev {
 	size_t data_off; /* packet offset in the page, fixed at SUBMIT */
 	int busy;        /* a command is at the vTPM */
 	int cancelled;   /* ... and the guest cancelled it */
-	int used;        /* commands were forwarded: stop the vTPM on removal */
 };
 
 struct xen_backend {
@@ -233,21 +235,26 @@ dev_disconnect(struct xen_backend *xb, struct xen_dev *d)
 	d->busy = d->cancelled = 0;
 }
 
-/* The guest is gone for good: power the vTPM off, so the next boot starts
- * it afresh (PCRs reset), unless something else is using it. */
+/*
+ * The guest's machine is gone (reboot, shutdown, destroy) or its TPM was
+ * unplugged (vtpm-detach): power the vTPM off, so that its next start is a
+ * power-on (PCRs reset, NV kept), as for a physical machine.  Linux's
+ * xen-tpmfront never sends TPM2_Startup, so the vtpmd is started powered on
+ * (autostart), and a plain stop would save the volatile state for the next
+ * start to resume.  Also when no command came through this manager: a
+ * manager that stopped under a running guest saved its volatile state.
+ * Not when a QEMU/libvirt control connection uses the vTPM now.
+ */
 static void
 dev_release(struct mgr *m, struct xen_dev *d)
 {
-	struct vtpm *v;
+	struct vtpm *v = vtpm_find_uuid(m, d->uuid);
 
-	if (!d->used)
+	if (v == NULL || v->nconns != 0)
 		return;
-	d->used = 0;
-	if ((v = vtpm_find_uuid(m, d->uuid)) != NULL && v->nconns == 0 && vtpm_has_vtpmd(v)) {
-		log_info(LOGM_BACKEND, "xen: %s removed: stopping vTPM %s", d->be_path,
-			 d->uuid_str);
-		vtpm_request_stop(m, v);
-	}
+	log_info(LOGM_BACKEND, "xen: %s removed: powering vTPM %s off (PCRs reset at its next "
+		 "start, NV kept)", d->be_path, d->uuid_str);
+	vtpm_power_off(m, v);
 }
 
 static void
@@ -311,6 +318,7 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	char prefix[64];
 	char *fe, *u;
 	struct vtpm *v;
+	int be;
 
 	fe = xs_get(xb, d->be_path, "frontend");
 	snprintf(prefix, sizeof(prefix), "/local/domain/%u/", d->fe_domid);
@@ -337,9 +345,25 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 	}
 	free(u);
 	uuid_format(d->uuid, d->uuid_str);
-	if ((v = vtpm_find_uuid(m, d->uuid)) == NULL) {
+	if ((v = vtpm_find_uuid(m, d->uuid)) == NULL && m->cfg.xen_autocreate) {
+		/* The seed's hotplug script created a missing vTPM; the UUID
+		 * comes from the toolstack's backend directory, not the guest. */
+		char err[512];
+
+		if ((v = vtpm_create(m, d->uuid, 2, MANIFEST_NO_OWNER, MANIFEST_NO_OWNER,
+				     (struct stop_wait){ .done = NULL }, err,
+				     sizeof(err))) == NULL) {
+			dev_refuse(xb, d, "vTPM %s is not defined on this host and xen_autocreate "
+				   "failed: %s", d->uuid_str, err);
+			return;
+		}
+		log_info(LOGM_BACKEND, "xen: %s: created vTPM %s (TPM 2.0) for domain %u "
+			 "(xen_autocreate)", d->be_path, d->uuid_str, d->fe_domid);
+	}
+	if (v == NULL) {
 		dev_refuse(xb, d, "vTPM %s is not defined on this host "
-			   "(vtpmctl create --uuid %s)", d->uuid_str, d->uuid_str);
+			   "(vtpmctl create --uuid %s, or xen_autocreate = yes)", d->uuid_str,
+			   d->uuid_str);
 		return;
 	}
 	for (struct xen_dev *o = xb->devs; o != NULL; o = o->next) {
@@ -359,9 +383,31 @@ dev_open(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		return;
 	}
 	d->watching = 1;
+	/* A device the toolstack just made (libxl writes state 1; a backend
+	 * that served it wrote 2 or more) is a new machine's TPM being
+	 * plugged in: a volatile state saved for a guest that is gone (one
+	 * destroyed while no manager ran) must not be resumed by it. */
+	be = xs_get_state(xb, d->be_path);
+	if (be == XEN_BUS_INITIALISING && !vtpm_has_vtpmd(v))
+		vtpm_power_off(m, v);
+	/* Launch on open, as the seed's hotplug script did, but without a
+	 * script: the TPM is powered on while the guest boots (autostart:
+	 * xen-tpmfront never sends Startup), so its first command does not
+	 * wait for a vtpmd, and a vTPM that cannot start is refused now and
+	 * makes xl create fail, instead of failing the guest's commands. */
+	if (!vtpm_has_vtpmd(v) && vtpm_spawn(m, v, 1) != 0) {
+		dev_refuse(xb, d, "vTPM %s cannot start%s%s", d->uuid_str,
+			   v->reason[0] != '\0' ? ": " : "", v->reason);
+		return;
+	}
 	d->phase = XD_OPEN;
 	(void)xs_put(xb, d->be_path, "feature-protocol-v2", "1");
-	set_state(xb, d, XEN_BUS_INITWAIT);
+	/* Taken over from a manager that stopped: Connected stays so (the
+	 * guest needs no InitWait; dev_connect maps the page again). */
+	if (be == XEN_BUS_CONNECTED)
+		d->be_state = be;
+	else
+		set_state(xb, d, XEN_BUS_INITWAIT);
 	log_info(LOGM_BACKEND, "xen: %s: vTPM %s for domain %u, waiting for the frontend",
 		 d->be_path, d->uuid_str, d->fe_domid);
 }
@@ -684,7 +730,6 @@ ring_submit(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		ring_error(xb, d, xb->cmd, len, is2, TPM2_RC_FAILURE, TPM12_FAIL);
 		return;
 	}
-	d->used = 1;
 	/* May answer at once (xen_req_done): d is not used after. */
 	vtpm_submit(m, v, r);
 }
@@ -696,7 +741,11 @@ handle_ring(struct mgr *m, struct xen_backend *xb, struct xen_dev *d)
 		return;
 	switch (__atomic_load_n(&d->page->state, __ATOMIC_ACQUIRE)) {
 	case XEN_TPMIF_SUBMIT:
-		if (!d->busy)
+		/* A manager on its way out leaves a new command in the page
+		 * (state SUBMIT) for the next one, which serves it when it
+		 * maps the page: queued here it would be failed when the
+		 * vtpmd stops. */
+		if (!d->busy && !m->stopping)
 			ring_submit(m, xb, d);
 		break;
 	case XEN_TPMIF_CANCEL:

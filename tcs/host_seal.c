@@ -8,18 +8,15 @@
  * secret and the file's header has been authenticated with a key derived
  * from that secret.
  *
- * master.sealed (big-endian):
- *   magic "VTPMHKEY" | u16 version 1 | u8 tpm version (2, or 1 = 1.2) |
- *   u8 flags (bit 0: TPM 1.2 owner auth is the well-known value) |
- *   u32 PCR mask | u32 counter index (2.0 NV index, 1.2 counter id) |
- *   u32 bloblen | blob (tpm2_host/tpm12_host sealed data) |
- *   HMAC-SHA256 over everything before it, keyed with
- *   HKDF(master, "vtpm-manager/v1", "host-header")
+ * master.sealed's layout, and its parser and builder, are
+ * tcs/master_sealed.c's: a header (TPM version, flags, PCR mask, counter),
+ * the TPM's sealed blob, and an HMAC keyed from the master key.
  * Sealed secret: master key (32) | counter auth (32 for 2.0, 20 for 1.2) |
  *   TPM 1.2 owner auth (20; so that later counter work needs no operator).
  */
 #include "util/errmsg.h"
 #include "tcs/host_tpm.h"
+#include "tcs/master_sealed.h"
 #include "tcs/tpm12_host.h"
 #include "tcs/tpm2_host.h"
 
@@ -31,18 +28,14 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "crypto/aead.h"
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/tpm_frame.h"
 
-#define SEALED_MAGIC "VTPMHKEY"
-#define SEALED_VERSION 1
-#define SEALED_FILE_MAX 8192
-#define FLAG_OWNER_WELL_KNOWN 1u
-#define MASTER_LEN 32
+#define SEALED_FILE_MAX MASTER_SEALED_FILE_MAX
+#define MASTER_LEN MASTER_SEALED_KEY_LEN
 
 static int
 parse_hex20(const char *hex, uint8_t out[HOST_AUTH_LEN])
@@ -188,22 +181,6 @@ tpm_connect(struct host_tpm *h, char *err, size_t errlen)
 }
 
 static int
-header_mac(const uint8_t master[MASTER_LEN], const uint8_t *p, size_t len, uint8_t out[32])
-{
-	uint8_t k[32];
-	size_t olen = 0;
-	int ok;
-
-	if (hkdf_sha256(master, MASTER_LEN, (const uint8_t *)"vtpm-manager/v1", 15,
-			(const uint8_t *)"host-header", 11, k, sizeof(k)) != 0)
-		return -1;
-	ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, sizeof(k), p, len, out, 32,
-		       &olen) != NULL && olen == 32;
-	OPENSSL_cleanse(k, sizeof(k));
-	return ok ? 0 : -1;
-}
-
-static int
 tpm_random(struct host_tpm *h, uint8_t *out, size_t len, char *err, size_t errlen)
 {
 	return h->tpm_version == 2 ? tpm2_host_random(h->t2, out, len, err, errlen)
@@ -216,12 +193,12 @@ static int
 create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 	      uint8_t key[MASTER_LEN], int given, char *err, size_t errlen)
 {
-	uint8_t secret[MASTER_LEN + 32 + HOST_AUTH_LEN], tpmrand[MASTER_LEN], mac[32];
+	uint8_t secret[MASTER_LEN + 32 + HOST_AUTH_LEN], tpmrand[MASTER_LEN];
 	uint8_t owner[HOST_AUTH_LEN], srk[HOST_AUTH_LEN];
 	size_t slen;
 	uint64_t cval;
 	struct buf blob, file;
-	uint8_t hdr[8 + 2 + 1 + 1 + 4 + 4 + 4];
+	struct master_sealed ms;
 	int r = HOST_E_FAIL, owned;
 
 	buf_init(&blob, SEALED_FILE_MAX);
@@ -288,21 +265,14 @@ create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 	h->has_counter = 1;
 	h->seal_pcrs = o->seal_pcrs;
 
-	memcpy(hdr, SEALED_MAGIC, 8);
-	be16_put(hdr + 8, SEALED_VERSION);
-	hdr[10] = (uint8_t)h->tpm_version;
-	hdr[11] = h->owner_well_known ? FLAG_OWNER_WELL_KNOWN : 0;
-	be32_put(hdr + 12, o->seal_pcrs);
-	be32_put(hdr + 16, h->counter_index);
-	be32_put(hdr + 20, (uint32_t)buf_avail(&blob));
-	if (buf_put_bytes(&file, hdr, sizeof(hdr)) != 0 ||
-	    buf_put_bytes(&file, buf_ptr(&blob), buf_avail(&blob)) != 0 ||
-	    header_mac(key, buf_ptr(&file), buf_avail(&file), mac) != 0 ||
-	    buf_put_bytes(&file, mac, sizeof(mac)) != 0) {
-		r = HOST_E_FAIL;
-		seterr(err, errlen, "cannot build %s", HOST_SEALED_NAME);
+	ms.tpm_version = (uint8_t)h->tpm_version;
+	ms.flags = h->owner_well_known ? MASTER_SEALED_FLAG_OWNER_WELL_KNOWN : 0;
+	ms.pcr_mask = o->seal_pcrs;
+	ms.counter_index = h->counter_index;
+	ms.blob = buf_ptr(&blob);
+	ms.bloblen = buf_avail(&blob);
+	if ((r = master_sealed_put(&ms, key, &file, err, errlen)) != 0)
 		goto out;
-	}
 	if ((r = file_write_atomic(dirfd, HOST_SEALED_NAME, buf_ptr(&file), buf_avail(&file),
 				   0600)) != 0) {
 		seterr(err, errlen, "cannot write %s: %s", HOST_SEALED_NAME, strerror(-r));
@@ -327,30 +297,25 @@ static int
 open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *file,
 	    size_t flen, uint8_t key[MASTER_LEN], char *err, size_t errlen)
 {
-	uint8_t secret[MASTER_LEN + 32 + HOST_AUTH_LEN], mac[32], srk[HOST_AUTH_LEN];
-	size_t slen = 0, want, bloblen;
+	uint8_t secret[MASTER_LEN + 32 + HOST_AUTH_LEN], srk[HOST_AUTH_LEN];
+	struct master_sealed ms;
+	size_t slen = 0, want;
 	char pcrs[80];
 	int r;
 
-	if (flen < 24 + 32 || memcmp(file, SEALED_MAGIC, 8) != 0 ||
-	    be16_get(file + 8) != SEALED_VERSION) {
-		seterr(err, errlen, "%s is not a vtpm-manager sealed key file", HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
-	}
-	bloblen = be32_get(file + 20);
-	if (bloblen > flen - 24 - 32 || flen - 24 - 32 != bloblen) {
-		seterr(err, errlen, "%s has inconsistent lengths", HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
-	}
-	if (file[10] != h->tpm_version) {
+	/* Only the layout so far: nothing here is authentic until the MAC
+	 * checks out with the key the TPM unseals. */
+	if ((r = master_sealed_parse(file, flen, &ms, err, errlen)) != 0)
+		return r;
+	if (ms.tpm_version != h->tpm_version) {
 		seterr(err, errlen, "this state directory was sealed by a TPM %s, but the host "
 		       "TPM is a TPM %s: it belongs to another machine or TPM",
-		       file[10] == 1 ? "1.2" : "2.0", h->tpm_version == 1 ? "1.2" : "2.0");
+		       ms.tpm_version == 1 ? "1.2" : "2.0", h->tpm_version == 1 ? "1.2" : "2.0");
 		return HOST_E_WRONG_TPM;
 	}
-	h->owner_well_known = (file[11] & FLAG_OWNER_WELL_KNOWN) != 0;
-	h->seal_pcrs = be32_get(file + 12);
-	h->counter_index = be32_get(file + 16);
+	h->owner_well_known = (ms.flags & MASTER_SEALED_FLAG_OWNER_WELL_KNOWN) != 0;
+	h->seal_pcrs = ms.pcr_mask;
+	h->counter_index = ms.counter_index;
 	pcr_list(h->seal_pcrs, pcrs, sizeof(pcrs));
 	if (o->seal_pcrs != h->seal_pcrs) {
 		char want_pcrs[80];
@@ -361,14 +326,14 @@ open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *fi
 		return HOST_E_FAIL;
 	}
 	if (h->tpm_version == 2) {
-		r = tpm2_host_unseal(h->t2, file + 24, bloblen, secret, &slen, sizeof(secret), err,
+		r = tpm2_host_unseal(h->t2, ms.blob, ms.bloblen, secret, &slen, sizeof(secret), err,
 				     errlen);
 		want = MASTER_LEN + 32;
 	} else {
 		memcpy(srk, o->srk_auth, HOST_AUTH_LEN);
 		if (!o->srk_auth_set)
 			memset(srk, 0, HOST_AUTH_LEN);
-		r = tpm12_host_unseal(h->t12, srk, file + 24, bloblen, secret, &slen,
+		r = tpm12_host_unseal(h->t12, srk, ms.blob, ms.bloblen, secret, &slen,
 				      sizeof(secret), err, errlen);
 		OPENSSL_cleanse(srk, sizeof(srk));
 		want = MASTER_LEN + HOST_AUTH_LEN + HOST_AUTH_LEN;
@@ -390,12 +355,9 @@ open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *fi
 	h->counter_auth_len = h->tpm_version == 2 ? 32 : HOST_AUTH_LEN;
 	memcpy(h->counter_auth, secret + MASTER_LEN, h->counter_auth_len);
 	OPENSSL_cleanse(secret, sizeof(secret));
-	if (header_mac(key, file, flen - 32, mac) != 0 ||
-	    crypto_memcmp(mac, file + flen - 32, 32) != 0) {
+	if ((r = master_sealed_verify(file, flen, key, err, errlen)) != 0) {
 		OPENSSL_cleanse(key, MASTER_LEN);
-		seterr(err, errlen, "%s: header authentication failed (the file was modified)",
-		       HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
+		return r;
 	}
 	h->has_counter = 1;
 	return 0;

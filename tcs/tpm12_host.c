@@ -1,16 +1,19 @@
 /*
- * tpm12_host.c - the host's TPM 1.2 through this project's own TCS: the
- * transport (a TPM character device or a swtpm socket), OIAP/OSAP sessions,
- * and the commands the manager needs (TakeOwnership, Seal/Unseal under the
- * SRK, GetRandom, GetCapability, monotonic counters).  See tpm12_host.h.
- * The arithmetic and the wire layouts live in tpm12_marshal.c.
+ * tpm12_host.c - the host's TPM 1.2 through this project's own TCS: OIAP/
+ * OSAP sessions and the commands the manager needs (TakeOwnership,
+ * Seal/Unseal under the SRK, GetRandom, GetCapability, PCRRead, monotonic
+ * counters).  See tpm12_host.h.  The bytes travel through
+ * tcs/tpm12_transport.c (device or socket, timeouts, framing, resends on
+ * TPM_RETRY); the arithmetic and the wire layouts live in tpm12_marshal.c.
  *
- * Owns: the transport fd, the response scratch buffer (wiped after every
- * call: it may hold an unsealed secret) and every auth session it opens;
- * sessions are opened with continueAuthSession = FALSE, so the TPM closes
- * them when the command completes, and a session whose command was never
- * answered is terminated explicitly.  Trusts: nothing from the TPM until
- * tpm12_parse_resp has checked its length, tag and authorisation HMACs.
+ * Owns: a transport, and every auth session it opens; sessions are opened
+ * with continueAuthSession = FALSE, so the TPM closes them when the
+ * command completes, and a session whose command was never answered is
+ * terminated explicitly.  Every response is wiped from the transport's
+ * buffer once used (it may hold an unsealed secret).  Trusts: the
+ * transport for framing only; nothing from the TPM until tpm12_parse_resp
+ * has checked its length, tag and authorisation HMACs, and each command's
+ * output parameters are then read with exact sizes.
  *
  * Sealed-data authorisation: the master key is sealed with the well-known
  * data auth (20 zero bytes), so it can be unsealed with the SRK auth alone.
@@ -23,322 +26,45 @@
 #include "util/errmsg.h"
 #include "tcs/tpm12_host.h"
 #include "tcs/tpm12_marshal.h"
+#include "tcs/tpm12_transport.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "util/tpm_frame.h"
 
-/* A dead or wedged swtpm must not hang the daemon for ever; a software
- * TPM answers even key generation in well under this. */
-#define IO_TIMEOUT_SEC 30
-/* TPM_RETRY / TPM_DOING_SELFTEST: resend after 20, 40, ... 320 ms. */
-#define RETRY_ATTEMPTS 5
-#define RETRY_FIRST_MS 20
 /* GetRandom request size; the reply must fit one frame comfortably. */
 #define RANDOM_CHUNK 128
 #define SEAL_MAX 256 /* far above what a 2048-bit SRK can seal (~149 bytes) */
 
-enum transport { T_DEVICE, T_UNIX, T_TCP };
-
 struct tpm12_host {
-	int fd;
-	enum transport kind;
-	char path[4096]; /* device or socket path */
-	char host[256];
-	char port[8];
-	uint8_t rsp[TPM_FRAME_MAX + 1]; /* +1: an oversized device read shows */
+	struct tpm12_transport *tr;
 };
 
 /* The sealed blob's data auth; see the header comment. */
 static const uint8_t well_known_auth[TPM12_AUTH_LEN];
 static const uint8_t counter_label[4] = { 'v', 'T', 'P', 'M' };
 
-/* ---- transport ---------------------------------------------------------- */
+/* ---- commands ----------------------------------------------------------- */
 
-static void
-drop(struct tpm12_host *t)
-{
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-}
-
-static int
-set_timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_SEC, .tv_usec = 0 };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
-		return -1;
-	return 0;
-}
-
-/* The data path carries unsealed secrets in clear, so TCP is only for a
- * swtpm on this host. */
-static int
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return 0;
-}
-
-static int
-connect_tcp(struct tpm12_host *t, char *err, size_t errlen)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	int fd = -1, rc, saw_remote = 0, saved = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(t->host, t->port, &hints, &res);
-	if (rc != 0) {
-		seterr(err, errlen, "swtpm host %s: %s", t->host, gai_strerror(rc));
-		return HOST_E_NOTPM;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (!is_loopback(ai->ai_addr)) {
-			saw_remote = 1;
-			continue;
-		}
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		if (set_timeouts(fd) == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		if (saved == 0 && saw_remote)
-			seterr(err, errlen,
-			       "swtpm host %s is not a loopback address (TPM traffic carries secrets "
-			       "in clear)", t->host);
-		else
-			seterr(err, errlen, "cannot connect to swtpm at %s:%s: %s", t->host, t->port,
-			       strerror(saved));
-		return HOST_E_NOTPM;
-	}
-	t->fd = fd;
-	return 0;
-}
-
-static int
-reconnect(struct tpm12_host *t, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	drop(t);
-	switch (t->kind) {
-	case T_DEVICE:
-		fd = open(t->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 && errno == EBUSY) {
-			/* The kernel allows one opener of /dev/tpm0. */
-			seterr(err, errlen, "TPM device %s is held by another process (tcsd?)",
-			       t->path);
-			return HOST_E_BUSY;
-		}
-		if (fd < 0) {
-			seterr(err, errlen, "cannot open TPM device %s: %s", t->path,
-			       strerror(errno));
-			return HOST_E_NOTPM;
-		}
-		t->fd = fd;
-		return 0;
-	case T_UNIX:
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, t->path, strlen(t->path) + 1); /* length checked at open */
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || set_timeouts(fd) != 0 ||
-		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-			seterr(err, errlen, "cannot connect to swtpm socket %s: %s", t->path,
-			       strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return HOST_E_NOTPM;
-		}
-		t->fd = fd;
-		return 0;
-	case T_TCP:
-		return connect_tcp(t, err, errlen);
-	}
-	return HOST_E_FAIL;
-}
-
-static int
-write_all(struct tpm12_host *t, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n;
-
-		if (t->kind == T_DEVICE)
-			n = write(t->fd, p, len);
-		else
-			n = send(t->fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		/* A TPM device takes a command in one write. */
-		if (t->kind == T_DEVICE && (size_t)n != len) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads exactly len bytes from a stream; returns the count read before EOF
- * or error (< len), with errno set on error and 0 on EOF. */
-static size_t
-read_full(int fd, uint8_t *p, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return got;
-		if (n == 0) {
-			errno = 0;
-			return got;
-		}
-		got += (size_t)n;
-	}
-	return got;
-}
-
-/*
- * One command, one response into t->rsp.  Any transport or framing failure
- * closes the connection (a stream out of step cannot be trusted again); the
- * next command reconnects.
- */
-static int
-xfer(struct tpm12_host *t, const uint8_t *cmd, size_t cmdlen, size_t *rsplen, char *err,
-     size_t errlen)
-{
-	uint32_t size = 0;
-	size_t got;
-	uint8_t c;
-	int r;
-
-	*rsplen = 0;
-	if (t->fd >= 0 && t->kind != T_DEVICE) {
-		/* A TPM never speaks unasked: anything waiting (or EOF) means
-		 * the stream is stale, so start a fresh connection. */
-		ssize_t n = recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			drop(t);
-	}
-	if (t->fd < 0 && (r = reconnect(t, err, errlen)) != 0)
-		return r;
-	if (write_all(t, cmd, cmdlen) != 0) {
-		seterr(err, errlen, "TPM write failed: %s", strerror(errno));
-		drop(t);
-		return HOST_E_NOTPM;
-	}
-	if (t->kind == T_DEVICE) {
-		ssize_t n;
-
-		errno = 0;
-		do
-			n = read(t->fd, t->rsp, sizeof(t->rsp));
-		while (n < 0 && errno == EINTR);
-		if (n < 0) {
-			seterr(err, errlen, "TPM read failed: %s", strerror(errno));
-			drop(t);
-			return HOST_E_NOTPM;
-		}
-		got = (size_t)n;
-	} else {
-		got = read_full(t->fd, t->rsp, TPM_HDR_SIZE);
-		if (got == TPM_HDR_SIZE) {
-			if (tpm_frame_check(t->rsp, got, TPM_FRAME_MAX, &size) == TPM_FRAME_BAD) {
-				seterr(err, errlen, "TPM response header declares %u bytes",
-				       be32_get(t->rsp + 2));
-				drop(t);
-				return HOST_E_FORMAT;
-			}
-			got += read_full(t->fd, t->rsp + got, size - got);
-		}
-	}
-	if (got == 0) {
-		seterr(err, errlen, "TPM sent no response (%s)",
-		       errno == EAGAIN || errno == EWOULDBLOCK ? "timed out"
-		       : errno != 0			       ? strerror(errno)
-							       : "connection closed");
-		drop(t);
-		return HOST_E_NOTPM;
-	}
-	if (tpm_frame_exact(t->rsp, got, TPM_FRAME_MAX) != 0) {
-		seterr(err, errlen, "malformed TPM response: %zu bytes, header says %u", got,
-		       got >= TPM_HDR_SIZE ? be32_get(t->rsp + 2) : 0);
-		OPENSSL_cleanse(t->rsp, sizeof(t->rsp));
-		drop(t);
-		return HOST_E_FORMAT;
-	}
-	*rsplen = got;
-	return 0;
-}
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
+/* The response buffer is the transport's: wiped after every use. */
 static void
 wipe_rsp(struct tpm12_host *t)
 {
-	OPENSSL_cleanse(t->rsp, sizeof(t->rsp));
+	tpm12_transport_wipe(t->tr);
 }
 
 /*
  * Builds, sends and checks one command.  On 0, r->rc is the TPM's code and,
- * when it is 0, r->params/plen the verified output parameters (in t->rsp).
- * TPM_RETRY and TPM_DOING_SELFTEST are resent with backoff (the TPM did not
- * run the command, so the same nonces stay valid), then HOST_E_BUSY.
+ * when it is 0, r->params/plen the verified output parameters (in the
+ * transport's buffer).  TPM_RETRY and TPM_DOING_SELFTEST are resent by the
+ * transport (the TPM did not run the command, so the same nonces stay
+ * valid), then HOST_E_BUSY.
  */
 static int
 exec(struct tpm12_host *t, uint32_t ordinal, const uint32_t *handles, size_t nhandles,
@@ -346,33 +72,21 @@ exec(struct tpm12_host *t, uint32_t ordinal, const uint32_t *handles, size_t nha
      struct tpm12_resp *r, char *err, size_t errlen)
 {
 	struct buf cmd;
+	const uint8_t *rsp;
 	size_t rsplen;
-	unsigned delay = RETRY_FIRST_MS;
 	int ret;
 
+	r->rc = 0;
+	r->params = NULL;
+	r->plen = 0;
 	buf_init(&cmd, TPM_FRAME_MAX);
 	ret = tpm12_build_cmd(&cmd, ordinal, handles, nhandles, params, plen, sess, nsess, err,
 			      errlen);
-	for (int attempt = 0; ret == 0; attempt++) {
-		ret = xfer(t, cmd.d, cmd.len, &rsplen, err, errlen);
-		if (ret != 0)
-			break;
-		ret = tpm12_parse_resp(t->rsp, rsplen, ordinal, sess, nsess, r, err, errlen);
-		if (ret != 0) {
-			wipe_rsp(t);
-			break;
-		}
-		if (r->rc != TPM12_RETRY && r->rc != TPM12_DOING_SELFTEST)
-			break;
-		if (attempt + 1 >= RETRY_ATTEMPTS) {
-			seterr(err, errlen, "TPM busy: %s after %d attempts",
-			       tpm12_rc_name(r->rc), RETRY_ATTEMPTS);
-			ret = HOST_E_BUSY;
-			break;
-		}
-		sleep_ms(delay);
-		delay *= 2;
-	}
+	if (ret == 0)
+		ret = tpm12_transport_call(t->tr, cmd.d, cmd.len, &rsp, &rsplen, err, errlen);
+	if (ret == 0 &&
+	    (ret = tpm12_parse_resp(rsp, rsplen, ordinal, sess, nsess, r, err, errlen)) != 0)
+		wipe_rsp(t);
 	buf_free(&cmd); /* wipes: a Seal command holds the secret in clear */
 	return ret;
 }
@@ -533,70 +247,6 @@ exec_auth(struct tpm12_host *t, uint32_t ordinal, const uint32_t *handles, size_
 
 /* ---- public API --------------------------------------------------------- */
 
-static int
-parse_where(const char *where, struct tpm12_host *t, char *err, size_t errlen)
-{
-	const char *p;
-
-	if (strncmp(where, "device:", 7) == 0) {
-		p = where + 7;
-		if (*p == '\0' || strlen(p) >= sizeof(t->path))
-			goto bad;
-		t->kind = T_DEVICE;
-		strcpy(t->path, p);
-		return 0;
-	}
-	if (strncmp(where, "swtpm:", 6) != 0)
-		goto bad;
-	p = where + 6;
-	if (strncmp(p, "path=", 5) == 0) {
-		p += 5;
-		/* The path is the whole rest: it may contain commas. */
-		if (*p == '\0' || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			seterr(err, errlen, "swtpm socket path empty or longer than %zu bytes",
-			       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-			return HOST_E_FAIL;
-		}
-		t->kind = T_UNIX;
-		strcpy(t->path, p);
-		return 0;
-	}
-	/* host=H,port=P in either order. */
-	t->kind = T_TCP;
-	while (*p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-
-		if (n > 5 && strncmp(p, "host=", 5) == 0 && n - 5 < sizeof(t->host)) {
-			memcpy(t->host, p + 5, n - 5);
-			t->host[n - 5] = '\0';
-		} else if (n > 5 && strncmp(p, "port=", 5) == 0 && n - 5 < sizeof(t->port)) {
-			char *end;
-			unsigned long v;
-
-			memcpy(t->port, p + 5, n - 5);
-			t->port[n - 5] = '\0';
-			errno = 0;
-			v = strtoul(t->port, &end, 10);
-			if (errno != 0 || *end != '\0' || v == 0 || v > 65535 ||
-			    t->port[0] < '0' || t->port[0] > '9')
-				goto bad;
-		} else {
-			goto bad;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	if (t->host[0] != '\0' && t->port[0] != '\0')
-		return 0;
-bad:
-	seterr(err, errlen,
-	       "bad TPM 1.2 location '%s' (want device:PATH, swtpm:path=SOCKET or "
-	       "swtpm:host=H,port=P)", where);
-	return HOST_E_FAIL;
-}
-
 int
 tpm12_host_open(const char *where, struct tpm12_host **out, char *err, size_t errlen)
 {
@@ -604,19 +254,13 @@ tpm12_host_open(const char *where, struct tpm12_host **out, char *err, size_t er
 	int r;
 
 	*out = NULL;
-	if (where == NULL) {
-		seterr(err, errlen, "no TPM location");
-		return HOST_E_FAIL;
-	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		seterr(err, errlen, "out of memory");
 		return HOST_E_FAIL;
 	}
-	t->fd = -1;
-	if ((r = parse_where(where, t, err, errlen)) != 0 ||
-	    (r = reconnect(t, err, errlen)) != 0) {
-		tpm12_host_close(t);
+	if ((r = tpm12_transport_open(where, &t->tr, err, errlen)) != 0) {
+		free(t);
 		return r;
 	}
 	*out = t;
@@ -628,7 +272,7 @@ tpm12_host_close(struct tpm12_host *t)
 {
 	if (t == NULL)
 		return;
-	drop(t);
+	tpm12_transport_close(t->tr);
 	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
 }
@@ -637,6 +281,7 @@ int
 tpm12_host_transmit(struct tpm12_host *t, const uint8_t *cmd, size_t cmdlen, uint8_t *resp,
 		    size_t *resplen, size_t cap, char *err, size_t errlen)
 {
+	const uint8_t *rsp;
 	size_t n;
 	int r;
 
@@ -645,7 +290,7 @@ tpm12_host_transmit(struct tpm12_host *t, const uint8_t *cmd, size_t cmdlen, uin
 		seterr(err, errlen, "malformed TPM command (%zu bytes)", cmdlen);
 		return HOST_E_FAIL;
 	}
-	r = xfer(t, cmd, cmdlen, &n, err, errlen);
+	r = tpm12_transport_xfer(t->tr, cmd, cmdlen, &rsp, &n, err, errlen);
 	if (r != 0)
 		return r;
 	if (n > cap) {
@@ -653,7 +298,7 @@ tpm12_host_transmit(struct tpm12_host *t, const uint8_t *cmd, size_t cmdlen, uin
 		wipe_rsp(t);
 		return HOST_E_FAIL;
 	}
-	memcpy(resp, t->rsp, n);
+	memcpy(resp, rsp, n);
 	*resplen = n;
 	wipe_rsp(t);
 	return 0;

@@ -4,7 +4,8 @@
  * authorisation, TakeOwnership, Seal/Unseal under the SRK, GetRandom and a
  * monotonic counter.
  *
- * Owns: the transport fd and any open auth sessions (closed before each call
+ * Owns: a transport (tcs/tpm12_transport.h: the fd, timeouts, framing,
+ * resends on TPM_RETRY) and any open auth sessions (closed before each call
  * returns).  Trusts: nothing in a response until its length has been checked
  * against its header and, for authorised commands, its HMAC verified.
  * Functions return 0 or a negative HOST_E_* (tcs/host_err.h), reason in err.

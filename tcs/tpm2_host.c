@@ -5,33 +5,18 @@
  * Owns: one ESYS context and its TCTI, and, for the length of one call, the
  * transient objects and sessions that call creates (all flushed before it
  * returns, on every path).  Trusts: tpm2-tss to unmarshal responses; the
- * sealed blob not at all (it comes from disk and is parsed with exact
- * lengths before anything reaches the TPM); the parent key only when its
- * Name equals the one recorded at seal time, so a substituted salt key is
- * refused before the secret is asked for.  Assumes an empty owner
+ * sealed blob not at all (it comes from disk and tpm2_sealed_parse checks
+ * it, exact lengths and all, before anything reaches the TPM); the parent
+ * key only when its Name equals the one recorded at seal time, so a
+ * substituted salt key is refused before the secret is asked for.  Assumes an empty owner
  * hierarchy auth and an SRK (persistent or template) with empty auth.
  * Not thread-safe: one caller at a time per struct tpm2_host.
  *
- * Sealed blob, version 1 (all integers big-endian; no trailing bytes):
- *
- *   off  size  field
- *   0    4     magic "VT2S"
- *   4    2     version = 1
- *   6    1     parent kind: 1 = persistent SRK at 0x81000001,
- *                           2 = transient primary from the SRK template
- *   7    1     reserved, 0
- *   8    4     PCR mask: bit i = PCR i of the sha256 bank (bits 24..31 zero);
- *              0 = no PCR policy
- *   12   2+n   TPM2B_NAME of the parent at seal time
- *   ..   2+n   TPM2B_PUBLIC of the sealed object (tss2_mu marshalling)
- *   ..   2+n   TPM2B_PRIVATE of the sealed object
- *
- * The parent's Name is recorded so unseal can tell "another TPM / cleared
- * TPM" from everything else without handing the blob to a key it was not
- * made under, and so the salt key is authenticated (the Name binds the
- * public key the session salt is encrypted to).
+ * The sealed blob's format (building and parsing, without a TPM) is
+ * tcs/tpm2_sealed.c's; this file only fills it from and hands it to ESYS.
  */
 #include "tcs/tpm2_host.h"
+#include "tcs/tpm2_sealed.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,15 +26,11 @@
 
 #include <openssl/crypto.h>
 #include <tss2/tss2_esys.h>
-#include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
-#define BLOB_MAGIC "VT2S"
-#define BLOB_VERSION 1
-#define BLOB_HDR_LEN 12
-#define PARENT_PERSISTENT 1
-#define PARENT_PRIMARY 2
+#define PARENT_PERSISTENT TPM2_SEALED_PARENT_PERSISTENT
+#define PARENT_PRIMARY TPM2_SEALED_PARENT_PRIMARY
 
 #define SRK_HANDLE 0x81000001u
 #define NV_COUNTER_BASE 0x01a56000u
@@ -61,7 +42,7 @@
 	 ((TPMA_NV)TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT))
 
 #define SEAL_MAX 128u
-#define PCR_MASK_ALL 0x00ffffffu
+#define PCR_MASK_ALL TPM2_SEALED_PCR_MASK_ALL
 #define AUTH_MAX 32u /* an authValue may not exceed the nameAlg (sha256) digest */
 #define RANDOM_CHUNK 32u /* every TPM returns at least a sha256 digest's worth */
 
@@ -80,14 +61,6 @@ struct tpm2_host {
 	 * call reconnects instead (swtpm restarted, device back). */
 	bool lost;
 	char spec[256]; /* the tcti string: for reconnecting, and for messages */
-};
-
-struct sealed {
-	uint8_t kind;
-	uint32_t mask;
-	TPM2B_NAME pname;
-	TPM2B_PUBLIC pub;
-	TPM2B_PRIVATE priv;
 };
 
 static const char wrong_tpm_msg[] =
@@ -421,127 +394,6 @@ out:
 	return r;
 }
 
-/* ---- blob ---- */
-
-static int
-put_blob(const TPM2B_NAME *pname, uint8_t kind, uint32_t mask, const TPM2B_PUBLIC *pub,
-	 const TPM2B_PRIVATE *priv, struct buf *out, char *err, size_t errlen)
-{
-	uint8_t b[BLOB_HDR_LEN + sizeof(TPM2B_NAME) + sizeof(TPM2B_PUBLIC) +
-		  sizeof(TPM2B_PRIVATE)];
-	size_t off = BLOB_HDR_LEN;
-	TSS2_RC rc;
-
-	memcpy(b, BLOB_MAGIC, 4);
-	be16_put(b + 4, BLOB_VERSION);
-	b[6] = kind;
-	b[7] = 0;
-	be32_put(b + 8, mask);
-	rc = Tss2_MU_TPM2B_NAME_Marshal(pname, b, sizeof(b), &off);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, b, sizeof(b), &off);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, b, sizeof(b), &off);
-	if (rc != TSS2_RC_SUCCESS) {
-		snprintf(err, errlen, "marshalling the sealed blob: %s", Tss2_RC_Decode(rc));
-		return HOST_E_FAIL;
-	}
-	/* One write, so out is untouched unless the whole blob fits. */
-	if (buf_put_bytes(out, b, off) != 0) {
-		snprintf(err, errlen, "the sealed blob (%zu bytes) does not fit the output buffer",
-			 off);
-		return HOST_E_FAIL;
-	}
-	return 0;
-}
-
-/* Takes the next u16-sized field; its bytes stay in the caller's blob. */
-static int
-get_sized(struct buf *b, const uint8_t **p, uint16_t *n)
-{
-	if (buf_get_u16(b, n) != 0 || buf_get_direct(b, p, *n) != 0)
-		return -1;
-	return 0;
-}
-
-static int
-parse_blob(const uint8_t *blob, size_t len, struct sealed *s, char *err, size_t errlen)
-{
-	const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
-	const TPMA_OBJECT never = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT |
-				  TPMA_OBJECT_RESTRICTED;
-	struct buf b;
-	const uint8_t *p;
-	const TPMT_PUBLIC *pa;
-	uint8_t magic[4], kind, reserved;
-	uint16_t version, n;
-	size_t off = 0;
-
-	memset(s, 0, sizeof(*s));
-	if (len < BLOB_HDR_LEN) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: truncated (%zu bytes)", len);
-		return HOST_E_FORMAT;
-	}
-	buf_init_reader(&b, blob, len);
-	if (buf_get_bytes(&b, magic, 4) != 0 || memcmp(magic, BLOB_MAGIC, 4) != 0) {
-		snprintf(err, errlen, "not a TPM 2.0 sealed blob (bad magic)");
-		return HOST_E_FORMAT;
-	}
-	if (buf_get_u16(&b, &version) != 0 || version != BLOB_VERSION) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: unknown version %u", (unsigned)version);
-		return HOST_E_FORMAT;
-	}
-	if (buf_get_u8(&b, &kind) != 0 || buf_get_u8(&b, &reserved) != 0 ||
-	    buf_get_u32(&b, &s->mask) != 0 || reserved != 0 ||
-	    (kind != PARENT_PERSISTENT && kind != PARENT_PRIMARY) || (s->mask & ~PCR_MASK_ALL)) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: bad header");
-		return HOST_E_FORMAT;
-	}
-	s->kind = kind;
-
-	if (get_sized(&b, &p, &n) != 0 || n < 2 || n > sizeof(s->pname.name)) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: bad parent name");
-		return HOST_E_FORMAT;
-	}
-	s->pname.size = n;
-	memcpy(s->pname.name, p, n);
-
-	/* The TPM2B's size must be exactly what the TPMT inside consumes. */
-	if (get_sized(&b, &p, &n) != 0 || n == 0 ||
-	    Tss2_MU_TPMT_PUBLIC_Unmarshal(p, n, &off, &s->pub.publicArea) != TSS2_RC_SUCCESS ||
-	    off != n) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: bad public area");
-		return HOST_E_FORMAT;
-	}
-	s->pub.size = n;
-
-	if (get_sized(&b, &p, &n) != 0 || n == 0 || n > sizeof(s->priv.buffer) ||
-	    buf_avail(&b) != 0) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: bad private area or length");
-		return HOST_E_FORMAT;
-	}
-	s->priv.size = n;
-	memcpy(s->priv.buffer, p, n);
-
-	/* Only what tpm2_host_seal makes: a keyed-hash data object whose
-	 * authorisation matches the mask in the header. */
-	pa = &s->pub.publicArea;
-	if (pa->type != TPM2_ALG_KEYEDHASH || pa->nameAlg != TPM2_ALG_SHA256 ||
-	    (pa->objectAttributes & need) != need || (pa->objectAttributes & never) != 0 ||
-	    pa->parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: not a sealed data object");
-		return HOST_E_FORMAT;
-	}
-	if (s->mask != 0 ? ((pa->objectAttributes & TPMA_OBJECT_USERWITHAUTH) != 0 ||
-			    pa->authPolicy.size != 32)
-			 : ((pa->objectAttributes & TPMA_OBJECT_USERWITHAUTH) == 0 ||
-			    pa->authPolicy.size != 0)) {
-		snprintf(err, errlen, "TPM 2.0 sealed blob: PCR mask and policy disagree");
-		return HOST_E_FORMAT;
-	}
-	return 0;
-}
-
 /* ---- open, close, plain queries ---- */
 
 static int
@@ -735,6 +587,7 @@ tpm2_host_seal(struct tpm2_host *t, const uint8_t *secret, size_t len, uint32_t 
 	TPM2B_PRIVATE *priv = NULL;
 	TPM2B_PUBLIC *pub = NULL;
 	TPM2B_NAME *pname = NULL;
+	struct tpm2_sealed *sb = NULL;
 	ESYS_TR parent = ESYS_TR_NONE, sess = ESYS_TR_NONE;
 	uint8_t kind = 0;
 	TSS2_RC rc;
@@ -790,8 +643,19 @@ tpm2_host_seal(struct tpm2_host *t, const uint8_t *secret, size_t len, uint32_t 
 		r = fail(t, rc, "reading the parent's name", err, errlen);
 		goto out;
 	}
-	r = put_blob(pname, kind, pcr_mask, pub, priv, out, err, errlen);
+	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		r = HOST_E_FAIL;
+		goto out;
+	}
+	sb->kind = kind;
+	sb->mask = pcr_mask;
+	sb->pname = *pname;
+	sb->pub = *pub;
+	sb->priv = *priv;
+	r = tpm2_sealed_put(sb, out, err, errlen);
 out:
+	free(sb);
 	freezero(sens, sizeof(*sens));
 	Esys_Free(priv);
 	Esys_Free(pub);
@@ -830,7 +694,7 @@ int
 tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8_t *secret,
 		 size_t *len, size_t cap, char *err, size_t errlen)
 {
-	struct sealed *s;
+	struct tpm2_sealed *s;
 	TPM2B_SENSITIVE_DATA *data = NULL;
 	TPM2B_NAME *pname = NULL;
 	ESYS_TR parent = ESYS_TR_NONE, obj = ESYS_TR_NONE, sess = ESYS_TR_NONE;
@@ -844,7 +708,7 @@ tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8
 		snprintf(err, errlen, "out of memory");
 		return HOST_E_FAIL;
 	}
-	if ((r = parse_blob(blob, bloblen, s, err, errlen)) != 0 ||
+	if ((r = tpm2_sealed_parse(blob, bloblen, s, err, errlen)) != 0 ||
 	    (r = ready(t, err, errlen)) != 0)
 		goto out;
 	if ((r = parent_get(t, s->kind, &parent, &kind, err, errlen)) != 0)

@@ -24,8 +24,15 @@
  *                   flight record (util/flight.h) while it executes a
  *                   command from it; vtpmd shuts such a connection down
  *                   (not just closes it) when it drops it for cause
- *   CHAN_STOP       (empty): orderly stop; vtpmd saves what it must, replies
- *                   CHAN_STOPPED and exits 0
+ *   CHAN_STOP       [u32 flags]: orderly stop; vtpmd saves what it must,
+ *                   replies CHAN_STOPPED and exits 0.  Empty or flags 0: a
+ *                   TPM that was powered on by --autostart saves its
+ *                   volatile state for the next one to resume (the manager
+ *                   stops, the guest goes on).  CHAN_STOP_POWER_OFF: the
+ *                   machine the TPM belongs to was switched off (a Xen
+ *                   guest's reboot or destruction): orderly TPM2_Shutdown,
+ *                   no volatile state kept (any stored one is deleted), so
+ *                   the next start is a power-on: PCRs reset, NV kept
  *   CHAN_NV_DATA    u32 rc | blob bytes         (answer to CHAN_NV_LOAD)
  *   CHAN_NV_STATUS  u32 rc                      (answer to NV_STORE/NV_DELETE)
  *   CHAN_ADOPT_SOCK (empty) + fd: listening SEQPACKET socket at
@@ -114,6 +121,9 @@ enum chan_fd_kind {
 };
 /* Control descriptors a vtpmd holds at most (the listener and connections). */
 #define CHAN_HELD_MAX 8
+
+/* CHAN_STOP flags. */
+#define CHAN_STOP_POWER_OFF 1u
 
 #define CHAN_E_AGAIN (-1) /* non-blocking socket has nothing */
 #define CHAN_E_EOF (-2)   /* peer closed */

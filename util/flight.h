@@ -7,7 +7,7 @@
  *
  * The manager reads it (never writes) to
  *   - kill a vtpmd stuck in one command for longer than that command's
- *     deadline (manager/vtpm.c, vtpm_check_deadlines);
+ *     deadline (manager/supervise.c, vtpm_check_deadlines);
  *   - answer the command a crashed vtpmd was executing with a TPM error
  *     response on the connection it came from, when the manager holds a
  *     duplicate of that connection (SET_DATAFD connections);

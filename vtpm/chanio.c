@@ -153,8 +153,9 @@ chanio_check_request(const struct chan_msg *m)
 	case CHAN_STOP:
 		if (m->fd >= 0)
 			bad_request(m, "unexpected fd");
-		if (m->len != 0)
-			bad_request(m, "unexpected payload");
+		/* Nothing, or u32 flags of which we know every bit. */
+		if (m->len != 0 && !(m->len == 4 && (be32_get(m->data) & ~CHAN_STOP_POWER_OFF) == 0))
+			bad_request(m, "bad STOP payload");
 		return;
 	case CHAN_NV_DATA:
 	case CHAN_NV_STATUS:

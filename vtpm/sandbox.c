@@ -110,7 +110,7 @@ install_seccomp(void)
 	 * another vTPM's vtpmd, nor anything else.  kill, tkill and the
 	 * sigqueue calls stay out. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0)
+			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) != 0)
 		goto out;
 	/* Memory may be mapped, but never executable: no code is loaded after
 	 * this point. */

@@ -625,12 +625,24 @@ handle_tpm_cmd(struct qmsg *q)
 }
 
 static void __attribute__((noreturn))
-handle_stop(void)
+handle_stop(uint32_t flags)
 {
 	uint32_t rc = TPM_SUCCESS;
 	uint8_t out[4];
 
-	if (vd.running) {
+	if (flags & CHAN_STOP_POWER_OFF) {
+		/* The guest's machine went off (reboot, shutdown, destroy):
+		 * nothing volatile may survive into its next boot, however the
+		 * TPM was started.  Shutdown(CLEAR) first, as an OS would, so
+		 * the next Startup does not count as after an unorderly one. */
+		if (vd.running) {
+			tpm_auto_shutdown();
+			TPMLIB_Terminate();
+			vd.running = 0;
+		}
+		rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		log_info(LOGM_VTPM, "powered off: volatile state discarded");
+	} else if (vd.running) {
 		if (vd.failed) {
 			/* Nothing worth resuming: the next start is a clean
 			 * power cycle from the permanent state, so an older
@@ -695,9 +707,13 @@ dispatch(struct qmsg *q)
 		qmsg_free(q);
 		adopt_manager_lost("the manager detached");
 		return;
-	case CHAN_STOP:
+	case CHAN_STOP: {
+		/* chanio_check_request: no payload, or u32 flags. */
+		uint32_t flags = q->len == 4 ? be32_get(q->data) : 0;
+
 		qmsg_free(q);
-		handle_stop();
+		handle_stop(flags);
+	}
 	default:
 		/* chanio_check_request() let nothing else through. */
 		log_err(LOGM_VTPM, "internal error: message type %u", q->type);

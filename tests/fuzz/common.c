@@ -131,6 +131,29 @@ fz_dup(const uint8_t *data, size_t len)
 	return p;
 }
 
+const char *
+fz_seed_dir(void)
+{
+	const char *d = getenv("FUZZ_WRITE_SEEDS");
+
+	return d != NULL && *d != '\0' ? d : NULL;
+}
+
+void
+fz_seed(const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", fz_seed_dir(), name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "writing seed %s: %s\n", path, strerror(errno));
+		abort();
+	}
+	fprintf(stderr, "seed %s (%zu bytes)\n", path, len);
+}
+
 /*
  * Targets that drive daemon code link with -Wl,--wrap=log_msg: every log
  * line is still formatted (so a bad argument is still caught by ASan) but

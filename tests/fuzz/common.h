@@ -36,4 +36,13 @@ int fz_count_fds(void);
  * so that ASan sees any read past the input.  free() it. */
 uint8_t *fz_dup(const uint8_t *data, size_t len);
 
+/*
+ * Seeds made by the product's own builders (the sealed formats): run a
+ * harness with FUZZ_WRITE_SEEDS=DIR and its LLVMFuzzerInitialize writes
+ * them there and exits (tests/fuzz/mkcorpus.py does this).  fz_seed_dir()
+ * is that DIR or NULL; fz_seed() writes one file into it, or aborts.
+ */
+const char *fz_seed_dir(void);
+void fz_seed(const char *name, const void *data, size_t len);
+
 #endif

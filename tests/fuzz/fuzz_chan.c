@@ -1,6 +1,6 @@
 /*
  * fuzz_chan.c - the manager <-> vtpmd channel, manager side: chan_recv()'s
- * framing (util/chan.c) and the per-type payload checks in manager/vtpm.c
+ * framing (util/chan.c) and the per-type payload checks in manager/supervise.c
  * handle_msg(), reached the real way: the harness is the vtpmd at the other
  * end of a real SEQPACKET socketpair made by vtpm_spawn(), and the
  * manager's epoll loop runs vtpm_chan_cb.  Hostile packets (raw bytes,

@@ -4,7 +4,7 @@
  * bytes (and passed fds), ctrl_parse_request() frames them
  * (util/ctrl_proto.c), ctrl_dispatch answers or forwards to the vtpmd, and
  * the vtpmd's CHAN_CTRL_RESP comes back through ctrl_check_response() in
- * manager/vtpm.c.  Real sockets and the real loop; the vtpmd is the
+ * manager/supervise.c.  Real sockets and the real loop; the vtpmd is the
  * harness (well-behaved or hostile).  See mgr_fixture.h.
  *
  * Input: u8 vtpmd behaviour (FX_AUTO_*) | ops (control-socket client ops,

@@ -31,7 +31,7 @@
  * kind & 63 < 56, else a vtpmd->manager type.
  *
  * Checked (on the manager's end of the socketpair): every message the
- * vtpmd sends passes the manager's own checks in manager/vtpm.c
+ * vtpmd sends passes the manager's own checks in manager/supervise.c
  * (handle_msg): CTRL_RESP fits ctrl_check_response() for the command it
  * answers, TPM_RESP is one TPM packet, NV requests name a known blob with
  * the documented layout.  And no fd or memory leaks.
@@ -132,7 +132,7 @@ __wrap_tpm_power_on(uint32_t init_flags)
 }
 
 /* The manager's side: reads what the vtpmd sent and applies the checks
- * manager/vtpm.c handle_msg() applies before trusting it. */
+ * manager/supervise.c handle_msg() applies before trusting it. */
 static void
 mgr_drain(void)
 {

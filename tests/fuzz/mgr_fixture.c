@@ -681,6 +681,11 @@ fx_end(void)
 	manifest_free(&m->manifest);
 	close(m->run_dirfd);
 	close(m->epfd);
+	/* A vtpmctl client that left refills the admin reserve (loop.c). */
+	if (m->reserve_fd >= 0)
+		close(m->reserve_fd);
+	if (m->admin_reserve_fd >= 0)
+		close(m->admin_reserve_fd);
 	free(m);
 	fx_m = NULL;
 	n = fz_count_fds();

@@ -3,7 +3,7 @@
  * harnesses of the parsers embedded in daemon code (FIFO frames, the
  * vtpmctl control socket, the swtpm control socket, the vtpmd channel).
  *
- * What is real: struct mgr and every manager module but main.c (vtpm.c,
+ * What is real: struct mgr and every manager module but main.c (supervise.c,
  * sockets.c, fifo.c, ctl.c, commit.c, store.c, the tcs objects), the epoll
  * loop's dispatch (copied from main.c: epoll_wait, then e->cb for each
  * event), the sockets (per-vTPM listening sockets, the control socket and

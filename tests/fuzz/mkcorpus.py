@@ -2,9 +2,14 @@
 """Writes the seed corpora in tests/fuzz/corpus/<target>/: a handful of valid
 (and a few typical invalid) inputs per target, in each harness's input
 format (see the comment at the top of tests/fuzz/fuzz_<target>.c and
-tests/fuzz/mgr_fixture.h).  Run it again after changing a format."""
+tests/fuzz/mgr_fixture.h).  Run it again after changing a format.
+
+The seeds of the sealed formats (BUILDER_SEEDED) come from the product's
+own builders: the harness writes them when run with FUZZ_WRITE_SEEDS=DIR,
+so it must be built first ($FUZZ_BUILD, default build-fuzz)."""
 import os
 import struct
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -269,6 +274,26 @@ def provisioning_seeds():
     write("mf_resp", "tcg12-cert", b"\x03" + be16(0x1001) + b"\x00" + be16(7) + be16(0x1002) + b"\x30\x03\x02\x01\x05")
 
 
+BUILDER_SEEDED = ("tpm2_sealed", "master_sealed")
+
+
+def builder_seeds():
+    fbuild = os.environ.get("FUZZ_BUILD", os.path.join(HERE, "..", "..", "build-fuzz"))
+    missing = 0
+    for t in BUILDER_SEEDED:
+        exe = os.path.join(fbuild, "fuzz_" + t)
+        d = os.path.join(HERE, "corpus", t)
+        if not os.access(exe, os.X_OK):
+            print(f"mkcorpus: {exe} is not built (make {exe}); seeds in {d} left as they are",
+                  file=sys.stderr)
+            missing = 1
+            continue
+        os.makedirs(d, exist_ok=True)
+        subprocess.run([exe], env=dict(os.environ, FUZZ_WRITE_SEEDS=d), check=True,
+                       stderr=subprocess.DEVNULL)
+    return missing
+
+
 def plain_env(typ, uuid, pt):
     import hashlib
     hdr = b"VTPMMIG1" + be16(1) + bytes([typ, 0]) + uuid + be32(len(pt))
@@ -276,4 +301,4 @@ def plain_env(typ, uuid, pt):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main() or builder_seeds())

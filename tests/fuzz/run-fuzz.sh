@@ -57,6 +57,7 @@ opts_for() {
 	case $1 in
 	fifo) echo "-max_len=20000" ;;        # past the FIFO input buffer (8200)
 	blob | manifest) echo "-max_len=8192" ;;
+	master_sealed) echo "-max_len=8200" ;; # past the 8 KiB file cap
 	*) echo "-max_len=4096" ;;
 	esac
 }

@@ -3,14 +3,16 @@
 # command line, e.g. `run.sh test_nv test_cli`) against the binaries in
 # $BUILD.  Each test gets its own mktemp directory as $TESTDIR and a time
 # limit (TEST_TIMEOUT, default 120 s, enforced with timeout(1), which
-# signals the test's whole process group).  Afterwards any process still
+# signals the test's whole process group; a test that needs longer says so
+# in a line "# run.sh: timeout=SECONDS").  Afterwards any process still
 # naming that directory on its command line is killed and the directory is
 # removed.  Prints "PASS name" / "FAIL name" (a failing test's output
 # follows, indented), or "SKIP name: reason" for a test that exited 77
 # (lib.sh's skip; under CI=true a skip of something this machine kind can
 # run is a failure, see lib.sh), and "  part skipped: reason" under a PASS
-# for each SKIP-PART line the test printed.  Ends with "N skipped" (when
-# any) and then the line "N passed, N failed"; exits 1 if any failed.
+# for each SKIP-PART line the test printed; a passing test's "STEP ..."
+# timing lines are shown too.  Ends with "N skipped" (when any) and then
+# the line "N passed, N failed"; exits 1 if any failed.
 # KEEP_TESTDIR=1 keeps the directories of failed tests.
 set -uo pipefail
 
@@ -75,13 +77,16 @@ for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	dir=$(mktemp -d -t "vtpm-it.$name.XXXXXX")
 	out=$(mktemp -t "vtpm-it.$name.out.XXXXXX")
+	limit=$(sed -n 's/^# run\.sh: timeout=\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	limit=${limit:-$TIMEOUT}
 	start=$(date +%s%N)
-	TESTDIR=$dir timeout -k 10 "$TIMEOUT" bash "$t" >"$out" 2>&1
+	TESTDIR=$dir timeout -k 10 "$limit" bash "$t" >"$out" 2>&1
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	if [ "$rc" = 0 ]; then
 		echo "PASS $name"
 		grep '^SKIP-PART: ' "$out" | sed 's/^SKIP-PART: /    part skipped: /' || [ $? = 1 ]
+		grep '^STEP ' "$out" | sed 's/^/    /' || [ $? = 1 ]
 		pass=$((pass + 1))
 	elif [ "$rc" = 77 ]; then
 		reason=$(grep -m1 '^SKIP: ' "$out" | sed 's/^SKIP: //') || [ $? = 1 ]
@@ -89,7 +94,7 @@ for t in "${tests[@]}"; do
 		skipped+=("$name")
 	else
 		echo "FAIL $name"
-		[ "$rc" != 124 ] || echo "    timed out after ${TIMEOUT} s"
+		[ "$rc" != 124 ] || echo "    timed out after ${limit} s"
 		echo "    exit status $rc after ${ms} ms; output:"
 		sed 's/^/    /' "$out"
 		failed=$((failed + 1))

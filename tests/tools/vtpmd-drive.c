@@ -30,7 +30,8 @@
  *   finish HEX [expect EXP]       send HEX on the held connection, read the response
  *   run SHELL-COMMAND             run it (VTPM_SOCK, VTPM_DIR set) while relaying control
  *   runfail SHELL-COMMAND         same, but a zero exit status is the failure
- *   stop                          CHAN_STOP -> CHAN_STOPPED, wait for exit 0
+ *   stop [poweroff]               CHAN_STOP (with CHAN_STOP_POWER_OFF) ->
+ *                                 CHAN_STOPPED, wait for exit 0
  *   wait [CODE]                   wait for vtpmd to exit by itself (e.g. after CMD_SHUTDOWN)
  *   close                         close the channel (manager gone), wait for exit 0
  *   send TYPE [HEX]               send an arbitrary message, no fd (protocol-violation tests)
@@ -787,9 +788,15 @@ cmd_run(const char *shell, int want_ok)
 }
 
 static void
-cmd_stop(void)
+cmd_stop(int poweroff)
 {
-	send_or_fail(CHAN_STOP, NULL, 0, NULL, 0, -1);
+	uint8_t flags[4];
+
+	be32_put(flags, CHAN_STOP_POWER_OFF);
+	if (poweroff)
+		send_or_fail(CHAN_STOP, flags, sizeof(flags), NULL, 0, -1);
+	else
+		send_or_fail(CHAN_STOP, NULL, 0, NULL, 0, -1);
 	if (await(CHAN_STOPPED) == 0) {
 		printf("stopped rc=0x%x\n", got.len == 4 ? be32_get(got.data) : 0xffffffffu);
 		if (got.len != 4 || be32_get(got.data) != 0)
@@ -906,7 +913,7 @@ execute(char *line)
 			check_expect(w + 2, nw - 2, got.data, got.len);
 		}
 	} else if (strcmp(w[0], "stop") == 0)
-		cmd_stop();
+		cmd_stop(nw > 1 && strcmp(w[1], "poweroff") == 0);
 	else if (strcmp(w[0], "wait") == 0)
 		cmd_wait(nw > 1 ? atoi(w[1]) : -1);
 	else if (strcmp(w[0], "close") == 0)

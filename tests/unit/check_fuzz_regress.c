@@ -9,13 +9,13 @@
  *   F1  util/chan.c chan_recv: an empty packet carrying fds is reported as
  *       EOF and its fds leak (a vtpmd can leak manager fds and make the
  *       manager believe it exited while it keeps running).
- *   F2  manager/vtpm.c: vtpm_channel_lost() frees the vTPM (pending
+ *   F2  manager/vtpm.c (now supervise.c/registry.c): vtpm_channel_lost() freed the vTPM (pending
  *       delete) under vtpm_chan_cb/handle_msg, which keep using it.
  *   F3  manager: an object freed by one callback (a vTPM's control
  *       connection) still has an event later in the same epoll_wait batch,
  *       which the loop then dispatches (a) after vtpmctl delete, (b) after
  *       a reply to a client that has gone.
- *   F4  manager/vtpm.c vtpm_channel_lost: failing the queue re-enters
+ *   F4  manager/vtpm.c (now supervise.c, queue.c) vtpm_channel_lost: failing the queue re-enters
  *       vtpm_submit (reply -> ctrl_conn_resume) and a pipelined control
  *       request is lost: leaked, and its client never gets an answer.
  *   F5  manager/ctl.c do_status: snprintf offsets are not clamped; a long
@@ -281,11 +281,20 @@ batch(void)
 	return n;
 }
 
+/* Runs batches until nothing is pending, storage and commit work included
+ * (their completions wake the loop's epoll through an eventfd). */
 static void
 pump(void)
 {
-	for (int i = 0; i < 64 && batch() > 0; i++)
-		;
+	struct epoll_event evs[64];
+	int n;
+
+	for (int i = 0; i < 256; i++) {
+		n = epoll_wait(m->epfd, evs, 64, worker_pending(m) != 0 ? 100 : 0);
+		mgr_dispatch(m, evs, n > 0 ? n : 0);
+		if (n <= 0 && worker_pending(m) == 0)
+			return;
+	}
 }
 
 static struct chan *
@@ -490,7 +499,7 @@ END_TEST
  * (hex 000914ca0433).  `vtpmctl delete` of a vTPM
  * whose vtpmd is starting queues a STOP; the vtpmd sends READY and dies.
  * handle_msg(READY) -> vtpm_pump -> chan_send fails -> vtpm_kill ->
- * vtpm_channel_lost -> vtpm_delete -> vtpm_free; back in vtpm_chan_cb the
+ * vtpm_channel_lost -> (the delete waiter) vtpm_delete -> vtpm_free; back in vtpm_chan_cb the
  * loop condition reads the freed vTPM (ASan: heap-use-after-free in
  * vtpm_has_vtpmd called from vtpm_chan_cb).
  */

@@ -127,6 +127,8 @@ main(int argc, char **argv)
 	srunner_add_suite(sr, fileio_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, host_tpm_suite());
+	srunner_add_suite(sr, tpm2_sealed_suite());
+	srunner_add_suite(sr, master_sealed_suite());
 	srunner_add_suite(sr, tpm2_host_suite());
 	srunner_add_suite(sr, tpm12_host_suite());
 	srunner_add_suite(sr, ekcert_suite());

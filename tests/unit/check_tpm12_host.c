@@ -824,6 +824,46 @@ START_TEST(test_fake_retry_then_ok_tcp)
 }
 END_TEST
 
+/* Only a TPM 1.2 response tag with TPM_RETRY is resent: the same code
+ * under a 2.0 tag is malformed, refused at once. */
+START_TEST(test_fake_retry_bad_tag)
+{
+	struct fake f = { 0 };
+	uint8_t out[4];
+	char err[256];
+
+	fake_add_hdr(&f, 0x8001, 10, TPM12_RETRY, NULL, 0, 0);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_ptr_nonnull(strstr(err, "tag"));
+	ck_assert_uint_eq(f.ncmds, 1);
+}
+END_TEST
+
+/* The raw path (version probing) resends nothing: the caller gets the
+ * TPM's answer, whatever it is. */
+START_TEST(test_fake_transmit_no_retry)
+{
+	static const uint8_t getrandom[14] = { 0, 0xc1, 0, 0, 0, 14, 0, 0, 0, 0x46, 0, 0, 0, 4 };
+	struct fake f = { 0 };
+	struct tpm12_host *t = NULL;
+	uint8_t rsp[64];
+	size_t n = 0;
+	char err[256];
+
+	fake_add_hdr(&f, 0xc4, 10, TPM12_RETRY, NULL, 0, 0);
+	fake_start(&f, 0);
+	ck_assert_int_eq(tpm12_host_open(f.where, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(tpm12_host_transmit(t, getrandom, sizeof(getrandom), rsp, &n,
+					     sizeof(rsp), err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(be32_get(rsp + 6), TPM12_RETRY);
+	tpm12_host_close(t);
+	fake_stop(&f);
+	ck_assert_uint_eq(f.ncmds, 1);
+}
+END_TEST
+
 /* An authorised answer whose HMAC is garbage: refused, output unused, and
  * the session terminated. */
 START_TEST(test_fake_bad_hmac)
@@ -1248,6 +1288,8 @@ tpm12_host_suite(void)
 	tcase_add_test(tf, test_fake_too_many_random);
 	tcase_add_test(tf, test_fake_retry_busy);
 	tcase_add_test(tf, test_fake_retry_then_ok_tcp);
+	tcase_add_test(tf, test_fake_retry_bad_tag);
+	tcase_add_test(tf, test_fake_transmit_no_retry);
 	tcase_add_test(tf, test_fake_bad_hmac);
 	tcase_add_test(tf, test_open_errors);
 	tcase_set_timeout(tf, 60);

@@ -4,17 +4,22 @@
  * the persistent SRK, a blob taken to another TPM, malformed blobs, the NV
  * counter, secrets kept off the bus (recorded with the pcap TCTI), a TPM
  * that keeps answering RETRY (through a small proxy), an absent, vanished
- * and restarted TPM, and that no transient object or session is left
- * behind.  The tests reach the TPM a second way, through
- * their own ESYS context, to change PCRs and to look at what is loaded;
+ * and restarted TPM, that no transient object or session is left
+ * behind, and master.sealed as host_seal.c writes and checks it.  The
+ * tests reach the TPM a second way, through their own ESYS context, to
+ * change PCRs and to look at what is loaded;
  * swtpm's socket TCTI connects per command, so both can share one swtpm.
  * Without swtpm installed the suite is empty and says so.
  */
 #include "unit.h"
+#include "tcs/host_tpm.h"
 #include "tcs/tpm2_host.h"
+#include "tcs/tpm2_sealed.h"
 #include "util/buf.h"
+#include "util/fileio.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -63,6 +68,26 @@ sleep_ms(long ms)
 		;
 }
 
+/* A Unix socket something listens on.  A socket file exists from bind(),
+ * before listen(), and the TCTI needs the control socket too: waiting for
+ * the data socket's file alone failed about one test in sixty here
+ * ("tcti:IO failure" at the first open). */
+static bool
+connectable(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return false;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
 /* Starts swtpm on s->dir's state (kept across restarts). */
 static void
 swtpm_spawn(struct swtpm *s)
@@ -95,7 +120,8 @@ swtpm_spawn(struct swtpm *s)
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
-		if (stat(s->sock, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (stat(s->sock, &st) == 0 && S_ISSOCK(st.st_mode) && connectable(s->sock) &&
+		    connectable(ctrl))
 			return;
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = -1;
@@ -359,6 +385,26 @@ unseal_rc(struct tpm2_host *t, const uint8_t *blob, size_t len)
 	return tpm2_host_unseal(t, blob, len, got, &n, sizeof(got), err, sizeof(err));
 }
 
+/* A blob from the TPM parses (tcs/tpm2_sealed.c) and is rebuilt byte for
+ * byte: nothing in it is dropped or normalised on the way. */
+static void
+sealed_identity(const struct buf *blob)
+{
+	struct tpm2_sealed *s = calloc(1, sizeof(*s));
+	struct buf again;
+	int r;
+
+	ck_assert(s != NULL);
+	r = tpm2_sealed_parse(blob->d, blob->len, s, err, sizeof(err));
+	ck_assert_msg(r == 0, "tpm2_sealed_parse: %d %s", r, err);
+	buf_init(&again, TPM2_SEALED_MAX);
+	ck_assert_int_eq(tpm2_sealed_put(s, &again, err, sizeof(err)), 0);
+	ck_assert_uint_eq(again.len, blob->len);
+	ck_assert(memcmp(again.d, blob->d, blob->len) == 0);
+	buf_free(&again);
+	free(s);
+}
+
 /* ---- tests ---- */
 
 START_TEST(t_random)
@@ -414,6 +460,8 @@ START_TEST(t_seal_roundtrip)
 	ck_assert(memcmp(blob.d, "VT2S\0\1", 6) == 0);
 	ck_assert_uint_eq(blob.d[6], 2); /* no persistent SRK: the template primary */
 	ck_assert(memcmp(blob.d + 8, "\0\0\0\0", 4) == 0);
+	/* What this TPM made parses, and builds back to the same bytes. */
+	sealed_identity(&blob);
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
 	/* Twice: nothing from the first call is in the way of the second. */
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
@@ -465,6 +513,7 @@ START_TEST(t_seal_pcr)
 	seal_ok(t, secret32, sizeof(secret32), 1u << 16, &blob);
 	ck_assert(memcmp(blob.d + 8, "\0\1\0\0", 4) == 0);
 	seal_ok(t, secret32, 20, 0, &plain);
+	sealed_identity(&blob);
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
 
 	pcr16_extend(tpm_a.tcti);
@@ -499,6 +548,8 @@ START_TEST(t_persistent_srk)
 	ck_assert_uint_eq(pers.d[6], 1);
 	seal_ok(t, secret32, 24, 1u << 16 | 1u << 23, &pers_pcr);
 	ck_assert_uint_eq(pers_pcr.d[6], 1);
+	sealed_identity(&pers);
+	sealed_identity(&pers_pcr);
 	unseal_expect(t, &pers, secret32, sizeof(secret32));
 	unseal_expect(t, &pers_pcr, secret32, 24);
 	/* A blob made under the template primary still finds its parent. */
@@ -791,6 +842,128 @@ START_TEST(t_bus_encrypted)
 }
 END_TEST
 
+/* ---- master.sealed through host_seal.c ---- */
+
+/* Unlocks h (a fresh connection each time) with the state in dirfd. */
+static int
+unlock(const char *tcti, int dirfd, uint8_t key[32], int *created)
+{
+	struct host_tpm h;
+	struct host_tpm_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_msg(host_tpm_parse(tcti, &h, err, sizeof(err)) == 0, "parse: %s", err);
+	err[0] = '\0';
+	r = host_tpm_unlock(&h, &o, dirfd, 1, key, created, err, sizeof(err));
+	host_tpm_close(&h);
+	return r;
+}
+
+static int
+host_tpm_unlock_first(const char *tcti, int dirfd, uint8_t key[32], int *created)
+{
+	struct host_tpm h;
+	struct host_tpm_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_msg(host_tpm_parse(tcti, &h, err, sizeof(err)) == 0, "parse: %s", err);
+	r = host_tpm_unlock(&h, &o, dirfd, 0, key, created, err, sizeof(err));
+	host_tpm_close(&h);
+	return r;
+}
+
+/* Writes f with byte at changed to v (or as it is, at == SIZE_MAX). */
+static void
+rewrite(int dirfd, const uint8_t *f, size_t len, size_t at, uint8_t v, size_t newlen)
+{
+	uint8_t *c = malloc(newlen);
+
+	ck_assert(c != NULL);
+	memset(c, 0, newlen);
+	memcpy(c, f, len < newlen ? len : newlen);
+	if (at != SIZE_MAX)
+		c[at] = v;
+	ck_assert_int_eq(file_write_atomic(dirfd, HOST_SEALED_NAME, c, newlen, 0600), 0);
+	free(c);
+}
+
+static void
+unlock_refused(const char *tcti, int dirfd, int want, const char *msg, const char *what)
+{
+	uint8_t key[32];
+	int created = -1, r = unlock(tcti, dirfd, key, &created);
+
+	ck_assert_msg(r == want, "%s: unlock returned %d (%s), want %d", what, r, err, want);
+	ck_assert_msg(strstr(err, msg) != NULL, "%s: \"%s\", want \"%s\"", what, err, msg);
+	ck_assert_int_eq(created, 0);
+}
+
+/*
+ * host_seal.c's use of tcs/master_sealed.c on a real TPM: the file it
+ * writes unlocks to the same key; a changed header is refused by the
+ * layout check, the TPM-version check, the --seal-pcrs check or, for the
+ * values only the MAC protects (counter index, flags, MAC), by the MAC
+ * check after the TPM unsealed the key; and nothing is re-created.
+ */
+START_TEST(t_master_sealed_file)
+{
+	char *dir = unit_mkdtemp();
+	uint8_t key[32], again[32], *f = NULL;
+	size_t flen = 0;
+	int dirfd, created = -1, r;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dirfd, 0);
+	r = host_tpm_unlock_first(tpm_a.tcti, dirfd, key, &created);
+	ck_assert_msg(r == 0, "first unlock: %d %s", r, err);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(file_read_all(dirfd, HOST_SEALED_NAME, 8192, &f, &flen), 0);
+	ck_assert_uint_gt(flen, 24 + 32);
+	ck_assert_uint_eq(f[10], 2);
+
+	r = unlock(tpm_a.tcti, dirfd, again, &created);
+	ck_assert_msg(r == 0, "second unlock: %d %s", r, err);
+	ck_assert_int_eq(created, 0);
+	ck_assert(memcmp(key, again, 32) == 0);
+
+	rewrite(dirfd, f, flen, 19, f[19] ^ 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+		       "counter index changed");
+	rewrite(dirfd, f, flen, 11, 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+		       "flags changed");
+	rewrite(dirfd, f, flen, flen - 1, f[flen - 1] ^ 0x80, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+		       "MAC changed");
+	rewrite(dirfd, f, flen, 10, 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_WRONG_TPM, "sealed by a TPM 1.2",
+		       "TPM version 1.2");
+	rewrite(dirfd, f, flen, 10, 7, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "unknown TPM version", "TPM version 7");
+	rewrite(dirfd, f, flen, 13, 1, flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FAIL, "sealed to PCRs 16", "PCR mask changed");
+	rewrite(dirfd, f, flen, 23, (uint8_t)(f[23] + 1), flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "inconsistent lengths", "bloblen + 1");
+	rewrite(dirfd, f, flen, SIZE_MAX, 0, flen + 1);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "inconsistent lengths", "a byte more");
+	rewrite(dirfd, f, flen, 0, 'X', flen);
+	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "not a vtpm-manager sealed key file",
+		       "magic");
+
+	/* The file as written still opens. */
+	rewrite(dirfd, f, flen, SIZE_MAX, 0, flen);
+	r = unlock(tpm_a.tcti, dirfd, again, &created);
+	ck_assert_msg(r == 0, "unlock after all that: %d %s", r, err);
+	ck_assert(memcmp(key, again, 32) == 0);
+	free(f);
+	close(dirfd);
+	unit_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- a TPM that answers "retry" ---- */
 
 static bool
@@ -997,6 +1170,7 @@ tpm2_host_suite(void)
 	tcase_add_test(tc, t_malformed);
 	tcase_add_test(tc, t_counter);
 	tcase_add_test(tc, t_bus_encrypted);
+	tcase_add_test(tc, t_master_sealed_file);
 	tcase_add_test(tc, t_busy);
 	tcase_add_test(tc, t_notpm);
 	suite_add_tcase(s, tc);

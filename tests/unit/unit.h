@@ -21,6 +21,8 @@ Suite *store_suite(void);
 Suite *host_tpm_suite(void);
 Suite *fileio_suite(void);
 Suite *tpm2_host_suite(void);
+Suite *tpm2_sealed_suite(void);
+Suite *master_sealed_suite(void);
 Suite *tpm12_host_suite(void);
 Suite *ekcert_suite(void);
 Suite *transport_suite(void);

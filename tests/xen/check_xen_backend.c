@@ -8,7 +8,7 @@
  * dispatches the events as main.c's run_loop does.  The rest of the manager
  * is a small fake (the functions xen_backend.c calls: vtpm_find_uuid,
  * vtpm_submit, ...): requests are queued here and answered through their
- * completion (struct req done), exactly as vtpm.c answers them.  Frontends
+ * completion (struct req done), exactly as queue.c answers them.  Frontends
  * are separate stand-in domains; the TPM exchanges run in a thread of their
  * own, sharing the page with the backend's thread.
  */
@@ -43,9 +43,14 @@ static struct {
 	struct req *q[64];
 	struct vtpm *qv[64];
 	unsigned n;
-	unsigned stops;
+	unsigned stops;      /* plain stops: a guest's removal must never make one */
+	unsigned power_offs; /* vtpm_power_off: a removal (reboot, shutdown, destroy) */
+	unsigned creates;    /* vtpm_create (xen_autocreate) */
+	unsigned spawns;     /* vtpm_spawn: launch on open */
+	int fail_spawn;
+	int fail_create;
 	unsigned cancels;
-	int fail_submit; /* behave like vtpm.c when the vtpmd cannot start */
+	int fail_submit; /* behave like supervise.c when the vtpmd cannot start */
 	int hold;        /* do not answer TPM requests by themselves */
 	uint8_t last_cmd[TPM_FRAME_MAX];
 	size_t last_len;
@@ -60,18 +65,61 @@ vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN])
 	return NULL;
 }
 
-int
-vtpm_has_vtpmd(const struct vtpm *v)
-{
-	return v->ch.fd >= 0;
-}
-
 void
 vtpm_request_stop(struct mgr *m, struct vtpm *v)
 {
 	(void)m;
 	fk.stops++;
 	v->ch.fd = -1;
+}
+
+int
+vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
+{
+	(void)m;
+	ck_assert_int_eq(autostart, 1); /* xen-tpmfront never sends Startup */
+	if (fk.fail_spawn) {
+		snprintf(v->reason, sizeof(v->reason), "crash loop");
+		return -1;
+	}
+	fk.spawns++;
+	v->ch.fd = FAKE_VTPMD_FD;
+	return 0;
+}
+
+void
+vtpm_power_off(struct mgr *m, struct vtpm *v)
+{
+	(void)m;
+	fk.power_offs++;
+	v->ch.fd = -1;
+}
+
+struct vtpm *
+vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
+	    uint32_t owner_gid, struct stop_wait waiter, char *err, size_t errlen)
+{
+	ck_assert(waiter.done == NULL); /* the backend goes on at once */
+	ck_assert_uint_eq(owner_uid, MANIFEST_NO_OWNER); /* the socket group's, as vtpmctl's default */
+	ck_assert_uint_eq(owner_gid, MANIFEST_NO_OWNER);
+	struct vtpm *v;
+
+	if (fk.fail_create) {
+		snprintf(err, errlen, "saving its record failed");
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(v->me.uuid, uuid, UUID_LEN);
+	v->me.tpm_version = (uint8_t)tpm_version;
+	uuid_format(v->me.uuid, v->uuid_str);
+	v->ch.fd = -1;
+	v->next = m->vtpms;
+	m->vtpms = v;
+	fk.creates++;
+	return v;
 }
 
 uint32_t
@@ -114,7 +162,7 @@ vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 	ck_assert(r->kind == REQ_TPM ? r->done != NULL : r->done == NULL);
 	r->v = v;
 	if (fk.fail_submit) {
-		/* vtpm.c's req_fail for a TPM request. */
+		/* queue.c's req_fail for a TPM request. */
 		uint8_t err[TPM_HDR_SIZE];
 
 		tpm_frame_error(err, buf_ptr(&r->payload), buf_avail(&r->payload),
@@ -159,7 +207,7 @@ fake_tpm(const uint8_t *cmd, size_t len, uint8_t *out, size_t outmax)
 	return 10;
 }
 
-/* Answers every queued request, oldest first, as vtpm.c would. */
+/* Answers every queued request, oldest first, as supervise.c would. */
 static void
 fake_answer_all(struct mgr *m)
 {
@@ -684,6 +732,9 @@ START_TEST(test_state_machine)
 
 	tool_add(5, 0, UUID1);
 	wait_be_state(5, 0, XEN_BUS_INITWAIT);
+	/* A new device: a volatile state left for a guest that is gone is
+	 * discarded (the vTPM is off: vtpm_power_off only deletes it). */
+	ck_assert_uint_eq(fk.power_offs, 1);
 	s = be_read(5, 0, "feature-protocol-v2");
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s, "1");
@@ -699,18 +750,22 @@ START_TEST(test_state_machine)
 	fe_disconnect(&f);
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.stops, 0); /* the guest still runs: no power cycle */
+	ck_assert_uint_eq(fk.power_offs, 1); /* the guest still runs: no power cycle */
 
 	/* Reconnect with a fresh page and port (a resume, a module reload). */
 	fe_connect(&f);
 	ck_assert_uint_eq(standin_mappings(H.w), 1);
 	exchange_getrandom(&f, 32);
 
-	/* libxl removes the device: Closed, unmapped, vTPM powered off. */
+	/* libxl removes the device (the guest rebooted, shut down or was
+	 * destroyed): Closed, unmapped, and the vTPM powered off, not merely
+	 * stopped: a plain stop keeps the volatile state (PCRs) for the next
+	 * start of an autostarted TPM, which xen-tpmfront's always is. */
 	tool_remove(5, 0);
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.stops, 1);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	ck_assert_uint_eq(fk.stops, 0);
 	ck_assert_int_eq(standin_grant_end(H.w, f.ref), 0);
 	fe_free(&f);
 }
@@ -993,8 +1048,11 @@ START_TEST(test_locality)
 	wait_be_state(30, 0, XEN_BUS_INITWAIT);
 	fe_init(&f, 30, 0);
 	fe_connect(&f);
+	ck_assert_uint_eq(fk.spawns, 1); /* launched when the device opened */
 
-	/* No vtpmd yet: the locality is remembered for its start. */
+	/* No vtpmd (an operator stopped it, or it crashed): the locality is
+	 * remembered for its next start. */
+	H.v1->ch.fd = -1;
 	x->f = &f;
 	getrandom_cmd(x, 4);
 	x->locality = 2;
@@ -1138,12 +1196,27 @@ START_TEST(test_manager_restart)
 	struct xen_if bxi;
 	char err[256];
 
+	struct xfer *x = calloc(1, sizeof(*x));
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(x);
 	tool_add(50, 0, UUID1);
 	wait_be_state(50, 0, XEN_BUS_INITWAIT);
 	fe_init(&f, 50, 0);
 	fe_connect(&f);
 	exchange_getrandom(&f, 4);
+	/* SIGTERM: a command the guest submits now is left in the page for
+	 * the next manager (queued behind the vtpmd's stop it would fail). */
+	H.m->stopping = 1;
+	x->f = &f;
+	getrandom_cmd(x, 4);
+	ck_assert_int_eq(pthread_create(&t, NULL, xfer_thread, x), 0);
+	ck_assert(pump_until(xfer_submitted, x, 3000));
+	pump(50);
+	ck_assert_uint_eq(fk.n, 0);
+	ck_assert_int_eq(__atomic_load_n(&f.page->state, __ATOMIC_ACQUIRE), XEN_TPMIF_SUBMIT);
 	xen_backend_close(H.m);
+	H.m->stopping = 0;
 	ck_assert_uint_eq(standin_mappings(H.w), 0);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
 	ck_assert_int_eq(be_state(50, 0), XEN_BUS_CONNECTED);
@@ -1153,8 +1226,95 @@ START_TEST(test_manager_restart)
 	ck_assert(pump_until(one_mapping, H.w, 3000));
 	wait_be_state(50, 0, XEN_BUS_CONNECTED);
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 1);
-	exchange_getrandom(&f, 4);
+	/* The new manager serves the waiting command. */
+	ck_assert(pump_until(xfer_done, x, 3000));
+	pthread_join(t, NULL);
+	ck_assert_int_eq(x->final_state, XEN_TPMIF_FINISH);
+	ck_assert_uint_eq(x->resp_len, 16);
+	free(x);
+	/* A restart is not a power cycle: the device the new backend finds
+	 * is Connected, not new (1 is the first device's discard). */
+	ck_assert_uint_eq(fk.power_offs, 1);
+	/* Destroyed before it sent this manager a command: still a power
+	 * cycle (the old manager saved the volatile state at its stop). */
 	tool_remove(50, 0);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	ck_assert_uint_eq(fk.stops, 0);
+	fe_free(&f);
+}
+END_TEST
+
+/* xl create, then destroy before the guest's frontend connects: the vTPM
+ * is powered off all the same (any saved volatile state goes). */
+START_TEST(test_removed_unconnected)
+{
+	tool_add(52, 0, UUID1);
+	wait_be_state(52, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.power_offs, 1);
+	tool_remove(52, 0);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	/* A refused device never claimed the vTPM: nothing to power off. */
+	tool_add(53, 0, UUID_UNKNOWN);
+	expect_refused(53, 0, "not defined");
+	tool_remove(53, 0);
+	ck_assert_uint_eq(fk.power_offs, 2);
+	/* A vTPM that cannot start (a crash loop, a broken state file) is
+	 * refused at open, so xl create fails instead of the guest's TPM. */
+	H.v1->ch.fd = -1;
+	fk.fail_spawn = 1;
+	tool_add(59, 0, UUID1);
+	expect_refused(59, 0, "cannot start: crash loop");
+	tool_remove(59, 0);
+	fk.fail_spawn = 0;
+	ck_assert_uint_eq(fk.power_offs, 3); /* its discard at open */
+	/* A vTPM whose vtpmd runs (a tool on its socket, a stop under way)
+	 * is left alone when a new device opens it. */
+	H.v1->ch.fd = FAKE_VTPMD_FD;
+	tool_add(58, 0, UUID1);
+	wait_be_state(58, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.power_offs, 3);
+	tool_remove(58, 0);
+	ck_assert_uint_eq(fk.power_offs, 4);
+}
+END_TEST
+
+
+/* xen_autocreate: an unknown UUID gets a TPM 2.0 on first sight; the
+ * device then works as any other.  Off (test_unknown_uuid): refused. */
+START_TEST(test_autocreate)
+{
+	struct fe f;
+	struct vtpm *v;
+	uint8_t u[UUID_LEN];
+
+	H.m->cfg.xen_autocreate = 1;
+	tool_add(54, 0, UUID_UNKNOWN);
+	wait_be_state(54, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.creates, 1);
+	ck_assert_int_eq(uuid_parse(UUID_UNKNOWN, u), 0);
+	v = vtpm_find_uuid(H.m, u);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v->me.tpm_version, 2);
+	fe_init(&f, 54, 0);
+	fe_connect(&f);
+	exchange_getrandom(&f, 8);
+	tool_remove(54, 0);
+	ck_assert_uint_eq(fk.power_offs, 2); /* opened as new, removed */
+	/* Known now: the next device finds it, nothing is created. */
+	tool_add(55, 0, UUID_UNKNOWN);
+	wait_be_state(55, 0, XEN_BUS_INITWAIT);
+	ck_assert_uint_eq(fk.creates, 1);
+	tool_remove(55, 0);
+	/* Malformed UUIDs are refused before anything is created; a failed
+	 * creation refuses the device with the reason. */
+	tool_add(56, 0, "not-a-uuid");
+	expect_refused(56, 0, "is not a UUID");
+	fk.fail_create = 1;
+	tool_add(57, 0, "77777777-2222-4333-8444-555555555555");
+	expect_refused(57, 0, "xen_autocreate failed: saving its record failed");
+	ck_assert_uint_eq(fk.creates, 1);
+	tool_remove(56, 0);
+	tool_remove(57, 0);
 	fe_free(&f);
 }
 END_TEST
@@ -1240,7 +1400,7 @@ START_TEST(test_forced_removal)
 	ck_assert_int_eq(standin_xs_rm(H.w, be), 0);
 	ck_assert(pump_until(no_mappings, H.w, 3000));
 	ck_assert_uint_eq(standin_bound_pairs(H.w), 0);
-	ck_assert_uint_eq(fk.stops, 1);
+	ck_assert_uint_eq(fk.power_offs, 2); /* the discard at its opening, the removal */
 	/* The UUID is free again. */
 	tool_add(71, 0, UUID1);
 	wait_be_state(71, 0, XEN_BUS_INITWAIT);
@@ -1268,6 +1428,8 @@ xen_backend_suite(void)
 	tcase_add_test(tc, test_stale_and_failed);
 	tcase_add_test(tc, test_response_too_big);
 	tcase_add_test(tc, test_manager_restart);
+	tcase_add_test(tc, test_removed_unconnected);
+	tcase_add_test(tc, test_autocreate);
 	tcase_add_test(tc, test_bad_frontend);
 	tcase_add_test(tc, test_forced_removal);
 	suite_add_tcase(s, tc);

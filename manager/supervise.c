@@ -1,6 +1,6 @@
 /*
- * vtpm.c - supervision of vtpmd processes and the manager's end of their
- * channels.
+ * supervise.c - supervision of vtpmd processes and the manager's end of
+ * their channels.
  *
  * Owns: each vTPM's vtpmd (spawn, stop, kill, reap), its request queue and
  * the NV load/store/delete service that turns a vtpmd's blobs into sealed
@@ -29,7 +29,6 @@
  * until `vtpmctl stop`.
  */
 #include "manager/mgr.h"
-#include "manager/adopt.h"
 #include "manager/nvservice.h"
 #include "manager/provision.h"
 
@@ -69,12 +68,13 @@
 #define STUCK_MARGIN_MS 10000
 
 static void vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why);
-static void vtpm_pump(struct mgr *m, struct vtpm *v);
 static void vtpm_chan_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void kept_cb(struct mgr *m, struct ev *e, uint32_t events);
 static void kept_free(struct mgr *m, struct kept_conn *k, int shut);
 static void flight_unmap(struct vtpm *v);
 static void vtpm_kill(struct mgr *m, struct vtpm *v, const char *why);
+static void channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how,
+				int st);
 
 /* Signals the running vtpmd: by pidfd when it was adopted (it is not our
  * child, and its pid could be reused once it is gone), else by pid while
@@ -87,58 +87,6 @@ signal_vtpmd(struct vtpm *v, int sig)
 	else if (v->pid > 0 && !v->pid_reaped)
 		(void)kill(v->pid, sig);
 }
-
-struct vtpm *
-vtpm_find_uuid(struct mgr *m, const uint8_t uuid[UUID_LEN])
-{
-	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
-		if (memcmp(v->me.uuid, uuid, UUID_LEN) == 0)
-			return v;
-	return NULL;
-}
-
-struct vtpm *
-vtpm_find_instance(struct mgr *m, uint32_t instance)
-{
-	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
-		if (v->me.instance == instance)
-			return v;
-	return NULL;
-}
-
-int
-vtpm_has_vtpmd(const struct vtpm *v)
-{
-	return v->ch.fd >= 0;
-}
-
-struct req *
-req_new(enum req_kind kind, req_done_fn *done, uint64_t tag)
-{
-	struct req *r = calloc(1, sizeof(*r));
-
-	if (r == NULL)
-		return NULL;
-	r->kind = kind;
-	r->done = done;
-	r->tag = tag;
-	buf_init(&r->payload, CHAN_MAX_PAYLOAD);
-	return r;
-}
-
-void
-req_free(struct req *r)
-{
-	if (r == NULL)
-		return;
-	for (int i = 0; i < 2; i++)
-		if (r->held[i] != NULL)
-			(*r->held[i])--;
-	buf_free(&r->payload);
-	free(r);
-}
-
-/* ------------------------------------------------ kept data connections */
 
 static struct kept_conn *
 kept_find(struct vtpm *v, uint32_t id)
@@ -397,8 +345,6 @@ vtpm_add_data_fd(struct mgr *m, struct vtpm *v, int fd)
 	return CTRL_RES_SUCCESS;
 }
 
-/* ------------------------------------------------------- flight record */
-
 /* A sealed one-page memfd for the next vtpmd; *map is our read-only view.
  * Returns the fd (close it after fork) or -1. */
 static int
@@ -596,112 +542,6 @@ vtpm_cancel(struct mgr *m, struct vtpm *v)
 	return CTRL_RES_SUCCESS;
 }
 
-/* ------------------------------------------------------------ lifecycle */
-
-struct vtpm *
-vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err, size_t errlen)
-{
-	struct vtpm *v, **pp;
-
-	if ((v = calloc(1, sizeof(*v))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	v->me = *me;
-	memcpy(v->gen, me->gen, sizeof(v->gen));
-	uuid_format(me->uuid, v->uuid_str);
-	v->ch.fd = -1;
-	v->pidfd = -1;
-	v->data_ev.fd = v->ctrl_ev.fd = v->ch_ev.fd = v->pid_ev.fd = -1;
-	v->state = VS_STOPPED;
-	/* A vtpmd that outlived the last manager brings its sockets back. */
-	if (!adopt_connect(m, v) && sockets_bind_vtpm(m, v, err, errlen) != 0) {
-		free(v);
-		return NULL;
-	}
-	/* Kept in instance order (vtpmctl list pages by instance).  Instances
-	 * only grow, so this is an append but for a manifest out of order. */
-	if (m->vtpms_tail == NULL || m->vtpms_tail->me.instance < me->instance) {
-		pp = m->vtpms_tail != NULL ? &m->vtpms_tail->next : &m->vtpms;
-	} else {
-		for (pp = &m->vtpms; *pp != NULL && (*pp)->me.instance < me->instance;
-		     pp = &(*pp)->next)
-			;
-	}
-	v->next = *pp;
-	*pp = v;
-	if (v->next == NULL)
-		m->vtpms_tail = v;
-	return v;
-}
-
-int
-vtpm_xen_attached(struct mgr *m, const struct vtpm *v)
-{
-	return m->hooks.xen_open != NULL && m->hooks.xen_open(m, v);
-}
-
-int
-vtpm_guest_attached(struct mgr *m, const struct vtpm *v, char *why, size_t whylen)
-{
-	if (v->nkept != 0)
-		snprintf(why, whylen, "a QEMU data connection");
-	else if (vtpm_xen_attached(m, v))
-		snprintf(why, whylen, "a Xen PV device");
-	else
-		return 0;
-	return 1;
-}
-
-void
-vtpm_work_begin(struct vtpm *v)
-{
-	v->nwork++;
-}
-
-void
-vtpm_work_done(struct mgr *m, struct vtpm *v)
-{
-	if (--v->nwork == 0 && v->free_pending)
-		mgr_defer_free(m, v);
-}
-
-void
-vtpm_free(struct mgr *m, struct vtpm *v)
-{
-	struct vtpm **pp;
-	struct req *r, *n;
-
-	struct vtpm *prev = NULL;
-
-	for (pp = &m->vtpms; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
-		if (*pp == v) {
-			*pp = v->next;
-			if (m->vtpms_tail == v)
-				m->vtpms_tail = prev;
-			break;
-		}
-	}
-	sockets_unbind_vtpm(m, v);
-	while (v->kept != NULL)
-		kept_free(m, v->kept, 0);
-	flight_unmap(v);
-	for (r = v->q_head; r != NULL; r = n) {
-		n = r->next;
-		req_free(r);
-	}
-	req_free(v->outstanding);
-	ev_del(m, &v->ch_ev);
-	ev_del(m, &v->pid_ev);
-	if (v->pidfd >= 0)
-		close(v->pidfd);
-	/* Storage work of it still under way keeps it (vtpm_work_done). */
-	if (v->nwork != 0)
-		v->free_pending = 1;
-	else
-		mgr_defer_free(m, v);
-}
-
 static const char *
 vtpm_version_str(const struct vtpm *v)
 {
@@ -866,7 +706,8 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 			return -1;
 		}
 	}
-	adopt_offer(m, v);
+	if (m->hooks.vtpmd_started != NULL)
+		m->hooks.vtpmd_started(m, v);
 	return 0;
 }
 
@@ -897,7 +738,7 @@ vtpm_adopt_channel(struct mgr *m, struct vtpm *v, int fd)
 }
 
 void
-vtpm_detach_local(struct mgr *m, struct vtpm *v)
+vtpm_let_go(struct mgr *m, struct vtpm *v)
 {
 	ev_del(m, &v->ch_ev);
 	chan_close(&v->ch);
@@ -910,80 +751,68 @@ vtpm_detach_local(struct mgr *m, struct vtpm *v)
 	/* Our duplicates only: the vtpmd keeps serving (and holding) them. */
 	while (v->kept != NULL)
 		kept_free(m, v->kept, 0);
-	sockets_release_vtpm(m, v);
-	v->detaching = 0;
-	v->adopt_offered = 0;
 	v->state = VS_DETACHED;
 }
 
-/* Hands r's answer to whoever submitted it, and frees r. */
-static void
-req_complete(struct mgr *m, struct req *r, const uint8_t *resp, size_t len, int failed)
+void
+vtpm_hold_fd(struct mgr *m, struct vtpm *v, uint32_t kind, uint32_t id, int fd)
 {
-	if (r->done != NULL)
-		r->done(m, r, resp, len, failed);
-	req_free(r);
+	uint8_t p[8];
+
+	(void)m;
+	be32_put(p, kind);
+	be32_put(p + 4, id);
+	if (vtpm_has_vtpmd(v) &&
+	    chan_send(v->ch.fd, fd >= 0 ? CHAN_HOLD_FD : CHAN_RELEASE_FD, p, sizeof(p), NULL, 0,
+		      fd) != 0)
+		log_warn(LOGM_VTPM, "vtpm %s: cannot pass a descriptor to hold to vtpmd pid %d (%s); "
+			 "it would not survive a manager restart", v->uuid_str, (int)v->pid,
+			 strerror(errno));
 }
 
-/* Answers a request that will never reach a vtpmd with an error made here. */
-static void
-req_fail(struct mgr *m, struct vtpm *v, struct req *r)
+void
+supervise_forget(struct mgr *m, struct vtpm *v)
 {
-	uint8_t out[16], err[TPM_HDR_SIZE];
-	size_t n;
+	while (v->kept != NULL)
+		kept_free(m, v->kept, 0);
+	flight_unmap(v);
+	queue_fail_all(m, v);
+	ev_del(m, &v->ch_ev);
+	ev_del(m, &v->pid_ev);
+	if (v->pidfd >= 0)
+		close(v->pidfd);
+	v->pidfd = -1;
+}
 
-	switch (r->kind) {
-	case REQ_CTRL:
-		/* A SHUTDOWN or STOP whose vtpmd is gone did what it asked. */
-		if (r->cmd == CMD_SHUTDOWN || r->cmd == CMD_STOP)
-			n = ctrl_error_reply(r->cmd, CTRL_RES_SUCCESS, out, sizeof(out));
-		else
-			n = ctrl_error_reply(r->cmd, CTRL_RES_FAIL, out, sizeof(out));
-		req_complete(m, r, out, n, 1);
-		return;
-	case REQ_TPM:
-		tpm_frame_error(err, buf_ptr(&r->payload), buf_avail(&r->payload),
-				v->me.tpm_version == 2,
-				tpm_frame_fail_code(buf_ptr(&r->payload), buf_avail(&r->payload),
-						    v->me.tpm_version == 2));
-		req_complete(m, r, err, sizeof(err), 1);
-		return;
-	case REQ_STOP:
-		break;
-	}
-	req_free(r);
+void
+vtpm_abort(struct mgr *m, struct vtpm *v, const char *why)
+{
+	if (vtpm_has_vtpmd(v))
+		vtpm_kill(m, v, why);
+}
+
+/* Sends what is queued; a channel that fails means a dead or hung vtpmd. */
+static void
+pump(struct mgr *m, struct vtpm *v)
+{
+	if (queue_pump(m, v) != 0)
+		vtpm_kill(m, v, "channel send failed");
 }
 
 void
 vtpm_submit(struct mgr *m, struct vtpm *v, struct req *r)
 {
-	r->v = v;
-	if (v->q_tail != NULL)
-		v->q_tail->next = r;
-	else
-		v->q_head = r;
-	v->q_tail = r;
-	r->next = NULL;
+	queue_add(v, r);
 	if (!vtpm_has_vtpmd(v)) {
 		/* First use: a TPM command (FIFO) needs a powered-on TPM, as
 		 * swtpm's not-need-init,startup-clear; a control command
 		 * (a hypervisor) gets a TPM that waits for INIT. */
 		if (vtpm_spawn(m, v, r->kind == REQ_TPM) != 0) {
-			while ((r = v->q_head) != NULL) {
-				v->q_head = r->next;
-				req_fail(m, v, r);
-			}
-			v->q_tail = NULL;
+			queue_fail_all(m, v);
 			return;
 		}
 	}
-	vtpm_pump(m, v);
-}
-
-void
-vtpm_kill_for(struct mgr *m, struct vtpm *v, const char *why)
-{
-	vtpm_kill(m, v, why);
+	pump(m, v);
 }
 
 static void
@@ -995,38 +824,10 @@ vtpm_kill(struct mgr *m, struct vtpm *v, const char *why)
 	vtpm_channel_lost(m, v, why);
 }
 
+/* Queues a CHAN_STOP with flags (util/chan.h), or adds the flags to one
+ * already queued. */
 static void
-vtpm_pump(struct mgr *m, struct vtpm *v)
-{
-	struct req *r;
-	uint32_t type;
-	int rc;
-
-	if (v->state != VS_RUNNING || v->outstanding != NULL || (r = v->q_head) == NULL)
-		return;
-	v->q_head = r->next;
-	if (v->q_head == NULL)
-		v->q_tail = NULL;
-	switch (r->kind) {
-	case REQ_CTRL: type = CHAN_CTRL; break;
-	case REQ_TPM: type = CHAN_TPM_CMD; break;
-	default: type = CHAN_STOP; break;
-	}
-	if (r->kind == REQ_CTRL && r->cmd == CMD_SET_LOCALITY && buf_avail(&r->payload) > 4)
-		v->locality = buf_ptr(&r->payload)[4];
-	v->outstanding = r;
-	r->sent_ms = now_ms();
-	rc = chan_send(v->ch.fd, type, buf_ptr(&r->payload), buf_avail(&r->payload), NULL, 0, -1);
-	if (r->kind == REQ_STOP) {
-		v->state = VS_STOPPING;
-		v->stop_deadline = now_ms() + STOP_TIMEOUT_MS;
-	}
-	if (rc != 0)
-		vtpm_kill(m, v, "channel send failed");
-}
-
-void
-vtpm_request_stop(struct mgr *m, struct vtpm *v)
+request_stop(struct mgr *m, struct vtpm *v, uint32_t flags)
 {
 	struct req *r;
 
@@ -1037,10 +838,21 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	v->close_kept = 1;
 	if (v->state == VS_STOPPING)
 		return;
-	for (r = v->q_head; r != NULL; r = r->next)
-		if (r->kind == REQ_STOP)
+	for (r = v->q_head; r != NULL; r = r->next) {
+		if (r->kind == REQ_STOP) {
+			uint32_t had = buf_avail(&r->payload) == 4 ? be32_get(buf_ptr(&r->payload)) : 0;
+
+			if ((had | flags) == had)
+				return;
+			buf_free(&r->payload);
+			buf_init(&r->payload, CHAN_MAX_PAYLOAD);
+			if (buf_put_u32(&r->payload, had | flags) != 0)
+				vtpm_kill(m, v, "out of memory while stopping");
 			return;
-	if ((r = req_new(REQ_STOP, NULL, 0)) == NULL) {
+		}
+	}
+	if ((r = req_new(REQ_STOP, NULL, 0)) == NULL || buf_put_u32(&r->payload, flags) != 0) {
+		req_free(r);
 		vtpm_kill(m, v, "out of memory while stopping");
 		return;
 	}
@@ -1049,7 +861,26 @@ vtpm_request_stop(struct mgr *m, struct vtpm *v)
 	vtpm_submit(m, v, r);
 }
 
-/* Everything below handles one message from a vtpmd. */
+void
+vtpm_request_stop(struct mgr *m, struct vtpm *v)
+{
+	request_stop(m, v, 0);
+}
+
+void
+vtpm_power_off(struct mgr *m, struct vtpm *v)
+{
+	if (!vtpm_has_vtpmd(v)) {
+		/* A vtpmd that a manager stopped under a running guest left
+		 * its volatile state to be resumed; the guest is gone now. */
+		nv_discard(m, v, BLOB_VOLATILE);
+		return;
+	}
+	/* A stop already under way (a SHUTDOWN, an operator's stop) may
+	 * save volatile state: vtpm_channel_lost discards it afterwards. */
+	v->power_off = 1;
+	request_stop(m, v, CHAN_STOP_POWER_OFF);
+}
 
 /* Returns 0, or -1 with *why set when the vtpmd must be killed. */
 static int
@@ -1058,7 +889,7 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 	struct req *r = v->outstanding;
 
 	if (v->state == VS_ADOPTING)
-		return adopt_handle_msg(m, v, msg, why);
+		return m->hooks.adopting_msg(m, v, msg, why);
 	if (msg->fd >= 0) {
 		*why = "sent a file descriptor";
 		return -1;
@@ -1081,7 +912,7 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 		}
 		v->state = VS_RUNNING;
 		log_debug(LOGM_VTPM, "vtpm %s: vtpmd ready", v->uuid_str);
-		vtpm_pump(m, v);
+		pump(m, v);
 		return 0;
 	case CHAN_CTRL_RESP:
 		if (r == NULL || r->kind != REQ_CTRL ||
@@ -1097,7 +928,7 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 			v->stop_deadline = now_ms() + STOP_TIMEOUT_MS;
 		}
 		req_complete(m, r, msg->data, msg->len, 0);
-		vtpm_pump(m, v);
+		pump(m, v);
 		return 0;
 	case CHAN_TPM_RESP:
 		if (r == NULL || r->kind != REQ_TPM ||
@@ -1107,7 +938,7 @@ handle_msg(struct mgr *m, struct vtpm *v, const struct chan_msg *msg, const char
 		}
 		v->outstanding = NULL;
 		req_complete(m, r, msg->data, msg->len, 0);
-		vtpm_pump(m, v);
+		pump(m, v);
 		return 0;
 	case CHAN_STOPPED:
 		if (r == NULL || r->kind != REQ_STOP || msg->len != 4) {
@@ -1308,28 +1139,6 @@ answer_in_flight(struct mgr *m, struct vtpm *v, int dead)
 		 be16_get(out) == TPM2_ST_NO_SESSIONS ? "TPM_RC_FAILURE" : "TPM_FAIL");
 }
 
-static void channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how,
-				int st);
-
-/* Answers what was queued for, or outstanding at, a vtpmd that is gone
- * (FIFO, Xen and control requests get their error from us, not from it).
- * Detached before any is answered: an answer may lead to new requests,
- * which belong to the next vtpmd. */
-static void
-fail_queue(struct mgr *m, struct vtpm *v)
-{
-	struct req *r, *q = v->q_head, *out = v->outstanding;
-
-	v->q_head = v->q_tail = NULL;
-	v->outstanding = NULL;
-	if (out != NULL)
-		req_fail(m, v, out);
-	while ((r = q) != NULL) {
-		q = r->next;
-		req_fail(m, v, r);
-	}
-}
-
 /* The pidfd of a vtpmd being killed turned readable: it is gone. */
 static void
 death_cb(struct mgr *m, struct ev *e, uint32_t events)
@@ -1362,16 +1171,17 @@ vtpm_channel_lost(struct mgr *m, struct vtpm *v, const char *why)
 
 	if (!vtpm_has_vtpmd(v))
 		return;
-	if (v->state == VS_ADOPTING)
-		adopt_failed(m, v);
+	if (v->state == VS_ADOPTING && m->hooks.adopting_broke != NULL)
+		m->hooks.adopting_broke(m, v);
 	v->lost_was = v->state;
 	v->lost_orderly = v->state == VS_STOPPING && v->kill_why == NULL;
 	snprintf(v->lost_why, sizeof(v->lost_why), "%s", why);
 	ev_del(m, &v->ch_ev);
 	chan_close(&v->ch);
 	v->ch_ev.fd = -1;
-	adopt_forget(m, v);
-	fail_queue(m, v);
+	if (m->hooks.vtpmd_gone != NULL)
+		m->hooks.vtpmd_gone(m, v);
+	queue_fail_all(m, v);
 	if (v->lost_orderly) {
 		channel_lost_finish(m, v, 1, how, st);
 		return;
@@ -1499,36 +1309,28 @@ channel_lost_finish(struct mgr *m, struct vtpm *v, int dead, const char *how_in,
 		kept_watch_all(m, v);
 	v->close_kept = 0;
 	v->kill_why = NULL;
+	if (v->power_off) {
+		v->power_off = 0;
+		nv_discard(m, v, BLOB_VOLATILE);
+	}
 
-	/* Answer the waiting vtpmctl clients only once the work is done
-	 * (for a delete: sockets and files gone), so they see the result. */
+	/* Requests that came while it was dying wait for the next vtpmd;
+	 * a vTPM being deleted starts none. */
+	if (!m->stopping && !v->delete_after_stop) {
+		(void)ev_set(m, &v->data_ev, EPOLLIN); /* back to lazy start */
+		if (v->q_head != NULL && vtpm_spawn(m, v, v->q_head->kind == REQ_TPM) != 0)
+			queue_fail_all(m, v);
+	}
+
+	/* Those waiting for the stop hear of it last, when all is done (a
+	 * waiter may go on to delete the vTPM). */
 	struct stop_wait waiters[sizeof(v->stop_waiters) / sizeof(v->stop_waiters[0])];
 	unsigned nwaiters = v->nstop_waiters;
-	int deleting = v->delete_after_stop;
 
 	memcpy(waiters, v->stop_waiters, nwaiters * sizeof(waiters[0]));
 	v->nstop_waiters = 0;
-	if (deleting)
-		vtpm_delete(m, v); /* frees v */
-	else if (!m->stopping)
-		(void)ev_set(m, &v->data_ev, EPOLLIN); /* back to lazy start */
 	for (unsigned i = 0; i < nwaiters; i++)
-		waiters[i].done(m, waiters[i].ctx, 1, deleting ? "deleted" : "stopped");
-	/* Requests that came while it was dying wait for the next vtpmd. */
-	if (!deleting && v->q_head != NULL && vtpm_spawn(m, v, v->q_head->kind == REQ_TPM) != 0)
-		fail_queue(m, v);
-}
-
-void
-vtpm_delete(struct mgr *m, struct vtpm *v)
-{
-	int r;
-
-	log_info(LOGM_VTPM, "vtpm %s: deleted", v->uuid_str);
-	if ((r = store_vtpm_delete(&m->store, v->me.uuid)) != 0)
-		log_err(LOGM_STORE, "vtpm %s: removing its state failed (%d)", v->uuid_str, r);
-	vtpm_free(m, v);
-	(void)manifest_sync(m);
+		waiters[i].done(m, waiters[i].ctx, 1, "stopped");
 }
 
 void
@@ -1600,3 +1402,4 @@ vtpm_stop_idle(struct mgr *m, struct vtpm *v)
 		(void)ev_set(m, &v->data_ev, EPOLLIN);
 	}
 }
+
