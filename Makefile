@@ -45,8 +45,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 LIB_SRCS := $(wildcard util/*.c) $(wildcard crypto/*.c)
 TCS_SRCS := $(wildcard tcs/*.c)
-MGR_SRCS := $(filter-out manager/vtpmctl.c,$(wildcard manager/*.c))
-CTL_SRCS := manager/vtpmctl.c
+MGR_SRCS := $(filter-out manager/vtpmctl%.c,$(wildcard manager/*.c))
+CTL_SRCS := manager/vtpmctl.c manager/vtpmctl_prov.c
 VTPMD_SRCS := $(wildcard vtpm/*.c)
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 XEN_TEST_SRCS := $(wildcard tests/xen/*.c)
@@ -174,6 +174,9 @@ FUZZ_COMMON := $(call fobj,tests/fuzz/common.c $(LIB_SRCS))
 FUZZ_MGR_NAMES := fifo chan ctl ctrl_sock
 FUZZ_VTPMD_NAMES := vtpmd_chan
 FUZZ_STORE_NAMES := blob manifest
+# Parsers of what a private vtpmd returns at manufacture (tpm2-tss unmarshalling).
+FUZZ_MF_NAMES := mf_resp
+FUZZ_MF_OBJS := $(call fobj,manager/manufacture.c manager/vdrive.c)
 # Targets for the host TPM's sealed formats: pure tcs/ files, no TPM.
 FUZZ_SEALED_NAMES := tpm2_sealed master_sealed
 FUZZ_SEALED_OBJS := $(call fobj,tcs/tpm2_sealed.c tcs/master_sealed.c tcs/tpm12_marshal.c)
@@ -193,6 +196,8 @@ $(foreach n,$(FUZZ_MGR_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_MGR_OBJS))\
 $(foreach n,$(FUZZ_VTPMD_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_VTPMD_OBJS))\
 	$(eval $(FUZZ_BUILD)/fuzz_$(n): FUZZ_LDLIBS := $(FUZZ_VTPMD_LDLIBS)))
 $(foreach n,$(FUZZ_STORE_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(call fobj,manager/store.c)))
+$(foreach n,$(FUZZ_MF_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_MF_OBJS))\
+	$(eval $(FUZZ_BUILD)/fuzz_$(n): FUZZ_LDLIBS := -ltss2-mu $(SSL_LIBS)))
 $(foreach n,$(FUZZ_SEALED_NAMES),$(eval $(FUZZ_BUILD)/fuzz_$(n): $(FUZZ_SEALED_OBJS))\
 	$(eval $(FUZZ_BUILD)/fuzz_$(n): FUZZ_LDLIBS := $(FUZZ_SEALED_LDLIBS)))
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_COMMON)

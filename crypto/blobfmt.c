@@ -71,7 +71,7 @@ blobfmt_derive_key(const uint8_t master[32], const uint8_t *uuid, uint8_t out[32
 static int
 kind_valid(uint8_t kind)
 {
-	return kind == SEAL_KIND_BLOB || kind == SEAL_KIND_MANIFEST;
+	return kind == SEAL_KIND_BLOB || kind == SEAL_KIND_MANIFEST || kind == SEAL_KIND_SECRET;
 }
 
 /*

@@ -6,7 +6,7 @@
  * Sealed file ("envelope"), all integers big-endian:
  *   magic   8  "VTPMSEAL"
  *   version u16 = 1
- *   kind    u8  1 = vTPM blob, 2 = manifest
+ *   kind    u8  1 = vTPM blob, 2 = manifest, 3 = host secret
  *   namelen u8  1..NV_NAME_MAX
  *   name    namelen bytes ("permall", "volatilestate", "savestate", "manifest")
  *   uuid    16  the vTPM's UUID (all zero for the manifest)
@@ -50,6 +50,7 @@
 #define SEAL_VERSION 1
 #define SEAL_KIND_BLOB 1
 #define SEAL_KIND_MANIFEST 2
+#define SEAL_KIND_SECRET 3 /* a host secret: CA or transport private key (manager/provision.c) */
 #define SEAL_CT_MAX (8u * 1024 * 1024) /* a manifest of 65536 entries fits */
 #define SEAL_NAME_MAX 32
 #define SEAL_FILE_MAX (SEAL_CT_MAX + 128)

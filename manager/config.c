@@ -41,7 +41,11 @@
 #define OPT_MAXCONN 1009
 #define OPT_UIDBASE 1010
 #define OPT_SURVIVE 1011
-#define OPT_XENAUTO 1012
+#define OPT_CAKEY 1012
+#define OPT_CACERT 1013
+#define OPT_RECKEY 1014
+#define OPT_RECOVER 1015
+#define OPT_XENAUTO 1016
 
 void
 config_usage(FILE *f)
@@ -56,6 +60,8 @@ config_usage(FILE *f)
 		"                     [--migration-key keyfile:PATH|none] [--command-timeout SECONDS]\n"
 		"                     [--max-connections N] [--vtpm-uid-base UID]\n"
 		"                     [--survive-restart yes|no]\n"
+		"                     [--ca-key PEM --ca-cert PEM] [--recovery-key PUBKEY.pem]\n"
+		"                     [--recover-with PRIVKEY.pem]\n"
 		"                     [--xen-autocreate yes|no]\n"
 		"  SPEC: device:/dev/tpmrm0 | device:/dev/tpm0 | swtpm:path=SOCKET |\n"
 		"        swtpm:host=H,port=P | keyfile:PATH   (default: probe /dev/tpmrm0, /dev/tpm0)\n"
@@ -267,6 +273,17 @@ apply(struct config *c, const char *key, const char *val, char *err, size_t errl
 		return copy_str(c->migration_key_spec, sizeof(c->migration_key_spec), val, key,
 				err, errlen);
 	}
+	if (strcmp(key, "ca_key") == 0)
+		return copy_str(c->ca_key, sizeof(c->ca_key), val, key, err, errlen);
+	if (strcmp(key, "ca_cert") == 0)
+		return copy_str(c->ca_cert, sizeof(c->ca_cert), val, key, err, errlen);
+	if (strcmp(key, "recovery_key") == 0) {
+		if (strcmp(val, "none") == 0 || *val == '\0') {
+			c->recovery_key[0] = '\0';
+			return 0;
+		}
+		return copy_str(c->recovery_key, sizeof(c->recovery_key), val, key, err, errlen);
+	}
 	if (strcmp(key, "xen_autocreate") == 0) {
 		/* Off by default: a typo in an xl config would otherwise
 		 * create an empty vTPM instead of failing loudly. */
@@ -420,6 +437,10 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 		{ "vtpm-uid-base", required_argument, NULL, OPT_UIDBASE },
 		{ "survive-restart", required_argument, NULL, OPT_SURVIVE },
+		{ "ca-key", required_argument, NULL, OPT_CAKEY },
+		{ "ca-cert", required_argument, NULL, OPT_CACERT },
+		{ "recovery-key", required_argument, NULL, OPT_RECKEY },
+		{ "recover-with", required_argument, NULL, OPT_RECOVER },
 		{ "xen-autocreate", required_argument, NULL, OPT_XENAUTO },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -460,6 +481,14 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_FG:
 			c->foreground = 1;
 			continue;
+		case OPT_RECOVER:
+			/* Command line only: left in a config file it would
+			 * re-run the recovery (and make a new counter) at
+			 * every start. */
+			if (copy_str(c->recover_with, sizeof(c->recover_with), optarg,
+				     "--recover-with", err, errlen) != 0)
+				return -1;
+			continue;
 		case OPT_HELP:
 			config_usage(stdout);
 			return 1;
@@ -481,6 +510,9 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_UIDBASE: key = "vtpm_uid_base"; break;
 		case OPT_SURVIVE: key = "survive_restart"; break;
 		case OPT_USER: key = "vtpm_user"; break;
+		case OPT_CAKEY: key = "ca_key"; break;
+		case OPT_CACERT: key = "ca_cert"; break;
+		case OPT_RECKEY: key = "recovery_key"; break;
 		case OPT_XENAUTO: key = "xen_autocreate"; break;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
@@ -512,6 +544,11 @@ config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
 					*p = '-';
 			return -1;
 		}
+	}
+	if ((c->ca_key[0] != '\0') != (c->ca_cert[0] != '\0')) {
+		snprintf(err, errlen, "ca_key and ca_cert go together (the operator's CA key and "
+			 "its certificate)");
+		return -1;
 	}
 	return load_migration_key(c, err, errlen);
 }

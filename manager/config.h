@@ -56,6 +56,11 @@ struct config {
 	char migration_key_spec[PATH_MAX + 16];
 	int has_migration_key;
 	uint8_t migration_key[32];
+	/* Provisioning (manager/provision.c, manager/recovery.c). */
+	char ca_key[PATH_MAX];       /* operator's CA: PEM private key ... */
+	char ca_cert[PATH_MAX];      /* ... and its certificate; else our own CA */
+	char recovery_key[PATH_MAX]; /* public key the master key is also wrapped to */
+	char recover_with[PATH_MAX]; /* --recover-with PRIVKEY.pem (command line only) */
 };
 
 /* Parses argv and the config file into c.  Returns 0, or 1 after printing

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "manager/provision.h"
 #include "tcs/host_tpm.h"
 #include "util/log.h"
 #include "util/strfmt.h"
@@ -38,6 +39,7 @@ ctl_client_free(struct mgr *m, struct ctl_client *c)
 			break;
 		}
 	}
+	prov_client_gone(m, c);
 	/* Forget it wherever it waits for a stop, a creation or a deletion. */
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		for (unsigned i = 0; i < v->nstop_waiters;) {
@@ -245,6 +247,58 @@ wait_done(struct mgr *m, void *ctx, int ok, const char *msg)
 	(void)ev_set(m, &c->ev, EPOLLIN);
 }
 
+/* A reply with the record of one vTPM when one is given and, when data is
+ * given, u32 datalen | data after it (ctl_proto.h; provision.c's requests). */
+static void
+ctl_reply_data(struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
+	       const uint8_t *data, size_t datalen)
+{
+	struct buf b;
+
+	buf_init(&b, CHAN_MAX_PAYLOAD);
+	if (put_head(&b, ok, msg, one != NULL ? 1 : 0) != 0 ||
+	    (one != NULL && put_record(&b, one) != 0))
+		goto out;
+	if (data != NULL && (buf_put_u32(&b, (uint32_t)datalen) != 0 ||
+			     buf_put_bytes(&b, data, datalen) != 0)) {
+		log_warn(LOGM_CTRL, "control reply of %zu bytes is too large", datalen);
+		buf_reset(&b);
+		if (put_head(&b, 0, "reply too large", 0) != 0)
+			goto out;
+	}
+	send_reply(c, &b);
+out:
+	buf_free(&b);
+}
+
+void
+ctl_answer(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
+	   const uint8_t *data, size_t datalen)
+{
+	(void)m;
+	ctl_reply_data(c, ok, msg, one, data, datalen);
+}
+
+void
+ctl_wait(struct mgr *m, struct ctl_client *c)
+{
+	c->waiting = 1;
+	/* No new requests from this client until it has its answer. */
+	(void)ev_set(m, &c->ev, EPOLLRDHUP);
+}
+
+void
+ctl_job_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
+	     const uint8_t *data, size_t datalen)
+{
+	int was = c->waiting;
+
+	c->waiting = 0;
+	ctl_reply_data(c, ok, msg, one, data, datalen);
+	if (was)
+		(void)ev_set(m, &c->ev, EPOLLIN);
+}
+
 static void
 do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 {
@@ -253,11 +307,11 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	char err[512], msg[600];
 	struct vtpm *v;
 
-	if ((len != 18 && len != 26) || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
+	if ((len != 18 && len != 26 && len != 28) || (p[0] != 1 && p[0] != 2) || p[1] > 1) {
 		ctl_reply(m, c, 0, "malformed create request", NULL);
 		return;
 	}
-	if (len == 26) {
+	if (len >= 26) {
 		owner_uid = be32_get(p + 18);
 		owner_gid = be32_get(p + 22);
 		if (owner_uid == MANIFEST_NO_OWNER && owner_gid != MANIFEST_NO_OWNER) {
@@ -271,6 +325,17 @@ do_create(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 		ctl_reply(m, c, 0, "cannot generate a UUID", NULL);
 		return;
 	}
+	if (uuid_is_nil(uuid)) {
+		ctl_reply(m, c, 0, "the nil UUID cannot name a vTPM", NULL);
+		return;
+	}
+	if (prov_uuid_taken(m, c, uuid))
+		return;
+	/* EKs, certificates, PCR banks: a job of provision.c's makes the
+	 * vTPM's first state, then creates it (vtpm_install). */
+	if (prov_create(m, c, uuid, p[0], owner_uid, owner_gid, len == 28 ? p[26] : 0,
+			len == 28 ? p[27] : 0) != 0)
+		return;
 	if ((v = vtpm_create(m, uuid, p[0], owner_uid, owner_gid,
 			     (struct stop_wait){ .done = wait_done, .ctx = c }, err,
 			     sizeof(err))) == NULL) {
@@ -425,6 +490,10 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 			ctl_reply(m, c, 0, "malformed list request", NULL);
 		else
 			ctl_reply_list(m, c, msg->len == 4 ? be32_get(msg->data) : 0);
+		return;
+	}
+	if (prov_handles(msg->type)) {
+		prov_ctl(m, c, msg);
 		return;
 	}
 	if (msg->type == CTL_STATUS) {

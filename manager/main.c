@@ -9,6 +9,8 @@
  */
 #include "manager/mgr.h"
 #include "manager/adopt.h"
+#include "manager/provision.h"
+#include "manager/recovery.h"
 #include "manager/xen_backend.h"
 
 #include <errno.h>
@@ -343,6 +345,7 @@ cleanup(struct mgr *m)
 {
 	int status;
 
+	prov_shutdown(m); /* joins its worker threads first */
 	/* Anything still running after the grace period is killed. */
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next)
 		if (v->pid > 0)
@@ -463,8 +466,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	has_data = store_has_data(&m->store);
-	r = host_tpm_unlock(&ht, &opts, m->store.dirfd, has_data, key, &created, err,
-			    sizeof(err));
+	if (m->cfg.recover_with[0] != '\0') /* the host TPM was lost or the PCRs changed */
+		r = recovery_unlock(m, &ht, &opts, key, err, sizeof(err));
+	else
+		r = host_tpm_unlock(&ht, &opts, m->store.dirfd, has_data, key, &created, err,
+				    sizeof(err));
 	OPENSSL_cleanse(&opts, sizeof(opts));
 	if (r != 0) {
 		log_err(LOGM_TCS, "host TPM (%s): %s%s", ht.path, err,
@@ -511,9 +517,11 @@ main(int argc, char **argv)
 	}
 	m->manifest.seq = mf.seq;
 	m->manifest.next_instance = mf.next_instance ? mf.next_instance : 1;
+	/* Under --recover-with the counter is new: recovery_anchor, below. */
 	if (commit_init(m, &ht, mf.seq, err, sizeof(err)) != 0 ||
 	    worker_init(m, STORAGE_THREADS, err, sizeof(err)) != 0 ||
-	    commit_check_anchor(m, present, mf.seq, created, err, sizeof(err)) != 0) {
+	    (m->cfg.recover_with[0] == '\0' &&
+	     commit_check_anchor(m, present, mf.seq, created, err, sizeof(err)) != 0)) {
 		log_err(LOGM_TCS, "%s", err);
 		manifest_free(&mf);
 		goto fail;
@@ -529,6 +537,16 @@ main(int argc, char **argv)
 	manifest_free(&mf);
 	if (record_presence(m) != 0)
 		goto fail;
+	/* --recover-with: the whole manifest is committed to the new counter. */
+	if (m->cfg.recover_with[0] != '\0' && recovery_anchor(m, err, sizeof(err)) != 0) {
+		log_err(LOGM_TCS, "%s", err);
+		goto fail;
+	}
+	/* The vTPM CA, the transport key, master.recovery, exported vTPMs. */
+	if (prov_init(m, err, sizeof(err)) != 0) {
+		log_err(LOGM_MAIN, "%s", err);
+		goto fail;
+	}
 	/* The first manifest anchors the counter from the very first start. */
 	if (!present && manifest_sync(m) != 0) {
 		log_err(LOGM_STORE, "cannot write the first manifest");

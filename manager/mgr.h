@@ -206,6 +206,8 @@ struct vtpm {
 	struct stop_wait stop_waiters[8];
 	unsigned nstop_waiters;
 	int delete_after_stop;
+
+	int exported; /* moved to another host: never started here (provision.c) */
 };
 
 struct ctl_client {
@@ -306,6 +308,7 @@ struct mgr {
 	void **grave;
 	size_t ngrave, capgrave;
 	int resume_pending; /* some control connection has a deferred resume */
+	struct prov *prov;  /* CA, transport key, provisioning jobs (provision.c) */
 };
 
 /* frontends.c: fills in m->hooks. */
@@ -359,6 +362,24 @@ struct vtpm *vtpm_add(struct mgr *m, const struct manifest_entry *me, char *err,
 struct vtpm *vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version,
 			 uint32_t owner_uid, uint32_t owner_gid, struct stop_wait waiter,
 			 char *err, size_t errlen);
+/*
+ * What a vTPM made elsewhere starts with (provision.c: manufactured EKs, an
+ * imported state): state files at generation 1 (blobs[i] where has[i]),
+ * then write(ctx) for files of its own; both run on a storage thread once
+ * the directory exists, before the manifest records the files.  Owned by
+ * the caller until waiter.done.
+ */
+struct vtpm_seed {
+	const struct buf *blobs; /* BLOB_COUNT of them */
+	const int *has;
+	int (*write)(struct store *s, const uint8_t uuid[UUID_LEN], void *ctx);
+	void *ctx;
+};
+/* As vtpm_create, for the entry me (its instance chosen by the caller;
+ * flags, generations and times are set here) with the files of seed. */
+struct vtpm *vtpm_install(struct mgr *m, const struct manifest_entry *me,
+			  const struct vtpm_seed *seed, struct stop_wait waiter, char *err,
+			  size_t errlen);
 /* A waiter (ctx) of a creation or deletion is gone: it hears nothing. */
 void registry_cancel_waiter(struct mgr *m, void *ctx);
 /* Removes v from the list at once (its sockets, connections, requests);
@@ -458,6 +479,13 @@ void fifo_tick(struct mgr *m);
 int ctl_open(struct mgr *m, char *err, size_t errlen);
 void ctl_close(struct mgr *m);
 void ctl_tick(struct mgr *m);
+/* For provision.c: a reply with optional record and data; a client that
+ * waits for a worker job (ctl_wait) hears nothing else until ctl_job_done. */
+void ctl_answer(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
+		const uint8_t *data, size_t datalen);
+void ctl_wait(struct mgr *m, struct ctl_client *c);
+void ctl_job_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg,
+		  struct vtpm *one, const uint8_t *data, size_t datalen);
 
 /* commit.c: manifest commits anchored in the host TPM counter */
 struct host_tpm;

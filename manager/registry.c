@@ -105,6 +105,7 @@ struct life_op {
 	uint8_t uuid[UUID_LEN];
 	int rc;
 	struct stop_wait waiter;
+	const struct vtpm_seed *seed; /* an installation's first files, or NULL */
 };
 
 static struct life_op *
@@ -169,8 +170,18 @@ static void
 dir_create_run(struct work *w)
 {
 	struct life_op *op = (struct life_op *)w;
+	const struct vtpm_seed *sd = op->seed;
+	char err[256];
 
-	op->rc = store_vtpm_create(op->store, op->uuid);
+	if ((op->rc = store_vtpm_create(op->store, op->uuid)) != 0 || sd == NULL)
+		return;
+	for (int i = 0; i < BLOB_COUNT && op->rc == 0; i++)
+		if (sd->has[i])
+			op->rc = store_blob_save(op->store, op->uuid,
+						 blob_name((enum blob_index)i), 1, sd->blobs[i].d,
+						 sd->blobs[i].len, err, sizeof(err));
+	if (op->rc == 0 && sd->write != NULL)
+		op->rc = sd->write(op->store, op->uuid, sd->ctx);
 }
 
 static void
@@ -220,8 +231,9 @@ create_committed(struct mgr *m, struct work *w)
 		create_failed(m, op, "committing the manifest failed");
 		return;
 	}
-	log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str,
-		 v->me.instance, v->me.tpm_version == 1 ? "1.2" : "2.0");
+	if (op->seed == NULL) /* an installer logs what it made */
+		log_info(LOGM_CTRL, "vtpm %s: created (instance %u, TPM %s)", v->uuid_str,
+			 v->me.instance, v->me.tpm_version == 1 ? "1.2" : "2.0");
 	op_free(m, op);
 	if (wt.done != NULL)
 		wt.done(m, wt.ctx, 1, "created");
@@ -233,28 +245,37 @@ create_dir_done(struct mgr *m, struct work *w)
 	struct life_op *op = (struct life_op *)w;
 
 	if (op->rc != 0) {
-		create_failed(m, op, "making its state directory failed");
+		create_failed(m, op, op->seed != NULL ? "writing its first state failed" :
+							  "making its state directory failed");
 		return;
+	}
+	/* Recorded only now that the files are durable: from the next
+	 * commit on a missing one is refused, never a fresh TPM. */
+	for (int i = 0; op->seed != NULL && i < BLOB_COUNT; i++) {
+		if (op->seed->has[i]) {
+			op->v->gen[i] = 1;
+			op->v->me.flags |= MF_HAS(i);
+		}
 	}
 	op->cr.w.done = create_committed;
 	manifest_commit(m, &op->cr);
 }
 
 struct vtpm *
-vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
-	    uint32_t owner_gid, struct stop_wait waiter, char *err, size_t errlen)
+vtpm_install(struct mgr *m, const struct manifest_entry *me, const struct vtpm_seed *seed,
+	     struct stop_wait waiter, char *err, size_t errlen)
 {
-	struct manifest_entry me;
 	char us[UUID_STR_LEN], why[512];
+	struct manifest_entry e = *me;
 	struct life_op *op;
 	struct vtpm *v;
 
-	if (uuid_is_nil(uuid)) {
+	if (uuid_is_nil(me->uuid)) {
 		snprintf(err, errlen, "the nil UUID cannot name a vTPM");
 		return NULL;
 	}
-	if (vtpm_find_uuid(m, uuid) != NULL) {
-		uuid_format(uuid, us);
+	if (vtpm_find_uuid(m, me->uuid) != NULL) {
+		uuid_format(me->uuid, us);
 		snprintf(err, errlen, "a vTPM with UUID %s already exists", us);
 		return NULL;
 	}
@@ -270,29 +291,24 @@ vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32
 		snprintf(err, errlen, "cannot create vTPM: out of memory");
 		return NULL;
 	}
-	memset(&me, 0, sizeof(me));
-	memcpy(me.uuid, uuid, UUID_LEN);
-	me.tpm_version = (uint8_t)tpm_version;
-	me.flags = MF_PRESENCE_KNOWN; /* no state file yet */
-	me.owner_uid = owner_uid;
-	me.owner_gid = owner_gid;
-	if (m->manifest.next_instance == 0)
-		m->manifest.next_instance = 1;
-	me.instance = m->manifest.next_instance;
-	me.created = me.updated = now_unix();
-	if ((v = vtpm_add(m, &me, why, sizeof(why))) == NULL) {
+	/* Its files are recorded (MF_HAS) once written: create_dir_done. */
+	e.flags = MF_PRESENCE_KNOWN;
+	memset(e.gen, 0, sizeof(e.gen));
+	e.created = e.updated = now_unix();
+	if ((v = vtpm_add(m, &e, why, sizeof(why))) == NULL) {
 		m->life_ops = op->next;
 		free(op);
 		snprintf(err, errlen, "cannot create vTPM: %s", why);
 		return NULL;
 	}
-	m->manifest.next_instance++;
-	/* Usable at once: whatever a vtpmd of it saves is keyed behind the
-	 * directory, and every commit carries the new entry; the creator
-	 * hears "created" once both are durable. */
+	/* Usable at once: whatever a vtpmd of it loads or saves is keyed
+	 * behind the directory and the seed's files, and every commit
+	 * carries the new entry; the creator hears "created" once both are
+	 * durable. */
 	op->v = v;
 	op->store = &m->store;
-	memcpy(op->uuid, me.uuid, UUID_LEN);
+	op->seed = seed;
+	memcpy(op->uuid, e.uuid, UUID_LEN);
 	op->waiter = waiter;
 	op->w.key = v;
 	op->w.run = dir_create_run;
@@ -300,6 +316,26 @@ vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32
 	v->create_op = op;
 	vtpm_work_begin(v);
 	worker_submit(m, &op->w);
+	return v;
+}
+
+struct vtpm *
+vtpm_create(struct mgr *m, const uint8_t uuid[UUID_LEN], int tpm_version, uint32_t owner_uid,
+	    uint32_t owner_gid, struct stop_wait waiter, char *err, size_t errlen)
+{
+	struct manifest_entry me;
+	struct vtpm *v;
+
+	memset(&me, 0, sizeof(me));
+	memcpy(me.uuid, uuid, UUID_LEN);
+	me.tpm_version = (uint8_t)tpm_version;
+	me.owner_uid = owner_uid;
+	me.owner_gid = owner_gid;
+	if (m->manifest.next_instance == 0)
+		m->manifest.next_instance = 1;
+	me.instance = m->manifest.next_instance;
+	if ((v = vtpm_install(m, &me, NULL, waiter, err, errlen)) != NULL)
+		m->manifest.next_instance++;
 	return v;
 }
 

@@ -17,6 +17,7 @@
  */
 #include "manager/mgr.h"
 #include "manager/stateblob.h"
+#include "manager/provision.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -476,6 +477,9 @@ stateblob_set(struct mgr *m, struct ctrl_conn *c, const uint8_t *req, size_t tot
 		reply_res(m, c, CMD_SET_STATEBLOB, res);
 		return 0;
 	}
+	/* A verified permanent blob: another TPM's seeds from now on. */
+	if (be32_get(req + 8) == PTM_BLOB_TYPE_PERMANENT)
+		prov_ek_forget(m, v);
 	return ctrl_submit(m, c, CMD_SET_STATEBLOB, r);
 }
 

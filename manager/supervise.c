@@ -30,6 +30,7 @@
  */
 #include "manager/mgr.h"
 #include "manager/nvservice.h"
+#include "manager/provision.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -631,7 +632,7 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 	 * (channel_lost_finish), what is queued waits for it. */
 	if (v->state == VS_DYING)
 		return 0;
-	if (v->state == VS_FAILED || m->stopping)
+	if (v->state == VS_FAILED || m->stopping || prov_refuse_start(m, v))
 		return -1;
 	/* After a crash of a running TPM, whoever comes first (a guest's
 	 * command or a control request) gets it back running. */

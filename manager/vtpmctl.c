@@ -3,12 +3,15 @@
  *
  *   vtpmctl [--run-dir DIR] create [--uuid UUID] [--tpm-version 2|1.2]
  *                                  [--owner USER[:GROUP]]
+ *                                  [--no-ek-cert] [--pcr-banks LIST]
  *   vtpmctl [--run-dir DIR] list [--json]
  *   vtpmctl [--run-dir DIR] show UUID
  *   vtpmctl [--run-dir DIR] stop UUID
  *   vtpmctl [--run-dir DIR] delete UUID [--force]
  *   vtpmctl [--run-dir DIR] set-owner UUID USER[:GROUP]|none
  *   vtpmctl [--run-dir DIR] status
+ *   vtpmctl [--run-dir DIR] ca | ek | transport-key | export | import |
+ *                           import-swtpm ...   (manager/vtpmctl_prov.c)
  *
  * Trusts the daemon only as far as the reply's framing: every field is read
  * through util/buf.h and a malformed reply is an error, not a crash.
@@ -27,6 +30,7 @@
 
 #include "manager/config.h"
 #include "manager/ctl_proto.h"
+#include "manager/vtpmctl_prov.h"
 #include "util/buf.h"
 #include "util/chan.h"
 #include "util/uuid.h"
@@ -50,11 +54,20 @@ usage(void)
 	fprintf(stderr,
 		"usage: vtpmctl [--run-dir DIR] create [--uuid UUID] [--tpm-version 2|1.2]\n"
 		"                                     [--owner USER[:GROUP]]\n"
+		"                                     [--no-ek-cert] [--pcr-banks sha256[,sha384,...]]\n"
 		"       vtpmctl [--run-dir DIR] list [--json]\n"
 		"       vtpmctl [--run-dir DIR] show|stop UUID\n"
 		"       vtpmctl [--run-dir DIR] delete UUID [--force]\n"
 		"       vtpmctl [--run-dir DIR] set-owner UUID USER[:GROUP]|none\n"
-		"       vtpmctl [--run-dir DIR] status\n");
+		"       vtpmctl [--run-dir DIR] status\n"
+		"       vtpmctl [--run-dir DIR] ca\n"
+		"       vtpmctl [--run-dir DIR] ek UUID [--rsa|--ecc|--ecc384] [--cert]\n"
+		"       vtpmctl [--run-dir DIR] transport-key\n"
+		"       vtpmctl [--run-dir DIR] export UUID --to PUBKEY.pem [--delete-after] > FILE\n"
+		"       vtpmctl [--run-dir DIR] import [--from PUBKEY.pem] FILE\n"
+		"       vtpmctl [--run-dir DIR] import-swtpm --uuid UUID [--tpm-version 2|1.2]\n"
+		"                  [--key FILE [--key-format hex|binary] | --pwdfile FILE\n"
+		"                  [--cipher aes-128-cbc|aes-256-cbc]] DIR\n");
 }
 
 static int __attribute__((format(printf, 2, 3)))
@@ -330,7 +343,7 @@ int
 main(int argc, char **argv)
 {
 	const char *run_dir = DEFAULT_RUN_DIR, *cmd, *uuid_arg = NULL;
-	uint8_t req[32], uuid[UUID_LEN];
+	uint8_t req[32], uuid[UUID_LEN], cflags = 0, banks = 0;
 	int json = 0, i = 1, fd, type, version = 2, force = 0, r;
 	uint32_t owner_uid = CTL_NO_OWNER, owner_gid = CTL_NO_OWNER;
 	size_t reqlen = 0;
@@ -359,6 +372,8 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	cmd = argv[i++];
+	if (vtpmctl_prov_is(cmd))
+		return vtpmctl_prov_main(run_dir, cmd, argc - i, argv + i);
 	if (strcmp(cmd, "create") == 0) {
 		type = CTL_CREATE;
 		for (; i < argc; i++) {
@@ -376,10 +391,19 @@ main(int argc, char **argv)
 				else
 					return die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
 						   argv[i]);
+			} else if (strcmp(argv[i], "--no-ek-cert") == 0) {
+				cflags |= CTL_CREATE_NO_EK_CERT;
+			} else if (strcmp(argv[i], "--pcr-banks") == 0 && i + 1 < argc) {
+				i++;
+				if (vtpmctl_parse_banks(argv[i], &banks) != 0)
+					return die(EX_USAGE, "--pcr-banks: '%s' is not a list of sha1, "
+						   "sha256, sha384, sha512", argv[i]);
 			} else {
 				return die(EX_USAGE, "create: unexpected argument '%s'", argv[i]);
 			}
 		}
+		if (banks != 0 && version != 2)
+			return die(EX_USAGE, "--pcr-banks needs --tpm-version 2");
 		memset(req, 0, sizeof(req));
 		req[0] = (uint8_t)version;
 		if (uuid_arg != NULL) {
@@ -388,10 +412,15 @@ main(int argc, char **argv)
 			req[1] = 1;
 		}
 		reqlen = 18;
-		if (owner_uid != CTL_NO_OWNER) {
+		if (owner_uid != CTL_NO_OWNER || cflags != 0 || banks != 0) {
 			be32_put(req + 18, owner_uid);
 			be32_put(req + 22, owner_gid);
 			reqlen = 26;
+		}
+		if (cflags != 0 || banks != 0) {
+			req[26] = cflags;
+			req[27] = banks;
+			reqlen = 28;
 		}
 	} else if (strcmp(cmd, "status") == 0) {
 		type = CTL_STATUS;

@@ -5,8 +5,9 @@
 set -eu
 
 PKGS="build-essential pkg-config clang libssl-dev openssl libtpms-dev libtpms0 xxd \
-libtss2-dev tpm2-tools swtpm swtpm-tools check libseccomp-dev libxen-dev \
-qemu-system-x86 python3 valgrind libclang-rt-dev strace e2fsprogs util-linux patch"
+libtss2-dev libtss2-fapi1 tpm2-tools swtpm swtpm-tools check libseccomp-dev libxen-dev \
+qemu-system-x86 python3 python3-cryptography valgrind libclang-rt-dev strace e2fsprogs \
+util-linux patch"
 
 # vtpmd drops to this system user (config vtpm_user); created once.
 ensure_user() {

@@ -187,10 +187,11 @@ tpm_random(struct host_tpm *h, uint8_t *out, size_t len, char *err, size_t errle
 				   : tpm12_host_random(h->t12, out, len, err, errlen);
 }
 
-/* First start: a new master key, counter and sealed file. */
+/* First start: a new master key (or, given, the one recovered), counter
+ * and sealed file. */
 static int
 create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
-	      uint8_t key[MASTER_LEN], char *err, size_t errlen)
+	      uint8_t key[MASTER_LEN], int given, char *err, size_t errlen)
 {
 	uint8_t secret[MASTER_LEN + 32 + HOST_AUTH_LEN], tpmrand[MASTER_LEN];
 	uint8_t owner[HOST_AUTH_LEN], srk[HOST_AUTH_LEN];
@@ -203,13 +204,13 @@ create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 	buf_init(&blob, SEALED_FILE_MAX);
 	buf_init(&file, SEALED_FILE_MAX);
 	/* Neither source alone decides the key. */
-	if (crypto_random(key, MASTER_LEN) != 0) {
+	if (!given && crypto_random(key, MASTER_LEN) != 0) {
 		seterr(err, errlen, "cannot get randomness from OpenSSL");
 		goto out;
 	}
-	if ((r = tpm_random(h, tpmrand, sizeof(tpmrand), err, errlen)) != 0)
+	if (!given && (r = tpm_random(h, tpmrand, sizeof(tpmrand), err, errlen)) != 0)
 		goto out;
-	for (size_t i = 0; i < MASTER_LEN; i++)
+	for (size_t i = 0; !given && i < MASTER_LEN; i++)
 		key[i] ^= tpmrand[i];
 	h->counter_auth_len = h->tpm_version == 2 ? 32 : HOST_AUTH_LEN;
 	if (crypto_random(h->counter_auth, h->counter_auth_len) != 0) {
@@ -393,7 +394,7 @@ host_tpm_unlock(struct host_tpm *h, const struct host_tpm_opts *o, int state_dir
 			host_tpm_close(h);
 			return HOST_E_FAIL;
 		}
-		r = create_sealed(h, o, state_dirfd, key, err, errlen);
+		r = create_sealed(h, o, state_dirfd, key, 0, err, errlen);
 		if (r == 0)
 			*created = 1;
 	} else if (r != 0) {
@@ -403,6 +404,29 @@ host_tpm_unlock(struct host_tpm *h, const struct host_tpm_opts *o, int state_dir
 		r = open_sealed(h, o, file, flen, key, err, errlen);
 		freezero(file, flen);
 	}
+	if (r != 0)
+		host_tpm_close(h);
+	return r;
+}
+
+int
+host_tpm_reseal(struct host_tpm *h, const struct host_tpm_opts *o, int state_dirfd,
+		const uint8_t key[32], char *err, size_t errlen)
+{
+	uint8_t k[MASTER_LEN];
+	int r;
+
+	if (h->kind == HOST_TPM_KEYFILE) {
+		seterr(err, errlen, "recovery reseals to a host TPM; keyfile mode has none");
+		return HOST_E_FAIL;
+	}
+	if ((r = probe_version(h, err, errlen)) != 0 || (r = tpm_connect(h, err, errlen)) != 0) {
+		host_tpm_close(h);
+		return r;
+	}
+	memcpy(k, key, MASTER_LEN);
+	r = create_sealed(h, o, state_dirfd, k, 1, err, errlen);
+	OPENSSL_cleanse(k, sizeof(k));
 	if (r != 0)
 		host_tpm_close(h);
 	return r;

@@ -80,6 +80,15 @@ int host_tpm_master_key(struct host_tpm *h, uint8_t key[32], int *created, char 
 int host_tpm_unlock(struct host_tpm *h, const struct host_tpm_opts *o, int state_dirfd,
 		    int state_has_data, uint8_t key[32], int *created, char *err, size_t errlen);
 
+/*
+ * Recovery (manager/recovery.c): seals the given master key to this TPM
+ * as at a first start -- a new rollback counter, the current PCR values
+ * of o->seal_pcrs -- and replaces master.sealed.  The connection stays
+ * open for the counter calls.
+ */
+int host_tpm_reseal(struct host_tpm *h, const struct host_tpm_opts *o, int state_dirfd,
+		    const uint8_t key[32], char *err, size_t errlen);
+
 int host_tpm_counter_read(struct host_tpm *h, uint64_t *value, char *err, size_t errlen);
 int host_tpm_counter_increment(struct host_tpm *h, uint64_t *value, char *err, size_t errlen);
 void host_tpm_close(struct host_tpm *h);

@@ -217,6 +217,62 @@ def main():
     write("migblob", "roundtrip", bytes([0x21]) + b"state blob bytes")
     write("migblob", "roundtrip-migkey", bytes([0x21 | 0x01]) + b"state blob bytes")
 
+    provisioning_seeds()
+
+
+def tlv(tag, v):
+    return be16(tag) + be32(len(v)) + v
+
+
+def swtpm_file(flags, body):
+    return bytes([2, 1]) + be16(10) + be16(flags) + be32(10 + len(body)) + body
+
+
+def provisioning_seeds():
+    # swtpm_state: u8 flags | file (bit 0 key, 1 128-bit, 2 fix up HMAC,
+    # 3 key file, 4-5 key format, 6 round trip)
+    write("swtpm_state", "plain", b"\x00" + swtpm_file(0, tlv(1, b"libtpms permanent state")))
+    write("swtpm_state", "enc256-fixup", b"\x05" + swtpm_file(9, tlv(2, bytes(range(64))) +
+          tlv(3, bytes(32)) + tlv(6, bytes(range(32)))))
+    write("swtpm_state", "enc128-fixup", b"\x07" + swtpm_file(1, tlv(2, bytes(range(32))) +
+          tlv(3, bytes(32)) + tlv(6, bytes(range(16)))))
+    write("swtpm_state", "enc-no-iv", b"\x05" + swtpm_file(9, tlv(2, bytes(64)) + tlv(3, bytes(32))))
+    write("swtpm_state", "keyfile-hex", b"\x08" + b"0x" + bytes(range(32)).hex().encode() + b"\n")
+    write("swtpm_state", "keyfile-bin", b"\x28" + bytes(range(16)))
+    write("swtpm_state", "roundtrip", b"\x41" + b"some libtpms state")
+
+    # transport: u8 flags | bytes (bit 0 payload, bit 1 seal + mask, bit 2 open as is)
+    payload = b"\x02" + b"\x01" + be32(3) + b"abc" + b"\x02" + be32(2) + b"de"
+    write("transport", "payload", b"\x01" + payload)
+    write("transport", "seal-open", b"\x02" + b"\x05" + b"perm" + b"v" * 70)
+    write("transport", "seal-masked", b"\x02" + b"\x05" + b"perm" + b"v" * 64 + bytes(40) + b"\x01")
+    write("transport", "file", b"\x04" + b"VTPMXPRT" + be16(1) + b"\x02\x00" + UUID_A + bytes(32) +
+          be16(4) + b"spki" + be16(4) + b"ekey" + bytes(12) + be32(3) + b"abc" + bytes(16))
+
+    # recovery: u8 flags | bytes (bit 0 a file as is, bit 1 wrap + XOR mask)
+    write("recovery", "intact", b"\x02" + bytes(64))
+    write("recovery", "masked", b"\x02" + bytes(50) + b"\x80")
+    write("recovery", "file", b"\x01" + b"VTPMRCVR" + be16(1) + b"\x02\x00" + bytes(32) + be16(4) +
+          b"wrap" + bytes(32))
+
+    # ekinfo: the record
+    write("ekinfo", "two", b"\x01\x02" + b"\x01" + be16(4) + b"spki" + be16(4) + b"cert" +
+          b"\x02" + be16(3) + b"ecc" + be16(0))
+    write("ekinfo", "empty", b"\x01\x00")
+
+    # mf_resp: u8 sel | response (0-2 CreatePrimary of an EK kind, 3 TPM 1.2)
+    # the P-256 base point: a valid EK point that stays the same
+    x = bytes.fromhex("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296")
+    y = bytes.fromhex("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5")
+    policy = bytes.fromhex("837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa")
+    area = (be16(0x23) + be16(0x0b) + be32(0x000300b2) + be16(32) + policy +
+            be16(0x06) + be16(128) + be16(0x43) + be16(0x10) + be16(0x03) + be16(0x10) +
+            be16(32) + x + be16(32) + y)
+    params = be16(len(area)) + area + be16(0) + be16(0) + be16(0x8021) + be32(0x4000000b) + be16(0) + be16(0)
+    body = be32(0x80000000) + be32(len(params)) + params + bytes([0, 0, 1, 0, 0])
+    write("mf_resp", "createprimary-ecc", b"\x01" + be16(0x8002) + be32(10 + len(body)) + be32(0) + body)
+    write("mf_resp", "tcg12-cert", b"\x03" + be16(0x1001) + b"\x00" + be16(7) + be16(0x1002) + b"\x30\x03\x02\x01\x05")
+
 
 BUILDER_SEEDED = ("tpm2_sealed", "master_sealed")
 

@@ -189,7 +189,7 @@ START_TEST(test_seal_bad_args)
 	buf_init(&f, SEAL_FILE_MAX);
 	ck_assert_int_eq(blobfmt_seal(key_a, 0, "permall", uuid_a, 1, data1, 4, &f),
 			 BLOBFMT_E_FORMAT);
-	ck_assert_int_eq(blobfmt_seal(key_a, 3, "permall", uuid_a, 1, data1, 4, &f),
+	ck_assert_int_eq(blobfmt_seal(key_a, 4, "permall", uuid_a, 1, data1, 4, &f),
 			 BLOBFMT_E_FORMAT);
 	ck_assert_int_eq(blobfmt_seal(key_a, SEAL_KIND_BLOB, "", uuid_a, 1, data1, 4, &f),
 			 BLOBFMT_E_FORMAT);
@@ -255,8 +255,10 @@ START_TEST(test_field_errors)
 	f.d[OFF_VERSION + 1] = 2;
 	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
 	f.d[OFF_VERSION + 1] = 1;
-	f.d[OFF_KIND] = 3;
+	f.d[OFF_KIND] = 4; /* no such kind */
 	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	f.d[OFF_KIND] = SEAL_KIND_SECRET; /* a host secret is no blob */
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_MISMATCH);
 	f.d[OFF_KIND] = SEAL_KIND_BLOB;
 	f.d[OFF_NAMELEN] = 0;
 	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);

@@ -131,6 +131,11 @@ main(int argc, char **argv)
 	srunner_add_suite(sr, master_sealed_suite());
 	srunner_add_suite(sr, tpm2_host_suite());
 	srunner_add_suite(sr, tpm12_host_suite());
+	srunner_add_suite(sr, ekcert_suite());
+	srunner_add_suite(sr, transport_suite());
+	srunner_add_suite(sr, recovery_suite());
+	srunner_add_suite(sr, swtpm_state_suite());
+	srunner_add_suite(sr, manufacture_suite());
 	srunner_add_suite(sr, fuzz_regress_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

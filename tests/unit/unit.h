@@ -24,6 +24,11 @@ Suite *tpm2_host_suite(void);
 Suite *tpm2_sealed_suite(void);
 Suite *master_sealed_suite(void);
 Suite *tpm12_host_suite(void);
+Suite *ekcert_suite(void);
+Suite *transport_suite(void);
+Suite *recovery_suite(void);
+Suite *swtpm_state_suite(void);
+Suite *manufacture_suite(void);
 Suite *fuzz_regress_suite(void); /* tests/fuzz findings; see check_fuzz_regress.c */
 
 /* A fresh 0700 directory under $TMPDIR (or /tmp); aborts the test on
