@@ -45,8 +45,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 LIB_SRCS := $(wildcard util/*.c) $(wildcard crypto/*.c)
 TCS_SRCS := $(wildcard tcs/*.c)
-MGR_SRCS := $(filter-out manager/vtpmctl%.c,$(wildcard manager/*.c))
-CTL_SRCS := manager/vtpmctl.c manager/vtpmctl_prov.c
+MGR_SRCS := $(wildcard manager/*.c)
+CTL_SRCS := $(wildcard vtpmctl/*.c)
 VTPMD_SRCS := $(wildcard vtpm/*.c)
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 XEN_TEST_SRCS := $(wildcard tests/xen/*.c)

@@ -479,11 +479,13 @@ void fifo_tick(struct mgr *m);
 int ctl_open(struct mgr *m, char *err, size_t errlen);
 void ctl_close(struct mgr *m);
 void ctl_tick(struct mgr *m);
-/* For provision.c: a reply with optional record and data; a client that
- * waits for a worker job (ctl_wait) hears nothing else until ctl_job_done. */
+/* ctl_reply.c: a reply with optional record and data; a client that waits
+ * for a late answer (ctl_wait) hears nothing else until ctl_job_done. */
 void ctl_answer(struct mgr *m, struct ctl_client *c, int ok, const char *msg, struct vtpm *one,
 		const uint8_t *data, size_t datalen);
 void ctl_wait(struct mgr *m, struct ctl_client *c);
+/* One page of `list`: the vTPMs whose instance is above after. */
+void ctl_answer_list(struct mgr *m, struct ctl_client *c, uint32_t after);
 void ctl_job_done(struct mgr *m, struct ctl_client *c, int ok, const char *msg,
 		  struct vtpm *one, const uint8_t *data, size_t datalen);
 

@@ -812,8 +812,8 @@ prov_load_blobs(struct mgr *m, struct vtpm *v, struct buf *blobs, int *has, char
 	return 0;
 }
 
-static void
-do_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
+void
+prov_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 {
 	char msg[700], err[600];
 	struct vtpm *v;
@@ -871,48 +871,10 @@ do_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len)
 	prov_job_start(m, j);
 }
 
-int
-prov_handles(uint32_t type)
-{
-	return type == CTL_CA || type == CTL_EK || type == CTL_TRANSPORT_KEY ||
-	       type == CTL_EXPORT || type == CTL_IMPORT || type == CTL_IMPORT_SWTPM;
-}
-
-void
-prov_ctl(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
-{
-	switch (msg->type) {
-	case CTL_CA:
-		if (msg->len != 0)
-			ctl_answer(m, c, 0, "malformed ca request", NULL, NULL, 0);
-		else
-			ctl_answer(m, c, 1, "ok", NULL, m->prov->ca_pem.d, m->prov->ca_pem.len);
-		return;
-	case CTL_EK:
-		do_ek(m, c, msg->data, msg->len);
-		return;
-	case CTL_TRANSPORT_KEY:
-		if (msg->len != 0)
-			ctl_answer(m, c, 0, "malformed transport-key request", NULL, NULL, 0);
-		else
-			transfer_key(m, c);
-		return;
-	case CTL_EXPORT:
-		transfer_export(m, c, msg->data, msg->len);
-		return;
-	case CTL_IMPORT:
-		transfer_import(m, c, msg->data, msg->len);
-		return;
-	case CTL_IMPORT_SWTPM:
-		swtpm_import(m, c, msg->data, msg->len);
-		return;
-	}
-}
-
 /* ---------------------------------------------------------- lifecycle */
 
 int
-prov_init(struct mgr *m, char *err, size_t errlen)
+prov_jobs_init(struct mgr *m, char *err, size_t errlen)
 {
 	struct prov *p = calloc(1, sizeof(*p));
 
@@ -945,10 +907,6 @@ prov_init(struct mgr *m, char *err, size_t errlen)
 	}
 	if ((m->cfg.ca_key[0] != '\0' ? ca_external(m, p, err, errlen)
 				      : ca_own(m, p, err, errlen)) != 0)
-		return -1;
-	if (transfer_init(m, p, err, errlen) != 0)
-		return -1;
-	if (recovery_maintain(m, err, errlen) != 0)
 		return -1;
 	return 0;
 }

@@ -12,7 +12,6 @@
  *             prov_shutdown first in cleanup
  *   ctl.c     prov_create from do_create, prov_ctl for the new requests,
  *             prov_client_gone when a vtpmctl client goes away
- *   supervise.c prov_refuse_start in vtpm_spawn (an exported vTPM)
  *   sockets.c prov_ek_forget when SET_STATEBLOB replaces the permanent state
  */
 #ifndef VTPM_MANAGER_PROVISION_H
@@ -47,8 +46,6 @@ int prov_handles(uint32_t type);
 void prov_ctl(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg);
 void prov_client_gone(struct mgr *m, struct ctl_client *c);
 
-/* 1 (with v->reason set) when v must not start: it was exported. */
-int prov_refuse_start(struct mgr *m, struct vtpm *v);
 /* v's permanent state is being replaced (SET_STATEBLOB): its recorded EK
  * no longer describes it. */
 void prov_ek_forget(struct mgr *m, struct vtpm *v);

@@ -112,6 +112,11 @@ struct job *prov_job_new(struct mgr *m, enum job_kind kind, struct ctl_client *c
 void prov_job_start(struct mgr *m, struct job *j);
 void prov_job_free(struct job *j);
 
+/* The CA, the job machinery (prov_init's first step). */
+int prov_jobs_init(struct mgr *m, char *err, size_t errlen);
+/* CTL_EK: the EK record or certificate of a vTPM. */
+void prov_ek(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t len);
+
 /* transfer.c */
 int transfer_init(struct mgr *m, struct prov *p, char *err, size_t errlen);
 void transfer_key(struct mgr *m, struct ctl_client *c);

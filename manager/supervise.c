@@ -30,7 +30,6 @@
  */
 #include "manager/mgr.h"
 #include "manager/nvservice.h"
-#include "manager/provision.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -632,7 +631,7 @@ vtpm_spawn(struct mgr *m, struct vtpm *v, int autostart)
 	 * (channel_lost_finish), what is queued waits for it. */
 	if (v->state == VS_DYING)
 		return 0;
-	if (v->state == VS_FAILED || m->stopping || prov_refuse_start(m, v))
+	if (v->state == VS_FAILED || v->exported || m->stopping)
 		return -1;
 	/* After a crash of a running TPM, whoever comes first (a guest's
 	 * command or a control request) gets it back running. */
@@ -1394,9 +1393,10 @@ vtpm_stop_idle(struct mgr *m, struct vtpm *v)
 	v->crashes = 0;
 	v->crash_window_ms = 0;
 	v->restart_autostart = 0;
-	if (v->state == VS_FAILED) {
+	if (v->state == VS_FAILED && !v->exported) {
 		/* An operator's stop clears a failed start or a crash loop so
-		 * the next use tries again. */
+		 * the next use tries again (an exported vTPM stays failed:
+		 * its reason says where it went). */
 		v->state = VS_STOPPED;
 		v->reason[0] = '\0';
 		(void)ev_set(m, &v->data_ev, EPOLLIN);

@@ -61,19 +61,6 @@ mark_exported(struct vtpm *v, const char *line)
 }
 
 int
-prov_refuse_start(struct mgr *m, struct vtpm *v)
-{
-	char line[256];
-
-	if (!v->exported)
-		return 0;
-	if (!exported_read(m, v, line, sizeof(line)))
-		snprintf(line, sizeof(line), "exported to another host");
-	mark_exported(v, line);
-	return 1;
-}
-
-int
 transfer_init(struct mgr *m, struct prov *p, char *err, size_t errlen)
 {
 	EVP_PKEY *k = NULL;

@@ -11,7 +11,7 @@
  *   vtpmctl [--run-dir DIR] set-owner UUID USER[:GROUP]|none
  *   vtpmctl [--run-dir DIR] status
  *   vtpmctl [--run-dir DIR] ca | ek | transport-key | export | import |
- *                           import-swtpm ...   (manager/vtpmctl_prov.c)
+ *                           import-swtpm ...   (vtpmctl/prov.c)
  *
  * Trusts the daemon only as far as the reply's framing: every field is read
  * through util/buf.h and a malformed reply is an error, not a crash.
@@ -30,7 +30,7 @@
 
 #include "manager/config.h"
 #include "manager/ctl_proto.h"
-#include "manager/vtpmctl_prov.h"
+#include "vtpmctl/prov.h"
 #include "util/buf.h"
 #include "util/chan.h"
 #include "util/uuid.h"

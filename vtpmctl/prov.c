@@ -1,5 +1,5 @@
 /*
- * vtpmctl_prov.c - vtpmctl's provisioning commands:
+ * prov.c - vtpmctl's provisioning commands:
  *
  *   vtpmctl ca
  *   vtpmctl ek UUID [--rsa|--ecc|--ecc384] [--cert]
@@ -17,7 +17,7 @@
  * daemon's reply only as far as its framing.  Exit status as vtpmctl's:
  * 0 success, 1 refused (or a bad input file), 2 usage, 3 unreachable.
  */
-#include "manager/vtpmctl_prov.h"
+#include "vtpmctl/prov.h"
 
 #include <errno.h>
 #include <fcntl.h>

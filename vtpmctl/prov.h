@@ -1,5 +1,5 @@
 /*
- * vtpmctl_prov.h - vtpmctl's provisioning commands (ca, ek, transport-key,
+ * prov.h - vtpmctl's provisioning commands (ca, ek, transport-key,
  * export, import, import-swtpm) and the create options --no-ek-cert and
  * --pcr-banks; vtpmctl.c hands them over here.
  */
