@@ -344,7 +344,10 @@ ctl_handle(struct mgr *m, struct ctl_client *c, const struct chan_msg *msg)
 		return;
 	}
 	if (prov_handles(msg->type)) {
-		prov_ctl(m, c, msg);
+		if (m->prov == NULL) /* a manager without provisioning (tests/fuzz) */
+			ctl_reply(m, c, 0, "provisioning is not available in this manager", NULL);
+		else
+			prov_ctl(m, c, msg);
 		return;
 	}
 	if (msg->type == CTL_STATUS) {

@@ -725,8 +725,10 @@ prov_create(struct mgr *m, struct ctl_client *c, const uint8_t uuid[UUID_LEN], i
 			   NULL, NULL, 0);
 		return 1;
 	}
-	if (!certs && banks == 0)
-		return 0; /* nothing to manufacture: a record, as ever */
+	/* Nothing to manufacture: a record, as ever (also in a manager
+	 * without provisioning, tests/fuzz). */
+	if ((!certs && banks == 0) || m->prov == NULL)
+		return 0;
 	if ((j = prov_job_new(m, JOB_CREATE, c)) == NULL) {
 		ctl_answer(m, c, 0, "too many vTPMs being created or imported at once; retry",
 			   NULL, NULL, 0);
