@@ -125,7 +125,7 @@ send_msg(struct vdrive *d, uint32_t type, const void *a, size_t alen, const void
 		r = chan_send(d->ch.fd, type, a, alen, b, blen, -1);
 		if (r == 0)
 			return 0;
-		if (r != CHAN_E_AGAIN)
+		if (r != VERR_AGAIN)
 			return VDRIVE_E_IO;
 		if ((r = wait_for(d, POLLOUT, deadline)) != 0)
 			return r;
@@ -184,12 +184,12 @@ recv_until(struct vdrive *d, uint32_t want, struct chan_msg *m, uint64_t deadlin
 
 	for (;;) {
 		r = chan_recv(&d->ch, m);
-		if (r == CHAN_E_AGAIN) {
+		if (r == VERR_AGAIN) {
 			if ((r = wait_for(d, POLLIN, deadline)) != 0)
 				return r;
 			continue;
 		}
-		if (r == CHAN_E_EOF)
+		if (r == VERR_EOF)
 			return want == 0 ? 0 : VDRIVE_E_IO;
 		if (r != 0)
 			return VDRIVE_E_IO;
