@@ -257,18 +257,18 @@ static int
 open_error(int r, const char *what, const char *path, char *err, size_t errlen)
 {
 	switch (r) {
-	case BLOBFMT_E_AUTH:
+	case VERR_AUTH:
 		seterr(err, errlen,
 		       "%s %s failed authentication (tampered, or sealed under another master "
 		       "key)",
 		       what, path);
 		return STORE_E_CORRUPT;
-	case BLOBFMT_E_MISMATCH:
+	case VERR_MISMATCH:
 		seterr(err, errlen,
 		       "%s %s was sealed for another vTPM or name (copied or moved here)", what,
 		       path);
 		return STORE_E_CORRUPT;
-	case BLOBFMT_E_FORMAT:
+	case VERR_FORMAT:
 		seterr(err, errlen, "%s %s is malformed (truncated, or not a sealed file)", what,
 		       path);
 		return STORE_E_CORRUPT;
@@ -307,7 +307,7 @@ store_manifest_load(struct store *s, struct manifest *m, char *err, size_t errle
 	}
 	r = manifest_decode(pt.d, pt.len, m);
 	buf_free(&pt);
-	if (r == BLOBFMT_E_NOMEM) {
+	if (r == VERR_NOMEM) {
 		seterr(err, errlen, "cannot decode manifest %s: out of memory", path);
 		return STORE_E_IO;
 	}

@@ -26,7 +26,7 @@ verr_str(int code)
 	case VERR_FORMAT: return "malformed, or not the expected format";
 	case VERR_AUTH: return "authentication failed: modified, forged, or the wrong key";
 	case VERR_CRYPTO: return "crypto library failure";
-	case VERR_MISMATCH: return "authentic, but for another vTPM, blob or kind";
+	case VERR_MISMATCH: return "well formed, but for another vTPM, blob or kind";
 	case VERR_OTHERKEY: return "made for a key this host does not hold";
 	case VERR_NOKEY: return "encrypted, and no key to open it was given";
 	case VERR_BADKEY: return "unsuitable key: wrong type or length";

@@ -126,7 +126,7 @@ open_one(const uint8_t *file, size_t len, int sel, int resealed, const uint8_t *
 		if (resealed && pt_expect != NULL)
 			FZ_CHECK(ctlen == 0 || memcmp(pt.d + 3, pt_expect, ctlen) == 0, "plaintext");
 	} else {
-		FZ_CHECK(r == BLOBFMT_E_FORMAT || r == BLOBFMT_E_AUTH || r == BLOBFMT_E_MISMATCH,
+		FZ_CHECK(r == VERR_FORMAT || r == VERR_AUTH || r == VERR_MISMATCH,
 			 "unexpected error %d", r);
 		FZ_CHECK(pt.len == 3 && memcmp(pt.d, "pre", 3) == 0, "failed open changed pt");
 		FZ_CHECK(!(resealed && ok), "authentic, well-formed file refused (%d)", r);
@@ -203,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(gen == len && pt.len == len && (len == 0 || memcmp(pt.d, data + 1, len) == 0),
 			 "round trip");
 		FZ_CHECK(blobfmt_open(key_a, SEAL_KIND_BLOB, "savestate", uuid_b, sealed.d,
-				      sealed.len, &pt, &gen) == BLOBFMT_E_MISMATCH, "uuid mismatch");
+				      sealed.len, &pt, &gen) == VERR_MISMATCH, "uuid mismatch");
 		buf_free(&sealed);
 		buf_free(&pt);
 	}

@@ -132,7 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		manifest_free(&m2);
 		buf_free(&out);
 	} else {
-		FZ_CHECK(r == BLOBFMT_E_FORMAT, "decode error %d", r);
+		FZ_CHECK(r == VERR_FORMAT, "decode error %d", r);
 		FZ_CHECK(m.count == 0 && m.e == NULL, "failed decode left entries");
 	}
 
