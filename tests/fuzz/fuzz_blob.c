@@ -151,7 +151,7 @@ store_load(const uint8_t *file, size_t len, int sel)
 	close(fd);
 	buf_init(&out, SEAL_CT_MAX);
 	r = store_blob_load(&st, uuid_a, name, (uint64_t)(sel >> 2), &out, &gen, err, sizeof(err));
-	FZ_CHECK(r == 0 || r == STORE_E_CORRUPT || r == STORE_E_ROLLBACK || r == STORE_E_IO,
+	FZ_CHECK(r == 0 || r == VERR_CORRUPT || r == VERR_ROLLBACK || r == VERR_IO,
 		 "store_blob_load %d", r);
 	if (r == 0)
 		FZ_CHECK(gen >= (uint64_t)(sel >> 2), "rollback floor ignored");
