@@ -88,7 +88,8 @@ vtpmctl_parse_banks(const char *s, uint8_t *mask)
 }
 
 /* Reads a whole file of at most max bytes (no symlinks, regular files
- * only).  0, -ENOENT, -EFBIG, or another -errno. */
+ * only).  0, -ENOENT, -EFBIG, or another -errno: a system-call layer whose
+ * caller branches on the errno (util/err.h); slurp_err says it. */
 static int
 slurp(const char *path, size_t max, struct buf *out)
 {
