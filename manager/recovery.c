@@ -25,6 +25,7 @@
 #include "crypto/pkey.h"
 #include "crypto/recovery.h"
 #include "tcs/host_tpm.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/log.h"

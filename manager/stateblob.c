@@ -19,6 +19,7 @@
 
 #include "crypto/migblob.h"
 #include "util/ctrl_proto.h"
+#include "util/err.h"
 #include "util/log.h"
 
 static const char *

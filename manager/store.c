@@ -12,6 +12,7 @@
  * there is no err argument, errno is left as the failing system call set
  * it.
  */
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "store.h"
 #include "crypto/aead.h"

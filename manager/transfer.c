@@ -25,6 +25,7 @@
 
 #include "crypto/ekcert.h"
 #include "crypto/transport.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/log.h"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/ctrl_proto.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "util/tpm_frame.h"
 

@@ -17,6 +17,7 @@
 
 #include "crypto/aead.h"
 #include "tcs/host_tpm.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 
 static int

@@ -1,8 +1,9 @@
 /*
- * err.c - verr_str(); see err.h.  Owns the fixed message table only.  The
- * messages name the meaning, not a module: the caller prefixes what was
- * being done ("export file refused: ..."), and seterr() text says which
- * file or field.
+ * err.c - verr_str(); see err.h.  Owns the fixed message table only and
+ * trusts nothing: any int may come in, the unknown ones get "unknown
+ * error".  The messages name the meaning, not a module: the caller
+ * prefixes what was being done ("export file refused: ..."), and seterr()
+ * text says which file or field.
  */
 #include "util/err.h"
 

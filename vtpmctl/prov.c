@@ -38,6 +38,7 @@
 #include "manager/ctl_proto.h"
 #include "util/buf.h"
 #include "util/chan.h"
+#include "util/err.h"
 #include "util/fileio.h"
 #include "util/uuid.h"
 

@@ -14,6 +14,7 @@
 #include "tests/fuzz/common.h"
 #include "crypto/blobfmt.h"
 #include "manager/store.h"
+#include "util/err.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "crypto/aead.h"
+#include "util/err.h"
 
 #define HDR MASTER_SEALED_HDR_LEN
 #define MAC MASTER_SEALED_MAC_LEN

@@ -18,6 +18,7 @@
 #include "tests/fuzz/common.h"
 #include "crypto/aead.h"
 #include "crypto/migblob.h"
+#include "util/err.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,6 +16,7 @@
  */
 #include "tests/fuzz/common.h"
 #include "crypto/swtpm_state.h"
+#include "util/err.h"
 
 #include <stdlib.h>
 #include <string.h>

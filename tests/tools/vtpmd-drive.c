@@ -61,6 +61,7 @@
 #include "util/buf.h"
 #include "util/chan.h"
 #include "util/ctrl_proto.h"
+#include "util/err.h"
 #include "util/fileio.h"
 #include "util/tpm_frame.h"
 
