@@ -144,8 +144,10 @@ struct chan {
 	uint8_t *rbuf; /* CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + 1 bytes */
 };
 
-/* Creates the SEQPACKET pair (CLOEXEC) with buffers for the largest message. */
+/* Creates the SEQPACKET pair (CLOEXEC) with buffers for the largest message;
+ * 0, or -1 with errno set. */
 int chan_socketpair(int sv[2]);
+/* Takes fd over and allocates the receive buffer; 0, or -1 (out of memory). */
 int chan_init(struct chan *c, int fd);
 /* Wipes the receive buffer (it carries TPM state) and closes fd. */
 void chan_close(struct chan *c);
