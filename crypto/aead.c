@@ -40,13 +40,13 @@ aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	  uint8_t tag[AEAD_TAG_LEN])
 {
 	EVP_CIPHER_CTX *ctx;
-	int n, r = CRYPTO_E_FAIL;
+	int n, r = VERR_CRYPTO;
 
 	/* EVP takes int lengths; nothing we seal comes close. */
 	if (aadlen > INT_MAX || ptlen > INT_MAX)
-		return CRYPTO_E_INVAL;
+		return VERR_INVAL;
 	if ((ctx = gcm_start(key, nonce, 1)) == NULL)
-		return CRYPTO_E_FAIL;
+		return VERR_CRYPTO;
 	if (aadlen != 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
 		goto out;
 	if (ptlen != 0) {
@@ -73,12 +73,12 @@ aead_open(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 {
 	EVP_CIPHER_CTX *ctx;
 	uint8_t t[AEAD_TAG_LEN];
-	int n, r = CRYPTO_E_FAIL;
+	int n, r = VERR_CRYPTO;
 
 	if (aadlen > INT_MAX || ctlen > INT_MAX)
-		return CRYPTO_E_INVAL;
+		return VERR_INVAL;
 	if ((ctx = gcm_start(key, nonce, 0)) == NULL)
-		return CRYPTO_E_FAIL;
+		return VERR_CRYPTO;
 	/* The ctrl takes a non-const pointer; copy rather than cast away const. */
 	memcpy(t, tag, sizeof(t));
 	if (aadlen != 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
@@ -92,7 +92,7 @@ aead_open(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	/* Decryption has already written unauthenticated plaintext to pt;
 	 * on a bad tag it is wiped below so no caller can use it. */
 	if (EVP_DecryptFinal_ex(ctx, pt + ctlen, &n) != 1) {
-		r = CRYPTO_E_AUTH;
+		r = VERR_AUTH;
 		goto out;
 	}
 	r = 0;
@@ -111,17 +111,17 @@ hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltl
 	EVP_KDF_CTX *kctx;
 	OSSL_PARAM params[5], *p = params;
 	char digest[] = "SHA256";
-	int r = CRYPTO_E_FAIL;
+	int r = VERR_CRYPTO;
 
 	/* RFC 5869: L <= 255 * HashLen. */
 	if (outlen == 0 || outlen > 255 * 32 || ikmlen == 0)
-		return CRYPTO_E_INVAL;
+		return VERR_INVAL;
 	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
-		return CRYPTO_E_FAIL;
+		return VERR_CRYPTO;
 	kctx = EVP_KDF_CTX_new(kdf);
 	EVP_KDF_free(kdf);
 	if (kctx == NULL)
-		return CRYPTO_E_FAIL;
+		return VERR_CRYPTO;
 	/* OSSL_PARAM wants non-const pointers; the KDF only reads them. */
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm,
@@ -149,7 +149,7 @@ crypto_random(uint8_t *out, size_t len)
 		int n = len > INT_MAX ? INT_MAX : (int)len;
 
 		if (RAND_bytes(out, n) != 1)
-			return CRYPTO_E_FAIL;
+			return VERR_CRYPTO;
 		out += n;
 		len -= (size_t)n;
 	}

@@ -1,7 +1,10 @@
 /*
  * aead.h - the crypto module: AES-256-GCM, HKDF-SHA256 and randomness on
  * OpenSSL 3 EVP.  Owns no state; keys are passed in by the caller, who is
- * responsible for wiping them.  Functions return 0 or a negative CRYPTO_E_*.
+ * responsible for wiping them.  Functions return 0 or a negative VERR_*
+ * (util/err.h): VERR_AUTH when a tag does not match (data or AAD
+ * modified, or the wrong key), VERR_INVAL for a length EVP cannot take,
+ * VERR_CRYPTO when OpenSSL fails.
  */
 #ifndef VTPM_CRYPTO_AEAD_H
 #define VTPM_CRYPTO_AEAD_H
@@ -9,19 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
+
 #define AEAD_KEY_LEN 32
 #define AEAD_NONCE_LEN 12
 #define AEAD_TAG_LEN 16
-
-#define CRYPTO_E_FAIL (-1)  /* OpenSSL error */
-#define CRYPTO_E_AUTH (-2)  /* tag mismatch: data or AAD modified, or wrong key */
-#define CRYPTO_E_INVAL (-3) /* bad argument (length too large) */
 
 /* ct must have room for ptlen bytes; ct may equal pt. */
 int aead_seal(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen, uint8_t *ct,
 	      uint8_t tag[AEAD_TAG_LEN]) __attribute__((warn_unused_result));
-/* pt must have room for ctlen bytes; on CRYPTO_E_AUTH pt is wiped. */
+/* pt must have room for ctlen bytes; on VERR_AUTH pt is wiped. */
 int aead_open(const uint8_t key[AEAD_KEY_LEN], const uint8_t nonce[AEAD_NONCE_LEN],
 	      const uint8_t *aad, size_t aadlen, const uint8_t *ct, size_t ctlen,
 	      const uint8_t tag[AEAD_TAG_LEN], uint8_t *pt) __attribute__((warn_unused_result));

@@ -65,7 +65,7 @@ blobfmt_derive_key(const uint8_t master[32], const uint8_t *uuid, uint8_t out[32
 		infolen = sizeof(manifest_info) - 1;
 	}
 	r = hkdf_sha256(master, 32, salt, sizeof(salt) - 1, info, infolen, out, 32);
-	return r == 0 ? 0 : BLOBFMT_E_CRYPTO;
+	return r == 0 ? 0 : VERR_CRYPTO;
 }
 
 static int
@@ -96,21 +96,21 @@ blobfmt_seal(const uint8_t key[32], uint8_t kind, const char *name,
 	int r;
 
 	if (name == NULL || !kind_valid(kind))
-		return BLOBFMT_E_FORMAT;
+		return VERR_INVAL;
 	namelen = strlen(name);
 	if (namelen == 0 || namelen > SEAL_NAME_MAX || ptlen > SEAL_CT_MAX)
-		return BLOBFMT_E_FORMAT;
+		return VERR_INVAL;
 	if (uuid == NULL)
 		uuid = nil_uuid;
 	hdrlen = SEAL_HDR_FIXED + namelen;
 	total = hdrlen + ptlen + AEAD_TAG_LEN;
 	if (crypto_random(nonce, sizeof(nonce)) != 0)
-		return BLOBFMT_E_CRYPTO;
+		return VERR_CRYPTO;
 
 	/* One reservation for the whole envelope, so a failure part way
 	 * cannot leave half a header behind in out. */
 	if ((r = buf_reserve(out, total, &p)) != 0)
-		return BLOBFMT_E_NOMEM;
+		return r;
 	hdr = p;
 	memcpy(p, SEAL_MAGIC, SEAL_MAGIC_LEN);
 	p += SEAL_MAGIC_LEN;
@@ -131,7 +131,7 @@ blobfmt_seal(const uint8_t key[32], uint8_t kind, const char *name,
 	/* The AAD is the header just written: magic through ctlen. */
 	if (aead_seal(key, nonce, hdr, hdrlen, pt, ptlen, p, p + ptlen) != 0) {
 		buf_drop_tail(out, total);
-		return BLOBFMT_E_CRYPTO;
+		return VERR_CRYPTO;
 	}
 	return 0;
 }
@@ -151,7 +151,7 @@ blobfmt_open(const uint8_t key[32], uint8_t kind, const char *name,
 	int r;
 
 	if (name == NULL || file == NULL || filelen > SEAL_FILE_MAX)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (uuid == NULL)
 		uuid = nil_uuid;
 	explen = strlen(name);
@@ -159,25 +159,25 @@ blobfmt_open(const uint8_t key[32], uint8_t kind, const char *name,
 	buf_init_reader(&b, file, filelen);
 	if (buf_get_bytes(&b, magic, sizeof(magic)) != 0 ||
 	    memcmp(magic, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u16(&b, &version) != 0 || version != SEAL_VERSION)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u8(&b, &fkind) != 0 || !kind_valid(fkind))
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u8(&b, &namelen) != 0 || namelen == 0 || namelen > SEAL_NAME_MAX)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_direct(&b, &fname, namelen) != 0 ||
 	    buf_get_direct(&b, &fuuid, UUID_LEN) != 0 ||
 	    buf_get_u64(&b, &fgen) != 0 ||
 	    buf_get_direct(&b, &nonce, AEAD_NONCE_LEN) != 0 ||
 	    buf_get_u32(&b, &ctlen) != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (ctlen > SEAL_CT_MAX)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	hdrlen = b.off;
 	if (buf_get_direct(&b, &ct, ctlen) != 0 ||
 	    buf_get_direct(&b, &tag, AEAD_TAG_LEN) != 0 || buf_avail(&b) != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 
 	/*
 	 * kind, name and uuid are in the AAD, so a file carrying other values
@@ -187,18 +187,18 @@ blobfmt_open(const uint8_t key[32], uint8_t kind, const char *name,
 	 */
 	if (fkind != kind || namelen != explen || memcmp(fname, name, explen) != 0 ||
 	    memcmp(fuuid, uuid, UUID_LEN) != 0)
-		return BLOBFMT_E_MISMATCH;
+		return VERR_MISMATCH;
 
 	/* An empty plaintext reserves nothing: pt may still have no storage,
 	 * and there is nothing to point into. */
 	dst = empty;
-	if (ctlen != 0 && buf_reserve(pt, ctlen, &dst) != 0)
-		return BLOBFMT_E_NOMEM;
+	if (ctlen != 0 && (r = buf_reserve(pt, ctlen, &dst)) != 0)
+		return r;
 	r = aead_open(key, nonce, file, hdrlen, ct, ctlen, tag, dst);
 	if (r != 0) {
 		if (ctlen != 0)
 			buf_drop_tail(pt, ctlen);
-		return r == CRYPTO_E_AUTH ? BLOBFMT_E_AUTH : BLOBFMT_E_CRYPTO;
+		return r == VERR_AUTH ? VERR_AUTH : VERR_CRYPTO;
 	}
 	*gen = fgen;
 	return 0;
@@ -228,7 +228,7 @@ entries_unique(const struct manifest_entry *e, uint32_t n)
 {
 	uint8_t (*u)[UUID_LEN];
 	uint32_t *inst;
-	int r = BLOBFMT_E_NOMEM;
+	int r = VERR_NOMEM;
 
 	if (n < 2)
 		return 0;
@@ -245,7 +245,7 @@ entries_unique(const struct manifest_entry *e, uint32_t n)
 	r = 0;
 	for (uint32_t i = 1; i < n; i++) {
 		if (memcmp(u[i - 1], u[i], UUID_LEN) == 0 || inst[i - 1] == inst[i]) {
-			r = BLOBFMT_E_FORMAT;
+			r = VERR_FORMAT;
 			break;
 		}
 	}
@@ -268,16 +268,16 @@ manifest_encode(const struct manifest *m, struct buf *out)
 	int r;
 
 	if (m->count > MANIFEST_MAX_ENTRIES || (m->count != 0 && m->e == NULL))
-		return BLOBFMT_E_FORMAT;
+		return VERR_INVAL;
 	/* Never write what manifest_decode would refuse to read back. */
 	for (uint32_t i = 0; i < m->count; i++)
 		if (!tpm_version_valid(m->e[i].tpm_version))
-			return BLOBFMT_E_FORMAT;
+			return VERR_INVAL;
 	if ((r = entries_unique(m->e, m->count)) != 0)
-		return r;
+		return r == VERR_FORMAT ? VERR_INVAL : r;
 	total = 12 + (size_t)m->count * (2 + MANIFEST_V2_ENTRY_MIN);
 	if (total > out->max || out->len > out->max - total)
-		return BLOBFMT_E_NOMEM;
+		return VERR_NOSPACE;
 
 	if (buf_put_u32(out, MANIFEST_V2_MAGIC) != 0 || buf_put_u32(out, m->count) != 0 ||
 	    buf_put_u32(out, m->next_instance) != 0)
@@ -300,21 +300,21 @@ manifest_encode(const struct manifest *m, struct buf *out)
 	return 0;
 fail:
 	buf_drop_tail(out, out->len - start);
-	return BLOBFMT_E_NOMEM;
+	return VERR_NOMEM;
 }
 
-/* The fields both versions share, from b; 0 or BLOBFMT_E_FORMAT. */
+/* The fields both versions share, from b; 0 or VERR_FORMAT. */
 static int
 entry_common(struct buf *b, struct manifest_entry *e)
 {
 	if (buf_get_bytes(b, e->uuid, UUID_LEN) != 0 || buf_get_u32(b, &e->instance) != 0 ||
 	    buf_get_u8(b, &e->tpm_version) != 0 || !tpm_version_valid(e->tpm_version))
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	for (int g = 0; g < BLOB_COUNT; g++)
 		if (buf_get_u64(b, &e->gen[g]) != 0)
-			return BLOBFMT_E_FORMAT;
+			return VERR_FORMAT;
 	if (buf_get_u64(b, &e->created) != 0 || buf_get_u64(b, &e->updated) != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	return 0;
 }
 
@@ -330,24 +330,24 @@ manifest_decode(const uint8_t *p, size_t len, struct manifest *m)
 
 	memset(m, 0, sizeof(*m));
 	if (p == NULL && len != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	buf_init_reader(&b, p, len);
 	if (buf_get_u32(&b, &first) != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	v2 = first == MANIFEST_V2_MAGIC;
 	if (v2 ? buf_get_u32(&b, &count) != 0 : (count = first, 0))
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u32(&b, &next) != 0)
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	/* Check the size before allocating, so a short input cannot make us
 	 * allocate for 65536 entries: exact for version 1, a lower bound for
 	 * version 2 (entries may grow). */
 	if (count > MANIFEST_MAX_ENTRIES ||
 	    (!v2 && buf_avail(&b) != (size_t)count * MANIFEST_V1_ENTRY_LEN) ||
 	    (v2 && buf_avail(&b) < (size_t)count * (2 + MANIFEST_V2_ENTRY_MIN)))
-		return BLOBFMT_E_FORMAT;
+		return VERR_FORMAT;
 	if (count != 0 && (e = calloc(count, sizeof(*e))) == NULL)
-		return BLOBFMT_E_NOMEM;
+		return VERR_NOMEM;
 	for (uint32_t i = 0; i < count; i++) {
 		if (!v2) {
 			if ((r = entry_common(&b, &e[i])) != 0)
@@ -356,7 +356,7 @@ manifest_decode(const uint8_t *p, size_t len, struct manifest *m)
 			e[i].owner_uid = e[i].owner_gid = MANIFEST_NO_OWNER;
 			continue;
 		}
-		r = BLOBFMT_E_FORMAT;
+		r = VERR_FORMAT;
 		if (buf_get_u16(&b, &elen) != 0 || elen < MANIFEST_V2_ENTRY_MIN ||
 		    buf_get_direct(&b, &ep, elen) != 0)
 			goto fail;
@@ -367,7 +367,7 @@ manifest_decode(const uint8_t *p, size_t len, struct manifest *m)
 		/* Bytes a later version added to the entry are not ours. */
 	}
 	if (buf_avail(&b) != 0) {
-		r = BLOBFMT_E_FORMAT;
+		r = VERR_FORMAT;
 		goto fail;
 	}
 	if ((r = entries_unique(e, count)) != 0)

@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/uuid.h"
 
 #define SEAL_MAGIC "VTPMSEAL"
@@ -56,11 +57,12 @@
 #define SEAL_FILE_MAX (SEAL_CT_MAX + 128)
 #define MANIFEST_MAX_ENTRIES 65536u
 
-#define BLOBFMT_E_FORMAT (-10) /* malformed: bad magic, version, lengths */
-#define BLOBFMT_E_AUTH (-11)   /* authentication failed */
-#define BLOBFMT_E_MISMATCH (-12) /* authentic, but for another uuid/name/kind */
-#define BLOBFMT_E_NOMEM (-13)
-#define BLOBFMT_E_CRYPTO (-14)
+/*
+ * Functions return 0 or a negative VERR_* (util/err.h).  blobfmt_open:
+ * VERR_FORMAT malformed (magic, version, lengths), VERR_AUTH the tag does
+ * not verify, VERR_MISMATCH authentic but for another uuid, name or kind;
+ * any of them: VERR_NOMEM, VERR_CRYPTO.
+ */
 
 enum blob_index { BLOB_PERMALL = 0, BLOB_VOLATILE = 1, BLOB_SAVESTATE = 2, BLOB_COUNT = 3 };
 

@@ -21,7 +21,7 @@ derive(const uint8_t *ikm, const char *info, uint8_t out[MIGBLOB_KEY_LEN])
 
 	if (hkdf_sha256(ikm, MIGBLOB_KEY_LEN, salt, sizeof(salt) - 1, (const uint8_t *)info,
 			strlen(info), out, MIGBLOB_KEY_LEN) != 0)
-		return MIGBLOB_E_CRYPTO;
+		return VERR_CRYPTO;
 	return 0;
 }
 
@@ -64,17 +64,18 @@ migblob_wrap(const struct migblob_keys *k, uint8_t type, const uint8_t uuid[UUID
 	const uint8_t *key;
 	uint8_t *p, *nonce, *ct;
 	size_t total;
+	int r;
 
 	if (k == NULL || !type_valid(type) || uuid == NULL || pt == NULL || ptlen == 0 ||
 	    ptlen > MIGBLOB_PT_MAX)
-		return MIGBLOB_E_FORMAT;
+		return VERR_INVAL;
 	key = k->migration != NULL ? k->migration : k->host;
 	if (key == NULL)
-		return MIGBLOB_E_FORMAT;
+		return VERR_INVAL;
 	total = migblob_wrapped_len(ptlen);
 	/* One reservation, so a failure cannot leave half an envelope. */
-	if (buf_reserve(out, total, &p) != 0)
-		return MIGBLOB_E_NOMEM;
+	if ((r = buf_reserve(out, total, &p)) != 0)
+		return r;
 	memcpy(p, MIGBLOB_MAGIC, MIGBLOB_MAGIC_LEN);
 	be16_put(p + 8, MIGBLOB_VERSION);
 	p[10] = type;
@@ -87,7 +88,7 @@ migblob_wrap(const struct migblob_keys *k, uint8_t type, const uint8_t uuid[UUID
 	if (crypto_random(nonce, AEAD_NONCE_LEN) != 0 ||
 	    aead_seal(key, nonce, p, MIGBLOB_HDR_LEN, pt, ptlen, ct, ct + ptlen) != 0) {
 		buf_drop_tail(out, total);
-		return MIGBLOB_E_CRYPTO;
+		return VERR_CRYPTO;
 	}
 	return 0;
 }
@@ -106,40 +107,40 @@ migblob_unwrap(const struct migblob_keys *k, uint8_t type, const uint8_t uuid[UU
 	int r;
 
 	if (k == NULL || env == NULL || uuid == NULL || !type_valid(type))
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	buf_init_reader(&b, env, len);
 	if (buf_get_bytes(&b, magic, sizeof(magic)) != 0 ||
 	    memcmp(magic, MIGBLOB_MAGIC, MIGBLOB_MAGIC_LEN) != 0)
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u16(&b, &version) != 0 || (version != 1 && version != MIGBLOB_VERSION))
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u8(&b, &ftype) != 0 || !type_valid(ftype) || buf_get_u8(&b, &fflags) != 0)
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	if (version == 1) {
 		/* Encrypted under the migration key, or plain with a digest
 		 * anybody can recompute: only the first is worth anything. */
 		if (fflags != 0 && fflags != MIGBLOB_FLAG_MIGKEY)
-			return MIGBLOB_E_FORMAT;
+			return VERR_FORMAT;
 	} else if (fflags != MIGBLOB_FLAG_MIGKEY && fflags != MIGBLOB_FLAG_HOSTKEY) {
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	if (buf_get_direct(&b, &fuuid, UUID_LEN) != 0 ||
 	    (version != 1 && buf_get_u64(&b, &fgen) != 0) || buf_get_u32(&b, &n) != 0)
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	if (n == 0 || n > MIGBLOB_PT_MAX)
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	hlen = version == 1 ? MIGBLOB_V1_HDR_LEN : MIGBLOB_HDR_LEN;
 	if (version == 1 && fflags == 0) {
 		/* pt | SHA-256: check the size, then refuse. */
 		if (buf_get_direct(&b, &body, n) != 0 || buf_get_direct(&b, &tag, 32) != 0 ||
 		    buf_avail(&b) != 0)
-			return MIGBLOB_E_FORMAT;
-		return ftype != type || memcmp(fuuid, uuid, UUID_LEN) != 0 ? MIGBLOB_E_MISMATCH
-									  : MIGBLOB_E_PLAIN;
+			return VERR_FORMAT;
+		return ftype != type || memcmp(fuuid, uuid, UUID_LEN) != 0 ? VERR_MISMATCH
+									  : VERR_PLAIN;
 	}
 	if (buf_get_direct(&b, &nonce, AEAD_NONCE_LEN) != 0 || buf_get_direct(&b, &body, n) != 0 ||
 	    buf_get_direct(&b, &tag, AEAD_TAG_LEN) != 0 || buf_avail(&b) != 0)
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 
 	/*
 	 * Type and uuid are covered by the tag; checking them first only
@@ -147,45 +148,23 @@ migblob_unwrap(const struct migblob_keys *k, uint8_t type, const uint8_t uuid[UU
 	 * "modified".  Nothing is accepted on these unauthenticated bytes.
 	 */
 	if (ftype != type || memcmp(fuuid, uuid, UUID_LEN) != 0)
-		return MIGBLOB_E_MISMATCH;
+		return VERR_MISMATCH;
 	if (fflags == MIGBLOB_FLAG_MIGKEY) {
 		if ((key = k->migration) == NULL)
-			return MIGBLOB_E_NOMIGKEY;
+			return VERR_NOKEY;
 	} else if ((key = k->host) == NULL) {
-		return MIGBLOB_E_FORMAT;
+		return VERR_FORMAT;
 	}
-	if (buf_reserve(pt, n, &dst) != 0)
-		return MIGBLOB_E_NOMEM;
+	if ((r = buf_reserve(pt, n, &dst)) != 0)
+		return r;
 	r = aead_open(key, nonce, env, hlen, body, n, tag, dst);
 	if (r != 0) {
 		buf_drop_tail(pt, n);
-		if (r != CRYPTO_E_AUTH)
-			return MIGBLOB_E_CRYPTO;
-		return fflags == MIGBLOB_FLAG_HOSTKEY ? MIGBLOB_E_OTHERHOST : MIGBLOB_E_AUTH;
+		if (r != VERR_AUTH)
+			return VERR_CRYPTO;
+		return fflags == MIGBLOB_FLAG_HOSTKEY ? VERR_OTHERKEY : VERR_AUTH;
 	}
 	*gen = fgen;
 	*flags = fflags;
 	return 0;
-}
-
-const char *
-migblob_strerror(int err)
-{
-	switch (err) {
-	case 0: return "ok";
-	case MIGBLOB_E_FORMAT: return "not a well-formed state blob";
-	case MIGBLOB_E_MISMATCH: return "the state blob is for another blob type or vTPM UUID";
-	case MIGBLOB_E_NOMIGKEY: return "the state blob is sealed under a migration key, and no "
-					"migration_key is configured on this host";
-	case MIGBLOB_E_AUTH: return "the state blob failed authentication (modified, or sealed "
-				    "under another migration key)";
-	case MIGBLOB_E_NOMEM: return "out of memory";
-	case MIGBLOB_E_CRYPTO: return "crypto library error";
-	case MIGBLOB_E_PLAIN: return "an integrity-only state blob (from an older version) is "
-				     "refused: anyone could have forged it";
-	case MIGBLOB_E_OTHERHOST: return "the state blob was sealed on another host (or "
-					 "modified): moving state between hosts needs the same "
-					 "migration_key on both";
-	default: return "unknown error";
-	}
 }

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/uuid.h"
 
 #define MIGBLOB_MAGIC "VTPMMIG1"
@@ -57,14 +58,18 @@
 #define MIGBLOB_PT_MAX (1024u * 1024)
 #define MIGBLOB_KEY_LEN 32
 
-#define MIGBLOB_E_FORMAT (-20)   /* malformed: magic, version, type, flags, lengths */
-#define MIGBLOB_E_MISMATCH (-21) /* well formed, but for another blob type or vTPM */
-#define MIGBLOB_E_NOMIGKEY (-22) /* sealed under a migration key, none configured here */
-#define MIGBLOB_E_AUTH (-23)     /* tag mismatch: modified, or another migration key */
-#define MIGBLOB_E_NOMEM (-24)
-#define MIGBLOB_E_CRYPTO (-25)
-#define MIGBLOB_E_PLAIN (-26)    /* a version 1 integrity-only blob: forgeable, refused */
-#define MIGBLOB_E_OTHERHOST (-27) /* sealed under a host key that is not ours, or modified */
+/*
+ * Functions return 0 or a negative VERR_* (util/err.h).  migblob_unwrap:
+ *   VERR_FORMAT    malformed: magic, version, type, flags, lengths
+ *   VERR_MISMATCH  well formed, but for another blob type or vTPM
+ *   VERR_NOKEY     sealed under a migration key, none configured here
+ *   VERR_AUTH      tag mismatch: modified, or another migration key
+ *   VERR_PLAIN     a version 1 integrity-only blob: forgeable, refused
+ *   VERR_OTHERKEY  sealed under a host key that is not ours (or modified:
+ *                  the two cannot be told apart)
+ * and VERR_NOMEM, VERR_CRYPTO; migblob_wrap: VERR_INVAL for arguments it
+ * cannot seal, VERR_NOMEM, VERR_CRYPTO.
+ */
 
 /* The keys an envelope may be sealed under. */
 struct migblob_keys {
@@ -102,8 +107,5 @@ int migblob_wrap(const struct migblob_keys *k, uint8_t type, const uint8_t uuid[
 int migblob_unwrap(const struct migblob_keys *k, uint8_t type, const uint8_t uuid[UUID_LEN],
 		   const uint8_t *env, size_t len, struct buf *pt, uint64_t *gen, uint8_t *flags)
 	__attribute__((warn_unused_result));
-
-/* A short description of a MIGBLOB_E_* code, for logs and replies. */
-const char *migblob_strerror(int err);
 
 #endif

@@ -34,7 +34,7 @@ recovery_key_ok(const EVP_PKEY *k)
 
 	if (kind == PKEY_P384 || (kind == PKEY_RSA && bits >= 3072 && bits <= 8192))
 		return 0;
-	return REC_E_KEY;
+	return VERR_BADKEY;
 }
 
 static int
@@ -46,7 +46,7 @@ parse(const uint8_t *file, size_t len, struct parsed *ps)
 	uint8_t flags;
 
 	if (file == NULL || len > RECOVERY_FILE_MAX)
-		return REC_E_FORMAT;
+		return VERR_FORMAT;
 	buf_init_reader(&b, file, len);
 	if (buf_get_direct(&b, &magic, 8) != 0 || memcmp(magic, RECOVERY_MAGIC, 8) != 0 ||
 	    buf_get_u16(&b, &ver) != 0 || ver != 1 || buf_get_u8(&b, &ps->alg) != 0 ||
@@ -54,10 +54,10 @@ parse(const uint8_t *file, size_t len, struct parsed *ps)
 	    flags != 0 || buf_get_direct(&b, &ps->fp, PKEY_FP_LEN) != 0 ||
 	    buf_get_u16(&b, &ps->wlen) != 0 || ps->wlen == 0 || ps->wlen > WRAP_MAX ||
 	    buf_get_direct(&b, &ps->wrapped, ps->wlen) != 0)
-		return REC_E_FORMAT;
+		return VERR_FORMAT;
 	ps->maclen_in = b.off;
 	if (buf_get_direct(&b, &ps->mac, MAC_LEN) != 0 || buf_avail(&b) != 0)
-		return REC_E_FORMAT;
+		return VERR_FORMAT;
 	return 0;
 }
 
@@ -72,11 +72,11 @@ file_mac(const uint8_t master[RECOVERY_MASTER_LEN], const uint8_t *p, size_t len
 
 	if (hkdf_sha256(master, RECOVERY_MASTER_LEN, salt, sizeof(salt) - 1, info,
 			sizeof(info) - 1, k, sizeof(k)) != 0)
-		return REC_E_CRYPTO;
+		return VERR_CRYPTO;
 	ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, sizeof(k), p, len, out, MAC_LEN,
 		       &olen) != NULL && olen == MAC_LEN;
 	OPENSSL_cleanse(k, sizeof(k));
-	return ok ? 0 : REC_E_CRYPTO;
+	return ok ? 0 : VERR_CRYPTO;
 }
 
 static int
@@ -85,7 +85,7 @@ ec_key(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t key[AEAD_KEY_LEN])
 	static const uint8_t info[] = "recovery-key";
 	uint8_t z[66];
 	size_t zl = 0;
-	int r = REC_E_CRYPTO;
+	int r = VERR_CRYPTO;
 
 	if (pkey_ecdh(priv, peer, z, sizeof(z), &zl) == 0 &&
 	    hkdf_sha256(z, zl, salt, sizeof(salt) - 1, info, sizeof(info) - 1, key,
@@ -122,11 +122,11 @@ recovery_wrap(EVP_PKEY *rec_pub, const uint8_t master[RECOVERY_MASTER_LEN], stru
 	EVP_PKEY *eph = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	enum pkey_kind kind = pkey_kind(rec_pub, NULL);
-	int r = REC_E_CRYPTO;
+	int r = VERR_CRYPTO;
 
 	buf_init(&eph_der, PKEY_SPKI_MAX);
 	if (recovery_key_ok(rec_pub) != 0) {
-		r = REC_E_KEY;
+		r = VERR_BADKEY;
 		goto out;
 	}
 	if (pkey_fingerprint(rec_pub, fp) != 0)
@@ -198,8 +198,8 @@ recovery_check(const uint8_t *file, size_t len, const uint8_t master[RECOVERY_MA
 	if ((r = file_mac(master, file, ps.maclen_in, mac)) != 0)
 		return r;
 	if (CRYPTO_memcmp(mac, ps.mac, MAC_LEN) != 0)
-		return REC_E_AUTH;
-	return CRYPTO_memcmp(fp, ps.fp, PKEY_FP_LEN) == 0 ? 0 : REC_E_OTHERKEY;
+		return VERR_AUTH;
+	return CRYPTO_memcmp(fp, ps.fp, PKEY_FP_LEN) == 0 ? 0 : VERR_OTHERKEY;
 }
 
 int
@@ -216,17 +216,17 @@ recovery_unwrap(EVP_PKEY *rec_priv, const uint8_t *file, size_t len,
 	if ((r = parse(file, len, &ps)) != 0)
 		return r;
 	if (recovery_key_ok(rec_priv) != 0)
-		return REC_E_KEY;
+		return VERR_BADKEY;
 	if (pkey_fingerprint(rec_priv, fp) != 0)
-		return REC_E_CRYPTO;
+		return VERR_CRYPTO;
 	if (CRYPTO_memcmp(fp, ps.fp, PKEY_FP_LEN) != 0)
-		return REC_E_OTHERKEY;
+		return VERR_OTHERKEY;
 	if ((ps.alg == ALG_RSA) != (pkey_kind(rec_priv, NULL) == PKEY_RSA))
-		return REC_E_FORMAT;
-	r = REC_E_AUTH;
+		return VERR_FORMAT;
+	r = VERR_AUTH;
 	if (ps.alg == ALG_RSA) {
 		if ((ctx = oaep_ctx(rec_priv, 0)) == NULL) {
-			r = REC_E_CRYPTO;
+			r = VERR_CRYPTO;
 			goto out;
 		}
 		if (EVP_PKEY_decrypt(ctx, out, &olen, ps.wrapped, ps.wlen) != 1 ||
@@ -242,15 +242,15 @@ recovery_unwrap(EVP_PKEY *rec_priv, const uint8_t *file, size_t len,
 		    buf_get_direct(&b, &nonce, AEAD_NONCE_LEN) != 0 ||
 		    buf_get_direct(&b, &ct, RECOVERY_MASTER_LEN) != 0 ||
 		    buf_get_direct(&b, &tag, AEAD_TAG_LEN) != 0 || buf_avail(&b) != 0) {
-			r = REC_E_FORMAT;
+			r = VERR_FORMAT;
 			goto out;
 		}
 		if ((eph = pkey_pub_from_der(e, el)) == NULL || pkey_kind(eph, NULL) != PKEY_P384) {
-			r = REC_E_FORMAT;
+			r = VERR_FORMAT;
 			goto out;
 		}
 		if (ec_key(rec_priv, eph, key) != 0) {
-			r = REC_E_CRYPTO;
+			r = VERR_CRYPTO;
 			goto out;
 		}
 		if (aead_open(key, nonce, ps.fp, PKEY_FP_LEN, ct, RECOVERY_MASTER_LEN, tag, out) !=
@@ -260,7 +260,7 @@ recovery_unwrap(EVP_PKEY *rec_priv, const uint8_t *file, size_t len,
 	}
 	/* The MAC under the unwrapped key proves it is the master key. */
 	if (file_mac(out, file, ps.maclen_in, mac) != 0) {
-		r = REC_E_CRYPTO;
+		r = VERR_CRYPTO;
 		goto out;
 	}
 	if (CRYPTO_memcmp(mac, ps.mac, MAC_LEN) != 0)
@@ -273,19 +273,4 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(eph);
 	return r;
-}
-
-const char *
-recovery_strerror(int err)
-{
-	switch (err) {
-	case 0: return "success";
-	case REC_E_FORMAT: return "not a master.recovery file, or malformed";
-	case REC_E_KEY: return "the recovery key must be RSA (3072 bits or more) or NIST P-384";
-	case REC_E_OTHERKEY: return "wrapped to another recovery key";
-	case REC_E_AUTH: return "authentication failed: the file was modified, or the key does "
-				"not unwrap it";
-	case REC_E_CRYPTO: return "crypto library failure";
-	default: return "unknown error";
-	}
 }

@@ -33,25 +33,29 @@
 
 #include "crypto/pkey.h"
 #include "util/buf.h"
+#include "util/err.h"
 
 #define RECOVERY_MAGIC "VTPMRCVR"
 #define RECOVERY_NAME "master.recovery"
 #define RECOVERY_FILE_MAX 4096
 #define RECOVERY_MASTER_LEN 32
 
-#define REC_E_FORMAT (-60)  /* not a recovery file, or malformed */
-#define REC_E_KEY (-61)     /* the key is not RSA >= 3072 or P-384 */
-#define REC_E_OTHERKEY (-62) /* wrapped to another recovery key */
-#define REC_E_AUTH (-63)    /* MAC or unwrap failed: modified, or wrong key */
-#define REC_E_CRYPTO (-64)
+/*
+ * Functions return 0 or a negative VERR_* (util/err.h):
+ *   VERR_FORMAT    not a recovery file, or malformed
+ *   VERR_BADKEY    the key is not RSA >= 3072 bits or P-384
+ *   VERR_OTHERKEY  wrapped to another recovery key
+ *   VERR_AUTH      MAC or unwrap failed: modified, or the wrong key
+ *   VERR_CRYPTO    OpenSSL failed
+ */
 
-/* 0 when k may be a recovery key, REC_E_KEY otherwise. */
+/* 0 when k may be a recovery key, VERR_BADKEY otherwise. */
 int recovery_key_ok(const EVP_PKEY *k);
 /* Wraps master to the public recovery key; the file is appended to out. */
 int recovery_wrap(EVP_PKEY *rec_pub, const uint8_t master[RECOVERY_MASTER_LEN],
 		  struct buf *out) __attribute__((warn_unused_result));
 /* With the master key at hand: 0 when the file is intact and wrapped to
- * the key with fingerprint fp; REC_E_OTHERKEY, REC_E_AUTH, REC_E_FORMAT. */
+ * the key with fingerprint fp; VERR_OTHERKEY, VERR_AUTH, VERR_FORMAT. */
 int recovery_check(const uint8_t *file, size_t len, const uint8_t master[RECOVERY_MASTER_LEN],
 		   const uint8_t fp[PKEY_FP_LEN]) __attribute__((warn_unused_result));
 /* The file's recovery-key fingerprint (no key needed). */
@@ -60,6 +64,5 @@ int recovery_peek(const uint8_t *file, size_t len, uint8_t fp[PKEY_FP_LEN])
 /* Unwraps with the private recovery key and verifies the MAC. */
 int recovery_unwrap(EVP_PKEY *rec_priv, const uint8_t *file, size_t len,
 		    uint8_t master[RECOVERY_MASTER_LEN]) __attribute__((warn_unused_result));
-const char *recovery_strerror(int err);
 
 #endif

@@ -45,36 +45,36 @@ parse_tlvs(const uint8_t *p, size_t len, struct tlvs *t)
 	while (buf_avail(&b) != 0) {
 		if (buf_get_u16(&b, &tag) != 0 || buf_get_u32(&b, &l) != 0 ||
 		    buf_get_direct(&b, &v, l) != 0)
-			return SWTPM_E_FORMAT;
+			return VERR_FORMAT;
 		switch (tag) {
 		case TAG_DATA:
 			if (t->have_data++)
-				return SWTPM_E_FORMAT;
+				return VERR_FORMAT;
 			t->data = v;
 			t->data_len = l;
 			break;
 		case TAG_ENCRYPTED_DATA:
 			if (t->have_enc++)
-				return SWTPM_E_FORMAT;
+				return VERR_FORMAT;
 			t->enc = v;
 			t->enc_len = l;
 			break;
 		case TAG_HMAC:
 			if (t->have_hmac++)
-				return SWTPM_E_FORMAT;
+				return VERR_FORMAT;
 			t->hmac = v;
 			t->hmac_len = l;
 			break;
 		case TAG_IVEC:
 			if (t->have_iv++)
-				return SWTPM_E_FORMAT;
+				return VERR_FORMAT;
 			t->iv = v;
 			t->iv_len = l;
 			break;
 		default:
 			/* Migration TLVs (4, 5, 7) belong in GET_STATEBLOB
 			 * blobs, never in a state file. */
-			return SWTPM_E_FORMAT;
+			return VERR_FORMAT;
 		}
 	}
 	return 0;
@@ -133,54 +133,54 @@ swtpm_state_decode(const uint8_t *file, size_t len, const uint8_t *key, size_t k
 	if (was_encrypted != NULL)
 		*was_encrypted = 0;
 	if (file == NULL || len < HDR_LEN || len > SWTPM_STATE_MAX)
-		return SWTPM_E_FORMAT;
+		return VERR_FORMAT;
 	hdrsize = be16_get(file + 2);
 	flags = be16_get(file + 4);
 	if (file[0] < HDR_VERSION || file[1] > HDR_VERSION || file[1] == 0 ||
 	    hdrsize != HDR_LEN || be32_get(file + 6) != len)
-		return SWTPM_E_FORMAT;
+		return VERR_FORMAT;
 	if ((flags & ~(FLAG_ENCRYPTED | FLAG_256BIT)) != 0 ||
 	    ((flags & FLAG_256BIT) && !(flags & FLAG_ENCRYPTED)))
-		return SWTPM_E_FORMAT;
+		return VERR_FORMAT;
 	if ((r = parse_tlvs(file + HDR_LEN, len - HDR_LEN, &t)) != 0)
 		return r;
 
 	if (!(flags & FLAG_ENCRYPTED)) {
 		if (!t.have_data || t.have_enc || t.have_hmac || t.have_iv || t.data_len == 0)
-			return SWTPM_E_FORMAT;
-		return buf_put_bytes(out, t.data, t.data_len) == 0 ? 0 : SWTPM_E_NOMEM;
+			return VERR_FORMAT;
+		return buf_put_bytes(out, t.data, t.data_len) == 0 ? 0 : VERR_NOMEM;
 	}
 	if (t.have_data || !t.have_enc || !t.have_hmac || t.hmac_len != HMAC_LEN)
-		return SWTPM_E_FORMAT;
+		return VERR_FORMAT;
 	if (key == NULL || keylen == 0)
-		return SWTPM_E_NEEDKEY;
+		return VERR_NOKEY;
 	want = (flags & FLAG_256BIT) ? 32 : 16;
 	if (keylen != want)
-		return SWTPM_E_KEYLEN;
+		return VERR_BADKEY;
 	if (t.enc_len == 0 || t.enc_len % want != 0 || (t.have_iv && t.iv_len != want))
-		return SWTPM_E_FORMAT;
+		return VERR_FORMAT;
 	if (hmac_sha256(key, keylen, t.enc, t.enc_len, t.have_iv ? t.iv : NULL,
 			t.have_iv ? t.iv_len : 0, mac) != 0)
-		return SWTPM_E_CRYPTO;
+		return VERR_CRYPTO;
 	if (CRYPTO_memcmp(mac, t.hmac, HMAC_LEN) != 0)
-		return SWTPM_E_AUTH;
+		return VERR_AUTH;
 	if (t.have_iv)
 		memcpy(iv, t.iv, AES_BLOCK); /* CBC uses the first block's worth */
 	if (buf_reserve(out, t.enc_len, &pt) != 0)
-		return SWTPM_E_NOMEM;
+		return VERR_NOMEM;
 	if (aes_cbc(key, keylen, iv, t.enc, t.enc_len, pt, 0) != 0) {
-		r = SWTPM_E_CRYPTO;
+		r = VERR_CRYPTO;
 		goto undo;
 	}
 	pad = pt[t.enc_len - 1];
 	if (pad == 0 || pad > want || pad >= t.enc_len) {
-		r = SWTPM_E_PAD;
+		r = VERR_FORMAT;
 		goto undo;
 	}
 	plen = t.enc_len - pad;
 	for (size_t i = plen; i < t.enc_len; i++) {
 		if (pt[i] != pad) {
-			r = SWTPM_E_PAD;
+			r = VERR_FORMAT;
 			goto undo;
 		}
 	}
@@ -211,11 +211,11 @@ swtpm_state_encode(const uint8_t *blob, size_t len, const uint8_t *key, size_t k
 	uint8_t hdr[HDR_LEN], mac[HMAC_LEN];
 	struct buf body, ct;
 	size_t padded, start = out->len;
-	int r = SWTPM_E_NOMEM;
+	int r = VERR_NOMEM;
 
 	if (len == 0 || len > SWTPM_STATE_MAX / 2 ||
 	    (key != NULL && keylen != 16 && keylen != 32))
-		return SWTPM_E_FORMAT;
+		return VERR_FORMAT;
 	buf_init(&body, SWTPM_STATE_MAX);
 	buf_init(&ct, SWTPM_STATE_MAX);
 	if (key == NULL) {
@@ -233,7 +233,7 @@ swtpm_state_encode(const uint8_t *blob, size_t len, const uint8_t *key, size_t k
 		memcpy(ivb, iv, AES_BLOCK);
 		if (aes_cbc(key, keylen, ivb, p, padded, p, 1) != 0 ||
 		    hmac_sha256(key, keylen, p, padded, iv, keylen, mac) != 0) {
-			r = SWTPM_E_CRYPTO;
+			r = VERR_CRYPTO;
 			goto out;
 		}
 		if (put_tlv(&body, TAG_ENCRYPTED_DATA, p, padded) != 0 ||
@@ -281,9 +281,9 @@ parse_hex(const uint8_t *p, size_t len, uint8_t key[SWTPM_KEY_MAX], size_t *keyl
 	/* Then only whitespace (a trailing newline, typically). */
 	for (size_t j = i + digits; j < len; j++)
 		if (!isspace(p[j]))
-			return SWTPM_E_KEYFILE;
+			return VERR_FORMAT;
 	if (digits != 32 && digits != 64)
-		return SWTPM_E_KEYFILE;
+		return VERR_FORMAT;
 	for (size_t k = 0; k < digits / 2; k++)
 		key[k] = (uint8_t)(hexval(p[i + 2 * k]) << 4 | hexval(p[i + 2 * k + 1]));
 	*keylen = digits / 2;
@@ -295,16 +295,16 @@ swtpm_key_parse(const uint8_t *file, size_t len, enum swtpm_key_format fmt,
 		uint8_t key[SWTPM_KEY_MAX], size_t *keylen)
 {
 	if (file == NULL || len == 0 || len > 256)
-		return SWTPM_E_KEYFILE;
+		return VERR_FORMAT;
 	if (fmt == SWTPM_KEY_HEX || fmt == SWTPM_KEY_AUTO) {
 		if (parse_hex(file, len, key, keylen) == 0)
 			return 0;
 		if (fmt == SWTPM_KEY_HEX)
-			return SWTPM_E_KEYFILE;
+			return VERR_FORMAT;
 	}
 	/* Binary: exactly a 128- or 256-bit key. */
 	if (len != 16 && len != 32)
-		return SWTPM_E_KEYFILE;
+		return VERR_FORMAT;
 	memcpy(key, file, len);
 	*keylen = len;
 	return 0;
@@ -322,13 +322,13 @@ swtpm_key_from_passphrase(const uint8_t *pw, size_t len, size_t keylen,
 	int ok;
 
 	if (pw == NULL || len == 0 || len > 4096 || (keylen != 16 && keylen != 32))
-		return SWTPM_E_KEYFILE;
+		return VERR_FORMAT;
 	if ((kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL)) == NULL)
-		return SWTPM_E_CRYPTO;
+		return VERR_CRYPTO;
 	ctx = EVP_KDF_CTX_new(kdf);
 	EVP_KDF_free(kdf);
 	if (ctx == NULL)
-		return SWTPM_E_CRYPTO;
+		return VERR_CRYPTO;
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pw, len);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
 						      sizeof(salt) - 1);
@@ -337,22 +337,5 @@ swtpm_key_from_passphrase(const uint8_t *pw, size_t len, size_t keylen,
 	params[4] = OSSL_PARAM_construct_end();
 	ok = EVP_KDF_derive(ctx, key, keylen, params) == 1;
 	EVP_KDF_CTX_free(ctx);
-	return ok ? 0 : SWTPM_E_CRYPTO;
-}
-
-const char *
-swtpm_strerror(int err)
-{
-	switch (err) {
-	case 0: return "success";
-	case SWTPM_E_FORMAT: return "not a swtpm state file, or malformed (header or TLVs)";
-	case SWTPM_E_NEEDKEY: return "the file is encrypted; give swtpm's key with --key or --pwdfile";
-	case SWTPM_E_KEYLEN: return "the key has the wrong length for this file (128 vs 256 bit)";
-	case SWTPM_E_AUTH: return "HMAC check failed: wrong key, or the file was modified";
-	case SWTPM_E_PAD: return "bad padding after decryption (wrong key or corrupt file)";
-	case SWTPM_E_NOMEM: return "out of memory";
-	case SWTPM_E_CRYPTO: return "crypto library failure";
-	case SWTPM_E_KEYFILE: return "key file is neither 32/64 hex digits nor 16/32 raw bytes";
-	default: return "unknown error";
-	}
+	return ok ? 0 : VERR_CRYPTO;
 }

@@ -32,18 +32,22 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/err.h"
 
 #define SWTPM_STATE_MAX (1024u * 1024) /* no libtpms blob comes close */
 #define SWTPM_KEY_MAX 32
 
-#define SWTPM_E_FORMAT (-40)  /* not a swtpm state file, or malformed */
-#define SWTPM_E_NEEDKEY (-41) /* encrypted, and no key was given */
-#define SWTPM_E_KEYLEN (-42)  /* the file wants a key of another length */
-#define SWTPM_E_AUTH (-43)    /* HMAC mismatch: wrong key, or modified */
-#define SWTPM_E_PAD (-44)     /* decrypted, but the padding is wrong */
-#define SWTPM_E_NOMEM (-45)
-#define SWTPM_E_CRYPTO (-46)
-#define SWTPM_E_KEYFILE (-47) /* key file is neither hex nor 16/32 raw bytes */
+/*
+ * Functions return 0 or a negative VERR_* (util/err.h):
+ *   VERR_FORMAT  not a swtpm state file or malformed (header, TLVs, or the
+ *                padding behind a good HMAC); for swtpm_key_parse, a key
+ *                file that is neither hex nor 16/32 raw bytes
+ *   VERR_NOKEY   encrypted, and no key was given
+ *   VERR_BADKEY  the file wants a key of another length
+ *   VERR_AUTH    HMAC mismatch: the wrong key, or modified
+ * and VERR_NOMEM, VERR_CRYPTO.  vtpmctl, the only caller, says which file
+ * and which option (--key, --pwdfile) the operator should look at.
+ */
 
 enum swtpm_key_format { SWTPM_KEY_AUTO = 0, SWTPM_KEY_HEX = 1, SWTPM_KEY_BINARY = 2 };
 
@@ -65,7 +69,5 @@ int swtpm_key_parse(const uint8_t *file, size_t len, enum swtpm_key_format fmt,
 /* Derives a key of keylen (16 or 32) bytes from a passphrase file. */
 int swtpm_key_from_passphrase(const uint8_t *pw, size_t len, size_t keylen,
 			      uint8_t key[SWTPM_KEY_MAX]) __attribute__((warn_unused_result));
-
-const char *swtpm_strerror(int err);
 
 #endif

@@ -31,24 +31,24 @@ parse(const uint8_t *file, size_t len, struct xfer_hdr *h, struct parsed *ps)
 	uint8_t tpm, flags;
 
 	if (file == NULL || len > XFER_FILE_MAX)
-		return XFER_E_FORMAT;
+		return VERR_FORMAT;
 	buf_init_reader(&b, file, len);
 	if (buf_get_direct(&b, &magic, 8) != 0 || memcmp(magic, XFER_MAGIC, 8) != 0 ||
 	    buf_get_u16(&b, &ver) != 0 || ver != XFER_VERSION || buf_get_u8(&b, &tpm) != 0 ||
 	    (tpm != 1 && tpm != 2) || buf_get_u8(&b, &flags) != 0 || flags != 0 ||
 	    buf_get_direct(&b, &uuid, UUID_LEN) != 0 || buf_get_direct(&b, &fp, PKEY_FP_LEN) != 0)
-		return XFER_E_FORMAT;
+		return VERR_FORMAT;
 	if (buf_get_u16(&b, &ps->src_len) != 0 || ps->src_len == 0 ||
 	    ps->src_len > PKEY_SPKI_MAX || buf_get_direct(&b, &ps->src, ps->src_len) != 0 ||
 	    buf_get_u16(&b, &ps->eph_len) != 0 || ps->eph_len == 0 ||
 	    ps->eph_len > PKEY_SPKI_MAX || buf_get_direct(&b, &ps->eph, ps->eph_len) != 0 ||
 	    buf_get_direct(&b, &ps->nonce, AEAD_NONCE_LEN) != 0 ||
 	    buf_get_u32(&b, &ps->ctlen) != 0 || ps->ctlen > XFER_PT_MAX)
-		return XFER_E_FORMAT;
+		return VERR_FORMAT;
 	ps->aad_len = b.off;
 	if (buf_get_direct(&b, &ps->ct, ps->ctlen) != 0 ||
 	    buf_get_direct(&b, &ps->tag, AEAD_TAG_LEN) != 0 || buf_avail(&b) != 0)
-		return XFER_E_FORMAT;
+		return VERR_FORMAT;
 	h->tpm_version = tpm;
 	memcpy(h->uuid, uuid, UUID_LEN);
 	memcpy(h->dest_fp, fp, PKEY_FP_LEN);
@@ -79,8 +79,8 @@ transport_peek(const uint8_t *file, size_t len, struct xfer_hdr *h)
 	if ((r = parse(file, len, h, &ps)) != 0)
 		return r;
 	if ((src = p384_from(ps.src, ps.src_len)) == NULL)
-		return XFER_E_FORMAT;
-	r = pkey_fingerprint(src, h->src_fp) == 0 ? 0 : XFER_E_CRYPTO;
+		return VERR_FORMAT;
+	r = pkey_fingerprint(src, h->src_fp) == 0 ? 0 : VERR_CRYPTO;
 	EVP_PKEY_free(src);
 	return r;
 }
@@ -93,7 +93,7 @@ derive(EVP_PKEY *a_priv, EVP_PKEY *a_peer, EVP_PKEY *b_priv, EVP_PKEY *b_peer,
 	static const uint8_t salt[] = "vtpm-manager/v1", info[] = "export-key";
 	uint8_t z[2 * Z_MAX];
 	size_t ze = 0, zs = 0;
-	int r = XFER_E_CRYPTO;
+	int r = VERR_CRYPTO;
 
 	if (pkey_ecdh(a_priv, a_peer, z, Z_MAX, &ze) == 0 &&
 	    pkey_ecdh(b_priv, b_peer, z + ze, Z_MAX, &zs) == 0 &&
@@ -113,14 +113,14 @@ transport_seal(EVP_PKEY *src_priv, EVP_PKEY *dest_pub, uint8_t tpm_version,
 	struct buf src, eph, pt;
 	EVP_PKEY *e = NULL;
 	size_t start = out->len, aad_len;
-	int r = XFER_E_NOMEM, have_perm = 0;
+	int r = VERR_NOMEM, have_perm = 0;
 
 	buf_init(&src, PKEY_SPKI_MAX);
 	buf_init(&eph, PKEY_SPKI_MAX);
 	buf_init(&pt, XFER_PT_MAX);
 	if ((tpm_version != 1 && tpm_version != 2) || n == 0 || n > 4 ||
 	    pkey_kind(dest_pub, NULL) != PKEY_P384 || pkey_kind(src_priv, NULL) != PKEY_P384) {
-		r = XFER_E_FORMAT;
+		r = VERR_FORMAT;
 		goto out;
 	}
 	if (buf_put_u8(&pt, (uint8_t)n) != 0)
@@ -128,7 +128,7 @@ transport_seal(EVP_PKEY *src_priv, EVP_PKEY *dest_pub, uint8_t tpm_version,
 	for (size_t i = 0; i < n; i++) {
 		if (blobs[i].type < XFER_PERMALL || blobs[i].type > XFER_EKINFO ||
 		    blobs[i].len == 0 || blobs[i].len > XFER_BLOB_MAX) {
-			r = XFER_E_FORMAT;
+			r = VERR_FORMAT;
 			goto out;
 		}
 		have_perm |= blobs[i].type == XFER_PERMALL;
@@ -138,16 +138,16 @@ transport_seal(EVP_PKEY *src_priv, EVP_PKEY *dest_pub, uint8_t tpm_version,
 			goto out;
 	}
 	if (!have_perm) {
-		r = XFER_E_FORMAT;
+		r = VERR_FORMAT;
 		goto out;
 	}
-	r = XFER_E_CRYPTO;
+	r = VERR_CRYPTO;
 	if ((e = pkey_gen_p384()) == NULL || pkey_pub_der(src_priv, &src) != 0 ||
 	    pkey_pub_der(e, &eph) != 0 || pkey_fingerprint(dest_pub, fp) != 0 ||
 	    crypto_random(nonce, sizeof(nonce)) != 0 ||
 	    derive(e, dest_pub, src_priv, dest_pub, key) != 0)
 		goto out;
-	r = XFER_E_NOMEM;
+	r = VERR_NOMEM;
 	if (buf_put_bytes(out, XFER_MAGIC, 8) != 0 || buf_put_u16(out, XFER_VERSION) != 0 ||
 	    buf_put_u8(out, tpm_version) != 0 || buf_put_u8(out, 0) != 0 ||
 	    buf_put_bytes(out, uuid, UUID_LEN) != 0 || buf_put_bytes(out, fp, PKEY_FP_LEN) != 0 ||
@@ -161,7 +161,7 @@ transport_seal(EVP_PKEY *src_priv, EVP_PKEY *dest_pub, uint8_t tpm_version,
 		goto fail;
 	hdr = out->d + start; /* after the reserve: storage may have moved */
 	if (aead_seal(key, nonce, hdr, aad_len, pt.d, pt.len, ct, ct + pt.len) != 0) {
-		r = XFER_E_CRYPTO;
+		r = VERR_CRYPTO;
 		goto fail;
 	}
 	r = 0;
@@ -192,27 +192,27 @@ transport_open(EVP_PKEY *dest_priv, const uint8_t *file, size_t len, struct xfer
 	if ((r = parse(file, len, h, &ps)) != 0)
 		return r;
 	if (pkey_fingerprint(dest_priv, fp) != 0)
-		return XFER_E_CRYPTO;
+		return VERR_CRYPTO;
 	if (CRYPTO_memcmp(fp, h->dest_fp, PKEY_FP_LEN) != 0)
-		return XFER_E_OTHERHOST;
+		return VERR_OTHERKEY;
 	if ((src = p384_from(ps.src, ps.src_len)) == NULL ||
 	    (eph = p384_from(ps.eph, ps.eph_len)) == NULL) {
-		r = XFER_E_FORMAT;
+		r = VERR_FORMAT;
 		goto out;
 	}
 	if (pkey_fingerprint(src, h->src_fp) != 0 ||
 	    derive(dest_priv, eph, dest_priv, src, key) != 0) {
-		r = XFER_E_CRYPTO;
+		r = VERR_CRYPTO;
 		goto out;
 	}
 	if (ps.ctlen == 0 || buf_reserve(pt, ps.ctlen, &dst) != 0) {
-		r = ps.ctlen == 0 ? XFER_E_PAYLOAD : XFER_E_NOMEM;
+		r = ps.ctlen == 0 ? VERR_FORMAT : VERR_NOMEM;
 		goto out;
 	}
 	if (aead_open(key, ps.nonce, file, ps.aad_len, ps.ct, ps.ctlen, ps.tag, dst) != 0) {
 		OPENSSL_cleanse(dst, ps.ctlen);
 		pt->len -= ps.ctlen;
-		r = XFER_E_AUTH;
+		r = VERR_AUTH;
 		goto out;
 	}
 	r = 0;
@@ -233,33 +233,18 @@ transport_payload(const uint8_t *pt, size_t len, struct xfer_blob out[4], size_t
 	*n = 0;
 	buf_init_reader(&b, pt, len);
 	if (buf_get_u8(&b, &count) != 0 || count == 0 || count > 4)
-		return XFER_E_PAYLOAD;
+		return VERR_FORMAT;
 	for (unsigned i = 0; i < count; i++) {
 		if (buf_get_u8(&b, &out[i].type) != 0 || out[i].type < XFER_PERMALL ||
 		    out[i].type > XFER_EKINFO || (seen & (1u << out[i].type)) != 0 ||
 		    buf_get_u32(&b, &l) != 0 || l == 0 || l > XFER_BLOB_MAX ||
 		    buf_get_direct(&b, &out[i].p, l) != 0)
-			return XFER_E_PAYLOAD;
+			return VERR_FORMAT;
 		seen |= (uint8_t)(1u << out[i].type);
 		out[i].len = l;
 	}
 	if (buf_avail(&b) != 0 || !(seen & (1u << XFER_PERMALL)))
-		return XFER_E_PAYLOAD;
+		return VERR_FORMAT;
 	*n = count;
 	return 0;
-}
-
-const char *
-transport_strerror(int err)
-{
-	switch (err) {
-	case 0: return "success";
-	case XFER_E_FORMAT: return "not a vtpm-manager export file, or malformed";
-	case XFER_E_OTHERHOST: return "made for another host's transport key";
-	case XFER_E_AUTH: return "authentication failed: the file was modified (or forged)";
-	case XFER_E_PAYLOAD: return "authentic, but its contents are malformed";
-	case XFER_E_NOMEM: return "out of memory";
-	case XFER_E_CRYPTO: return "crypto library failure";
-	default: return "unknown error";
-	}
 }

@@ -40,6 +40,7 @@
 
 #include "crypto/pkey.h"
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/uuid.h"
 
 #define XFER_MAGIC "VTPMXPRT"
@@ -50,12 +51,14 @@
 
 enum xfer_type { XFER_PERMALL = 1, XFER_VOLATILE = 2, XFER_SAVESTATE = 3, XFER_EKINFO = 4 };
 
-#define XFER_E_FORMAT (-50)    /* not an export file, or malformed */
-#define XFER_E_OTHERHOST (-51) /* made for another destination key */
-#define XFER_E_AUTH (-52)      /* tag mismatch: modified, or a forged source */
-#define XFER_E_PAYLOAD (-53)   /* authentic, but its contents are malformed */
-#define XFER_E_NOMEM (-54)
-#define XFER_E_CRYPTO (-55)
+/*
+ * Functions return 0 or a negative VERR_* (util/err.h):
+ *   VERR_FORMAT    not an export file, or malformed (transport_payload:
+ *                  authentic, but its contents are malformed)
+ *   VERR_OTHERKEY  made for another destination key
+ *   VERR_AUTH      tag mismatch: modified, or a forged source
+ * and VERR_NOMEM, VERR_CRYPTO.
+ */
 
 struct xfer_hdr {
 	uint8_t tpm_version;
@@ -74,16 +77,15 @@ struct xfer_blob {
 int transport_seal(EVP_PKEY *src_priv, EVP_PKEY *dest_pub, uint8_t tpm_version,
 		   const uint8_t uuid[UUID_LEN], const struct xfer_blob *blobs, size_t n,
 		   struct buf *out) __attribute__((warn_unused_result));
-/* Parses the header only (no key needed): XFER_E_FORMAT or 0. */
+/* Parses the header only (no key needed): VERR_FORMAT or 0. */
 int transport_peek(const uint8_t *file, size_t len, struct xfer_hdr *h)
 	__attribute__((warn_unused_result));
 /* Checks that the file is for dest_priv's key, authenticates and decrypts
  * it; the plaintext is appended to pt (nothing on failure). */
 int transport_open(EVP_PKEY *dest_priv, const uint8_t *file, size_t len, struct xfer_hdr *h,
 		   struct buf *pt) __attribute__((warn_unused_result));
-/* Splits an opened plaintext; blobs point into pt.  XFER_E_PAYLOAD or 0. */
+/* Splits an opened plaintext; blobs point into pt.  VERR_FORMAT or 0. */
 int transport_payload(const uint8_t *pt, size_t len, struct xfer_blob out[4], size_t *n)
 	__attribute__((warn_unused_result));
-const char *transport_strerror(int err);
 
 #endif

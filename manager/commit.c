@@ -26,7 +26,6 @@
 #include "manager/mgr.h"
 #include "manager/worker.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +65,7 @@ build_snapshot(struct mgr *m, struct manifest *mf)
 	mf->next_instance = m->manifest.next_instance;
 	mf->count = n;
 	if (n != 0 && (mf->e = calloc(n, sizeof(*mf->e))) == NULL)
-		return -ENOMEM;
+		return VERR_NOMEM;
 	n = 0;
 	for (struct vtpm *v = m->vtpms; v != NULL; v = v->next) {
 		for (int i = 0; i < BLOB_COUNT; i++)
@@ -77,8 +76,9 @@ build_snapshot(struct mgr *m, struct manifest *mf)
 	return 0;
 }
 
-/* Writes mf and advances the counter.  Runs on whichever thread holds the
- * right to commit (see the header comment). */
+/* Writes mf and advances the counter: 0 or a VERR_* from the store or the
+ * host TPM (their reason is logged here).  Runs on whichever thread holds
+ * the right to commit (see the header comment). */
 static int
 do_commit(struct commit *c, struct manifest *mf)
 {
@@ -111,7 +111,8 @@ do_commit(struct commit *c, struct manifest *mf)
 			 (unsigned long long)c->counter, (unsigned long long)v);
 		c->counter = v - 1;
 	}
-	return -EIO;
+	/* Moved under us twice running: not a counter we can anchor on. */
+	return VERR_TPM;
 }
 
 static void *
@@ -255,7 +256,7 @@ manifest_commit(struct mgr *m, struct commit_req *r)
 	r->cnext = NULL;
 	worker_expect(m);
 	if (c == NULL || build_snapshot(m, &mf) != 0) {
-		r->rc = c == NULL ? 0 : -ENOMEM;
+		r->rc = c == NULL ? 0 : VERR_NOMEM;
 		worker_complete(m, &r->w);
 		return;
 	}
@@ -284,7 +285,7 @@ manifest_sync(struct mgr *m)
 	if (c == NULL)
 		return 0;
 	if (build_snapshot(m, &mf) != 0)
-		return -ENOMEM;
+		return VERR_NOMEM;
 	pthread_mutex_lock(&c->mu);
 	if (c->job) {
 		/* Ours is newer than the queued snapshot. */

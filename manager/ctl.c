@@ -429,7 +429,7 @@ ctl_client_cb(struct mgr *m, struct ev *e, uint32_t events)
 		return;
 	}
 	r = chan_recv(&c->ch, &msg);
-	if (r == CHAN_E_AGAIN)
+	if (r == VERR_AGAIN)
 		return;
 	if (r != 0) {
 		ctl_client_free(m, c);

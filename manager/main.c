@@ -474,10 +474,10 @@ main(int argc, char **argv)
 	OPENSSL_cleanse(&opts, sizeof(opts));
 	if (r != 0) {
 		log_err(LOGM_TCS, "host TPM (%s): %s%s", ht.path, err,
-			r == HOST_E_NOTPM ? "; check that the TPM (or the swtpm standing in for "
+			r == VERR_NOTPM ? "; check that the TPM (or the swtpm standing in for "
 					    "it) is present and running, or name another with "
 					    "--host-tpm" :
-			r == HOST_E_BUSY ? "; the TPM is busy: retry, or stop what holds it" : "");
+			r == VERR_BUSY ? "; the TPM is busy: retry, or stop what holds it" : "");
 		store_close(&m->store);
 		return 1;
 	}

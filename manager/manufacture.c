@@ -120,6 +120,10 @@ ek_template(enum mf_ek ek, TPM2B_PUBLIC *p)
 
 /* ------------------------------------------------------- command framing */
 
+/* Building a command fails only when it would outgrow TPM_FRAME_MAX (the
+ * commands here are far smaller): its callers return VERR_NOSPACE.  What
+ * comes back from the TPM and does not parse is VERR_FORMAT. */
+
 static int
 hdr(struct buf *b, uint16_t tag, uint32_t code)
 {
@@ -236,18 +240,18 @@ mf_parse_createprimary(enum mf_ek ek, const uint8_t *resp, size_t len, uint32_t 
 
 	*pub = NULL;
 	if (resp_params(resp, len, 1, 1, &p, &plen) != 0)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	*handle = be32_get(resp + TPM_HDR_SIZE);
 	memset(&got, 0, sizeof(got));
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, plen, &off, &got) != TSS2_RC_SUCCESS)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	ek_template(ek, &want);
 	if (!same_params(ek, g, &want.publicArea))
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	switch (ek) {
 	case MF_EK_RSA2048:
 		if (g->unique.rsa.size != 256)
-			return MF_E_FORMAT;
+			return VERR_FORMAT;
 		k = pkey_rsa_from_modulus(g->unique.rsa.buffer, g->unique.rsa.size, 0);
 		break;
 	case MF_EK_ECCP256:
@@ -255,14 +259,14 @@ mf_parse_createprimary(enum mf_ek ek, const uint8_t *resp, size_t len, uint32_t 
 		size_t n = ek == MF_EK_ECCP256 ? 32 : 48;
 
 		if (g->unique.ecc.x.size != n || g->unique.ecc.y.size != n)
-			return MF_E_FORMAT;
+			return VERR_FORMAT;
 		k = pkey_ec_from_xy(ek == MF_EK_ECCP256 ? "P-256" : "P-384", g->unique.ecc.x.buffer,
 				    n, g->unique.ecc.y.buffer, n);
 		break;
 	}
 	}
 	if (k == NULL)
-		return MF_E_FORMAT; /* e.g. a point not on the curve */
+		return VERR_FORMAT; /* e.g. a point not on the curve */
 	*pub = k;
 	return 0;
 }
@@ -282,7 +286,7 @@ mf_parse_pubek12(const uint8_t *resp, size_t len, const uint8_t nonce[20], EVP_P
 	*pub = NULL;
 	if (len < TPM_HDR_SIZE || be16_get(resp) != TAG12_RSP || be32_get(resp + 2) != len ||
 	    be32_get(resp + 6) != 0)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	buf_init_reader(&b, resp + TPM_HDR_SIZE, len - TPM_HDR_SIZE);
 	start = buf_ptr(&b);
 	if (buf_get_u32(&b, &alg) != 0 || alg != 1 || buf_get_u16(&b, &enc) != 0 ||
@@ -292,27 +296,27 @@ mf_parse_pubek12(const uint8_t *resp, size_t len, const uint8_t nonce[20], EVP_P
 	    parmsize != 12 + explen || buf_get_direct(&b, &ex, explen) != 0 ||
 	    buf_get_u32(&b, &modlen) != 0 || modlen != 256 ||
 	    buf_get_direct(&b, &mod, modlen) != 0)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	(void)enc;
 	(void)sig;
 	for (uint32_t i = 0; i < explen; i++)
 		e = e << 8 | ex[i];
 	if (explen != 0 && e != 65537)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	size_t publen = (size_t)(buf_ptr(&b) - start);
 	if (buf_get_direct(&b, &sum, 20) != 0 || buf_avail(&b) != 0)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	/* checksum = SHA-1(pubEndorsementKey || antiReplay) */
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return MF_E_FORMAT;
+		return VERR_CRYPTO;
 	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
 	     EVP_DigestUpdate(ctx, start, publen) == 1 && EVP_DigestUpdate(ctx, nonce, 20) == 1 &&
 	     EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 && dlen == 20;
 	EVP_MD_CTX_free(ctx);
 	if (!ok || CRYPTO_memcmp(digest, sum, 20) != 0)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	if ((*pub = pkey_rsa_from_modulus(mod, modlen, 0)) == NULL)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	return 0;
 }
 
@@ -359,13 +363,13 @@ call(struct mf *m, const char *what)
 
 	buf_reset(&m->resp);
 	if (finish(&m->cmd) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	if ((r = vdrive_tpm(&m->d, m->cmd.d, m->cmd.len, &m->resp, m->err, m->errlen)) != 0)
 		return r;
 	rc = be32_get(m->resp.d + 6);
 	if (rc != 0) {
 		seterr(m->err, m->errlen, "%s failed: TPM response code 0x%x", what, rc);
-		return MF_E_TPM;
+		return VERR_TPM;
 	}
 	return 0;
 }
@@ -374,7 +378,7 @@ static int
 tpm2_simple(struct mf *m, uint32_t code, uint16_t su, const char *what)
 {
 	if (hdr(&m->cmd, ST_NO_SESSIONS, code) != 0 || buf_put_u16(&m->cmd, su) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	return call(m, what);
 }
 
@@ -383,7 +387,7 @@ flush(struct mf *m, uint32_t handle)
 {
 	if (hdr(&m->cmd, ST_NO_SESSIONS, TPM2_CC_FlushContext) != 0 ||
 	    buf_put_u32(&m->cmd, handle) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	return call(m, "TPM2_FlushContext");
 }
 
@@ -394,7 +398,7 @@ create_ek(struct mf *m, enum mf_ek ek, EVP_PKEY **pub)
 	int r;
 
 	if (mf_build_createprimary(ek, &m->cmd) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	if ((r = call(m, "TPM2_CreatePrimary (EK)")) != 0)
 		return r;
 	if ((r = mf_parse_createprimary(ek, m->resp.d, m->resp.len, &handle, pub)) != 0) {
@@ -420,21 +424,21 @@ pcr_allocate(struct mf *m, uint32_t mask)
 	if (hdr(&m->cmd, ST_SESSIONS, TPM2_CC_PCR_Allocate) != 0 ||
 	    buf_put_u32(&m->cmd, TPM2_RH_PLATFORM) != 0 || pw_session(&m->cmd) != 0 ||
 	    buf_put_u32(&m->cmd, 4) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	for (int i = 0; i < 4; i++) {
 		uint8_t sel = (mask & banks[i].bit) ? 0xff : 0;
 
 		if (buf_put_u16(&m->cmd, banks[i].alg) != 0 || buf_put_u8(&m->cmd, 3) != 0 ||
 		    buf_put_u8(&m->cmd, sel) != 0 || buf_put_u8(&m->cmd, sel) != 0 ||
 		    buf_put_u8(&m->cmd, sel) != 0)
-			return MF_E_FORMAT;
+			return VERR_NOSPACE;
 	}
 	if ((r = call(m, "TPM2_PCR_Allocate")) != 0)
 		return r;
 	/* allocationSuccess | maxPCR | sizeNeeded | sizeAvailable */
 	if (resp_params(m->resp.d, m->resp.len, 0, 1, &p, &plen) != 0 || plen != 13 || p[0] != 1) {
 		seterr(m->err, m->errlen, "TPM2_PCR_Allocate did not succeed");
-		return MF_E_TPM;
+		return VERR_TPM;
 	}
 	/* The allocation takes effect at the next TPM Reset: power cycle. */
 	if ((r = tpm2_simple(m, TPM2_CC_Shutdown, TPM2_SU_CLEAR, "TPM2_Shutdown")) != 0)
@@ -446,7 +450,7 @@ pcr_allocate(struct mf *m, uint32_t mask)
 	if (be32_get(m->resp.d) != 0) {
 		seterr(m->err, m->errlen, "power cycle after PCR_Allocate failed (rc 0x%x)",
 		       be32_get(m->resp.d));
-		return MF_E_TPM;
+		return VERR_TPM;
 	}
 	return tpm2_simple(m, TPM2_CC_Startup, TPM2_SU_CLEAR, "TPM2_Startup");
 }
@@ -467,11 +471,11 @@ nv_write_cert(struct mf *m, uint32_t index, const uint8_t *data, size_t len)
 	pub.nvPublic.dataSize = (uint16_t)len;
 	if (len == 0 || len > EKCERT_DER_MAX ||
 	    Tss2_MU_TPM2B_NV_PUBLIC_Marshal(&pub, nvp, sizeof(nvp), &off) != TSS2_RC_SUCCESS)
-		return MF_E_FORMAT;
+		return VERR_INVAL;
 	if (hdr(&m->cmd, ST_SESSIONS, TPM2_CC_NV_DefineSpace) != 0 ||
 	    buf_put_u32(&m->cmd, TPM2_RH_PLATFORM) != 0 || pw_session(&m->cmd) != 0 ||
 	    buf_put_u16(&m->cmd, 0) != 0 || buf_put_bytes(&m->cmd, nvp, off) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	if ((r = call(m, "TPM2_NV_DefineSpace (EK certificate)")) != 0)
 		return r;
 	for (size_t at = 0; at < len; at += NV_CHUNK) {
@@ -482,14 +486,14 @@ nv_write_cert(struct mf *m, uint32_t index, const uint8_t *data, size_t len)
 		    pw_session(&m->cmd) != 0 || buf_put_u16(&m->cmd, (uint16_t)n) != 0 ||
 		    buf_put_bytes(&m->cmd, data + at, n) != 0 ||
 		    buf_put_u16(&m->cmd, (uint16_t)at) != 0)
-			return MF_E_FORMAT;
+			return VERR_NOSPACE;
 		if ((r = call(m, "TPM2_NV_Write (EK certificate)")) != 0)
 			return r;
 	}
 	if (hdr(&m->cmd, ST_SESSIONS, TPM2_CC_NV_WriteLock) != 0 ||
 	    buf_put_u32(&m->cmd, TPM2_RH_PLATFORM) != 0 || buf_put_u32(&m->cmd, index) != 0 ||
 	    pw_session(&m->cmd) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	return call(m, "TPM2_NV_WriteLock (EK certificate)");
 }
 
@@ -506,8 +510,8 @@ nv_read2(struct mf *m, uint32_t index, struct buf *out)
 
 	if (hdr(&m->cmd, ST_NO_SESSIONS, TPM2_CC_NV_ReadPublic) != 0 ||
 	    buf_put_u32(&m->cmd, index) != 0)
-		return MF_E_FORMAT;
-	if ((r = call(m, "TPM2_NV_ReadPublic")) == MF_E_TPM)
+		return VERR_NOSPACE;
+	if ((r = call(m, "TPM2_NV_ReadPublic")) == VERR_TPM)
 		return 1;
 	if (r != 0)
 		return r;
@@ -515,7 +519,7 @@ nv_read2(struct mf *m, uint32_t index, struct buf *out)
 	if (resp_params(m->resp.d, m->resp.len, 0, 0, &p, &plen) != 0 ||
 	    Tss2_MU_TPM2B_NV_PUBLIC_Unmarshal(p, plen, &off, &pub) != TSS2_RC_SUCCESS ||
 	    pub.nvPublic.nvIndex != index)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	size = pub.nvPublic.dataSize;
 	if (size == 0 || size > EKCERT_DER_MAX)
 		return 1;
@@ -526,8 +530,8 @@ nv_read2(struct mf *m, uint32_t index, struct buf *out)
 		    buf_put_u32(&m->cmd, index) != 0 || buf_put_u32(&m->cmd, index) != 0 ||
 		    pw_session(&m->cmd) != 0 || buf_put_u16(&m->cmd, (uint16_t)n) != 0 ||
 		    buf_put_u16(&m->cmd, (uint16_t)at) != 0)
-			return MF_E_FORMAT;
-		if ((r = call(m, "TPM2_NV_Read")) == MF_E_TPM) {
+			return VERR_NOSPACE;
+		if ((r = call(m, "TPM2_NV_Read")) == VERR_TPM) {
 			buf_reset(out);
 			return 1;
 		}
@@ -535,7 +539,7 @@ nv_read2(struct mf *m, uint32_t index, struct buf *out)
 			return r;
 		if (resp_params(m->resp.d, m->resp.len, 0, 1, &p, &plen) != 0 || plen < 2 ||
 		    be16_get(p) != n || plen - 2 < n || buf_put_bytes(out, p + 2, n) != 0)
-			return MF_E_FORMAT;
+			return VERR_FORMAT;
 	}
 	return 0;
 }
@@ -547,7 +551,7 @@ tpm12_pp(struct mf *m, uint16_t pp)
 {
 	if (hdr(&m->cmd, TAG12_RQU, ORD12_TSC_PHYSICAL_PRESENCE) != 0 ||
 	    buf_put_u16(&m->cmd, pp) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	return call(m, "TSC_PhysicalPresence");
 }
 
@@ -571,18 +575,18 @@ tpm12_nv_define(struct mf *m, uint32_t index, uint32_t attrs, uint32_t size)
 
 	if (hdr(&m->cmd, TAG12_RQU, ORD12_NV_DEFINE_SPACE) != 0 ||
 	    buf_put_u16(&m->cmd, 0x0018) != 0 || buf_put_u32(&m->cmd, index) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	for (int i = 0; i < 2; i++) {
 		/* TPM_PCR_INFO_SHORT: no PCRs, any locality */
 		if (buf_put_u16(&m->cmd, 3) != 0 || buf_put_bytes(&m->cmd, zero, 3) != 0 ||
 		    buf_put_u8(&m->cmd, 0x1f) != 0 || buf_put_bytes(&m->cmd, zero, 20) != 0)
-			return MF_E_FORMAT;
+			return VERR_NOSPACE;
 	}
 	if (buf_put_u16(&m->cmd, 0x0017) != 0 || buf_put_u32(&m->cmd, attrs) != 0 ||
 	    buf_put_u8(&m->cmd, 0) != 0 || buf_put_u8(&m->cmd, 0) != 0 ||
 	    buf_put_u8(&m->cmd, 0) != 0 || buf_put_u32(&m->cmd, size) != 0 ||
 	    buf_put_bytes(&m->cmd, zero, 20) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	return call(m, index == NV12_INDEX_LOCK ? "TPM_NV_DefineSpace (NV lock)"
 						: "TPM_NV_DefineSpace (EK certificate)");
 }
@@ -600,24 +604,24 @@ nv_read12(struct mf *m, uint32_t index, struct buf *out)
 	if (hdr(&m->cmd, TAG12_RQU, ORD12_GET_CAPABILITY) != 0 ||
 	    buf_put_u32(&m->cmd, CAP12_NV_INDEX) != 0 || buf_put_u32(&m->cmd, 4) != 0 ||
 	    buf_put_u32(&m->cmd, index) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	if (call(m, "TPM_GetCapability") != 0)
 		return 1;
 	if (m->resp.len < TPM_HDR_SIZE + 4 + 4 ||
 	    be32_get(m->resp.d + TPM_HDR_SIZE) != m->resp.len - TPM_HDR_SIZE - 4)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	n = be32_get(m->resp.d + m->resp.len - 4);
 	if (n == 0 || n > EKCERT_DER_MAX + 7)
 		return 1;
 	if (hdr(&m->cmd, TAG12_RQU, ORD12_NV_READ_VALUE) != 0 || buf_put_u32(&m->cmd, index) != 0 ||
 	    buf_put_u32(&m->cmd, 0) != 0 || buf_put_u32(&m->cmd, n) != 0)
-		return MF_E_FORMAT;
+		return VERR_NOSPACE;
 	if (call(m, "TPM_NV_ReadValue") != 0)
 		return 1;
 	p = m->resp.d + TPM_HDR_SIZE;
 	if (m->resp.len != TPM_HDR_SIZE + 4 + (size_t)n || be32_get(p) != n ||
 	    buf_put_bytes(out, p + 4, n) != 0)
-		return MF_E_FORMAT;
+		return VERR_FORMAT;
 	return 0;
 }
 
@@ -660,7 +664,7 @@ issue(const struct mf_signer *ca, int tpm2, EVP_PKEY *ek, const char *uuid_str, 
 	if (ca == NULL || ca->key == NULL || ca->cert == NULL ||
 	    ekcert_issue(&rq, ca->cert, ca->key, der) != 0) {
 		seterr(err, errlen, "cannot issue the EK certificate (CA key or OpenSSL failure)");
-		return MF_E_CERT;
+		return VERR_CERT;
 	}
 	return 0;
 }
@@ -696,7 +700,7 @@ mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 			goto out;
 		for (int i = 0; rq->ek_certs && i < 2; i++) {
 			if ((r = create_ek(&m, eks[i].ek, &pub)) != 0 ||
-			    (r = pkey_pub_der(pub, &spki[i]) != 0 ? MF_E_FORMAT : 0) != 0 ||
+			    (r = pkey_pub_der(pub, &spki[i]) != 0 ? VERR_FORMAT : 0) != 0 ||
 			    (r = issue(ca, 1, pub, rq->uuid_str, &cert[i], err, errlen)) != 0 ||
 			    (r = nv_write_cert(&m, eks[i].index, cert[i].d, cert[i].len)) != 0)
 				goto out;
@@ -705,7 +709,7 @@ mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 			struct ekinfo_entry e = { eks[i].kind, spki[i].d, spki[i].len, cert[i].d,
 						  cert[i].len };
 			if (ekinfo_set(&ei, &e) != 0) {
-				r = MF_E_FORMAT;
+				r = VERR_FORMAT;
 				goto out;
 			}
 		}
@@ -726,7 +730,7 @@ mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 		    hdr(&m.cmd, TAG12_RQU, ORD12_CREATE_EK_PAIR) != 0 ||
 		    buf_put_bytes(&m.cmd, nonce, sizeof(nonce)) != 0 ||
 		    tpm12_ek_key_parms(&m.cmd) != 0) {
-			r = MF_E_FORMAT;
+			r = VERR_NOSPACE;
 			goto out;
 		}
 		if ((r = call(&m, "TPM_CreateEndorsementKeyPair")) != 0)
@@ -737,13 +741,13 @@ mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 			goto out;
 		}
 		if (pkey_pub_der(pub, &spki[0]) != 0) {
-			r = MF_E_FORMAT;
+			r = VERR_FORMAT;
 			goto out;
 		}
 		if ((r = issue(ca, 0, pub, NULL, &cert[0], err, errlen)) != 0)
 			goto out;
 		if (mf_tcg12_wrap(cert[0].d, cert[0].len, &wrapped) != 0) {
-			r = MF_E_CERT;
+			r = VERR_CERT;
 			goto out;
 		}
 		if ((r = tpm12_nv_define(&m, MF_NV_EKCERT_TPM12, NV12_PER_OWNERREAD |
@@ -760,7 +764,7 @@ mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 		struct ekinfo_entry e = { EKINFO_RSA12, spki[0].d, spki[0].len, cert[0].d,
 					  cert[0].len };
 		if (ekinfo_set(&ei, &e) != 0) {
-			r = MF_E_FORMAT;
+			r = VERR_FORMAT;
 			goto out;
 		}
 	}
@@ -768,13 +772,13 @@ mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 		goto out;
 	if (!m.d.has[BLOB_PERMALL]) {
 		seterr(err, errlen, "the new vTPM stored no permanent state");
-		r = MF_E_FORMAT;
+		r = VERR_TPM;
 		goto out;
 	}
 	if (buf_put_bytes(permall, m.d.nv[BLOB_PERMALL].d, m.d.nv[BLOB_PERMALL].len) != 0 ||
 	    (ei.n != 0 && ekinfo_encode(&ei, ekinfo) != 0)) {
 		seterr(err, errlen, "out of memory");
-		r = MF_E_FORMAT;
+		r = VERR_NOMEM;
 		goto out;
 	}
 	r = 0;
@@ -836,10 +840,10 @@ mf_inspect(const struct vdrive_spawn *sp, int tpm2, const char *uuid_str,
 				continue; /* only swtpm's P-384 EK, when it has a cert */
 			r = create_ek(&m, eks[i].ek, &pub);
 			if (r == 0 && pkey_pub_der(pub, &spki[i]) != 0)
-				r = MF_E_FORMAT;
+				r = VERR_FORMAT;
 			EVP_PKEY_free(pub);
 			pub = NULL;
-			if (r != 0 && r != MF_E_TPM)
+			if (r != 0 && r != VERR_TPM)
 				goto broken;
 			if (spki[i].len == 0 && cert[i].len == 0)
 				continue;
@@ -862,7 +866,7 @@ mf_inspect(const struct vdrive_spawn *sp, int tpm2, const char *uuid_str,
 			if (mf_parse_pubek12(m.resp.d, m.resp.len, nonce, &pub) != 0 ||
 			    pkey_pub_der(pub, &spki[0]) != 0)
 				goto broken;
-		} else if (r != MF_E_TPM) {
+		} else if (r != VERR_TPM) {
 			goto broken;
 		}
 		if ((r = nv_read12(&m, MF_NV_EKCERT_TPM12, &raw)) < 0)
@@ -883,7 +887,7 @@ mf_inspect(const struct vdrive_spawn *sp, int tpm2, const char *uuid_str,
 	goto out;
 broken:
 	seterr(err, errlen, "reading the EK failed: %s", scratch);
-	r = MF_E_FORMAT;
+	r = VERR_FORMAT;
 out:
 	EVP_PKEY_free(pub);
 	for (int i = 0; i < 3; i++) {

@@ -54,9 +54,13 @@
 #define MF_NV_EKCERT_ECCP384 0x01c00016u
 #define MF_NV_EKCERT_TPM12 0x1000f000u
 
-#define MF_E_TPM (-80)    /* the TPM refused a command */
-#define MF_E_FORMAT (-81) /* a response did not parse or match */
-#define MF_E_CERT (-82)   /* certificate could not be made */
+/*
+ * mf_manufacture and mf_inspect return 0 or a negative VERR_* (util/err.h)
+ * with the reason in err: VERR_TPM the vTPM refused a command (or, from
+ * vdrive_start, to start from the state given), VERR_FORMAT a response did
+ * not parse or match, VERR_CERT a certificate could not be made, and
+ * vdrive.h's codes for the vtpmd itself.  The parsers return VERR_FORMAT.
+ */
 
 struct mf_signer {
 	EVP_PKEY *key; /* the CA private key, decoded for this job only */
@@ -81,7 +85,7 @@ int mf_manufacture(const struct vdrive_spawn *sp, const struct mf_request *rq,
 
 /*
  * Starts a vtpmd on existing state (blobs[i] present when has[i]) to prove
- * that libtpms loads it (VDRIVE_E_START otherwise), then reads what it can
+ * that libtpms loads it (VERR_TPM otherwise), then reads what it can
  * of the EKs and their certificates into ekinfo.  Nothing it changes is
  * kept.
  */

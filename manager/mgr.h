@@ -61,7 +61,7 @@ struct ctrl_conn {
  * durable, with r->rc 0 or a negative error. */
 struct commit_req {
 	struct work w;
-	int rc;
+	int rc;                  /* 0 or a VERR_* (util/err.h) */
 	struct commit_req *cnext;
 };
 
@@ -314,7 +314,8 @@ struct mgr {
 /* frontends.c: fills in m->hooks. */
 void frontends_hook(struct mgr *m);
 
-/* loop.c */
+/* loop.c; ev_set and unix_set_owner wrap one system call each and return
+ * 0 or -errno (util/err.h). */
 int ev_set(struct mgr *m, struct ev *e, uint32_t events);
 void ev_del(struct mgr *m, struct ev *e);
 /* Runs the callbacks of one epoll batch, skipping events whose struct ev
@@ -496,7 +497,7 @@ int commit_check_anchor(struct mgr *m, int present, uint64_t seq, int fresh, cha
 			size_t errlen);
 void manifest_commit(struct mgr *m, struct commit_req *r);
 /* Commits on the calling thread, waiting for any commit in flight: only
- * at start-up and exit, when nothing is served. */
+ * at start-up and exit, when nothing is served.  0 or a VERR_*. */
 int manifest_sync(struct mgr *m);
 void manifest_mark_dirty(struct mgr *m);
 void commit_tick(struct mgr *m);

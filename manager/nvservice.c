@@ -61,7 +61,7 @@ struct nv_job {
 	int recorded;         /* the manifest records the file present */
 	int probe_gen;        /* store: the file's generation is unknown (adopted vtpmd) */
 	struct buf data;      /* store: the plaintext; load: what was read (wiped) */
-	int rc;               /* 0 or STORE_E_* */
+	int rc;               /* 0 or a VERR_* from store.h */
 	int removed_stale;    /* load: an unrecorded old copy was removed */
 	int no_reply;         /* the manager's own delete (nv_discard): nobody waits */
 	char err[512];
@@ -109,10 +109,10 @@ load_run(struct work *w)
 
 	j->rc = store_blob_load(j->store, j->uuid, j->name, j->min_gen, &j->data, &j->gen, j->err,
 				sizeof(j->err));
-	if (j->rc == STORE_E_ROLLBACK && !j->recorded) {
+	if (j->rc == VERR_ROLLBACK && !j->recorded) {
 		(void)store_blob_delete(j->store, j->uuid, j->name);
 		j->removed_stale = 1;
-		j->rc = STORE_E_NOENT;
+		j->rc = VERR_NOENT;
 	}
 }
 
@@ -135,10 +135,10 @@ load_done(struct mgr *m, struct work *w)
 		log_debug(LOGM_STORE, "vtpm %s: loaded %s (%zu bytes, generation %llu)",
 			  v->uuid_str, j->name, buf_avail(&j->data), (unsigned long long)j->gen);
 		reply(m, j, CHAN_NV_DATA, 0, &j->data);
-	} else if (j->rc == STORE_E_NOENT && !j->recorded) {
+	} else if (j->rc == VERR_NOENT && !j->recorded) {
 		reply(m, j, CHAN_NV_DATA, TPM_RETRY_RC, NULL);
 	} else {
-		if (j->rc == STORE_E_NOENT) {
+		if (j->rc == VERR_NOENT) {
 			store_blob_path(&m->store, v->me.uuid, j->name, path, sizeof(path));
 			snprintf(msg, sizeof(msg), "state file %s is missing (the manifest records "
 				 "it at generation %llu or later): restore it from a backup, or "
@@ -250,7 +250,7 @@ delete_run(struct work *w)
 	struct nv_job *j = (struct nv_job *)w;
 
 	j->rc = store_blob_delete(j->store, j->uuid, j->name);
-	if (j->rc != 0 && j->rc != STORE_E_NOENT)
+	if (j->rc != 0 && j->rc != VERR_NOENT)
 		snprintf(j->err, sizeof(j->err), "%s", strerror(errno));
 }
 
@@ -263,7 +263,7 @@ delete_done(struct mgr *m, struct work *w)
 		if (j->no_reply)
 			log_info(LOGM_VTPM, "vtpm %s: saved %s discarded", j->v->uuid_str, j->name);
 		reply(m, j, CHAN_NV_STATUS, 0, NULL);
-	} else if (j->rc == STORE_E_NOENT) {
+	} else if (j->rc == VERR_NOENT) {
 		reply(m, j, CHAN_NV_STATUS, TPM_RETRY_RC, NULL);
 	} else {
 		log_err(LOGM_STORE, "vtpm %s: cannot delete %s: %s", j->v->uuid_str, j->name,

@@ -428,7 +428,7 @@ job_thread(void *arg)
 			ca.cert = j->ca_cert;
 		}
 		if (j->rq.ek_certs && ca.key == NULL) {
-			j->rc = MF_E_CERT;
+			j->rc = VERR_CERT;
 			snprintf(j->err, sizeof(j->err), "the CA key does not decode");
 			break;
 		}
@@ -476,6 +476,7 @@ void
 prov_job_start(struct mgr *m, struct job *j)
 {
 	struct prov *p = m->prov;
+	int e;
 
 	/* A new vTPM gets its instance now, so that the job's vtpmd already
 	 * runs as the uid this vTPM's vtpmd will always have (vtpm_uid_of):
@@ -492,9 +493,9 @@ prov_job_start(struct mgr *m, struct job *j)
 	p->jobs = j;
 	p->njobs++;
 	pthread_mutex_unlock(&p->mu);
-	if (pthread_create(&j->thr, NULL, job_thread, j) != 0) {
-		j->rc = -1;
-		snprintf(j->err, sizeof(j->err), "cannot start a worker thread");
+	if ((e = pthread_create(&j->thr, NULL, job_thread, j)) != 0) {
+		j->rc = VERR_SYSTEM;
+		snprintf(j->err, sizeof(j->err), "cannot start a worker thread: %s", strerror(e));
 		j->finished = 1;
 		uint64_t one = 1;
 		(void)!write(p->done_fd, &one, sizeof(one));
@@ -801,7 +802,7 @@ prov_load_blobs(struct mgr *m, struct vtpm *v, struct buf *blobs, int *has, char
 		uint64_t gen = 0;
 		int r = store_blob_load(&m->store, v->me.uuid, blob_name((enum blob_index)i),
 					v->me.gen[i], &blobs[i], &gen, err, errlen);
-		if (r == STORE_E_NOENT)
+		if (r == VERR_NOENT)
 			continue;
 		if (r != 0)
 			return -1;

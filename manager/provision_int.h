@@ -55,7 +55,7 @@ struct job {
 	uint8_t ek_kind, ek_what;       /* EK read: what to answer */
 	char what[160];                 /* import: where it came from, for the log */
 	/* outputs */
-	int rc;
+	int rc;                         /* 0 or a VERR_* */
 	char err[600];
 	struct buf permall, ekinfo;
 	/* installing (job_finish): what the new vTPM starts with */

@@ -25,6 +25,7 @@
 #include "crypto/pkey.h"
 #include "crypto/recovery.h"
 #include "tcs/host_tpm.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -96,8 +97,8 @@ recovery_maintain(struct mgr *m, char *err, size_t errlen)
 		goto done;
 	}
 	if (recovery_key_ok(k) != 0 || pkey_fingerprint(k, fp) != 0) {
-		seterr(err, errlen, "recovery_key %s: %s", m->cfg.recovery_key,
-		       recovery_strerror(REC_E_KEY));
+		seterr(err, errlen, "recovery_key %s: %s (the recovery key must be RSA of 3072 "
+		       "bits or more, or NIST P-384)", m->cfg.recovery_key, verr_str(VERR_BADKEY));
 		goto done;
 	}
 	pkey_fp_hex(fp, hex);
@@ -118,7 +119,7 @@ recovery_maintain(struct mgr *m, char *err, size_t errlen)
 			 hex);
 	else
 		log_warn(LOGM_MAIN, "%s was %s; rewritten for recovery key %s", RECOVERY_NAME,
-			 r == REC_E_OTHERKEY ? "wrapped to another recovery key" : "damaged", hex);
+			 r == VERR_OTHERKEY ? "wrapped to another recovery key" : "damaged", hex);
 	rc = 0;
 done:
 	EVP_PKEY_free(k);
@@ -161,8 +162,8 @@ recovery_unlock(struct mgr *m, struct host_tpm *ht, const struct host_tpm_opts *
 		goto done;
 	}
 	if (recovery_peek(file, flen, ffp) != 0) {
-		seterr(err, errlen, "--recover-with: %s/%s: %s", m->cfg.state_dir, RECOVERY_NAME,
-		       recovery_strerror(REC_E_FORMAT));
+		seterr(err, errlen, "--recover-with: %s/%s: not a recovery file: %s",
+		       m->cfg.state_dir, RECOVERY_NAME, verr_str(VERR_FORMAT));
 		goto done;
 	}
 	if (pkey_fingerprint(k, fp) != 0) {
@@ -172,13 +173,13 @@ recovery_unlock(struct mgr *m, struct host_tpm *ht, const struct host_tpm_opts *
 	pkey_fp_hex(fp, hex);
 	pkey_fp_hex(ffp, fhex);
 	if ((r = recovery_unwrap(k, file, flen, key)) != 0) {
-		if (r == REC_E_OTHERKEY)
+		if (r == VERR_OTHERKEY)
 			seterr(err, errlen, "--recover-with: %s (fingerprint %s) is not the recovery "
 			       "key of this state directory (%s/%s is wrapped to %s)",
 			       m->cfg.recover_with, hex, m->cfg.state_dir, RECOVERY_NAME, fhex);
 		else
 			seterr(err, errlen, "--recover-with: %s/%s: %s", m->cfg.state_dir,
-			       RECOVERY_NAME, recovery_strerror(r));
+			       RECOVERY_NAME, verr_str(r));
 		goto done;
 	}
 	/* The key must open this directory's state before anything changes. */

@@ -22,7 +22,8 @@ struct host_tpm_opts;
 /* Keeps master.recovery wrapped to recovery_key (rewrites a missing,
  * stale or damaged one).  0, or -1 with a reason. */
 int recovery_maintain(struct mgr *m, char *err, size_t errlen);
-/* --recover-with: the master key from master.recovery, resealed to ht. */
+/* --recover-with: the master key from master.recovery, resealed to ht.
+ * 0, or -1 with a reason. */
 int recovery_unlock(struct mgr *m, struct host_tpm *ht, const struct host_tpm_opts *opts,
 		    uint8_t key[32], char *err, size_t errlen);
 /* After commit_init on the new counter and once every vTPM of the loaded

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 struct vtpm *
@@ -373,8 +374,8 @@ delete_dir_done(struct mgr *m, struct work *w)
 
 	uuid_format(op->uuid, us);
 	if (op->rc != 0)
-		log_err(LOGM_STORE, "vtpm %s: removing its state failed (%d); the manifest no "
-			"longer names it, the directory can go by hand", us, op->rc);
+		log_err(LOGM_STORE, "vtpm %s: removing its state failed (%s); the manifest no "
+			"longer names it, the directory can go by hand", us, verr_str(op->rc));
 	else
 		log_info(LOGM_VTPM, "vtpm %s: deleted", us);
 	op_free(m, op);

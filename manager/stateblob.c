@@ -19,6 +19,7 @@
 
 #include "crypto/migblob.h"
 #include "util/ctrl_proto.h"
+#include "util/err.h"
 #include "util/log.h"
 
 static const char *
@@ -29,6 +30,21 @@ blob_type_name(uint32_t type)
 	case PTM_BLOB_TYPE_VOLATILE: return "volatile";
 	case PTM_BLOB_TYPE_SAVESTATE: return "savestate";
 	default: return "unknown";
+	}
+}
+
+/* What the operator can do about a refused envelope, where the code
+ * alone (verr_str) does not say: the keys are this module's business. */
+static const char *
+unwrap_hint(int rc)
+{
+	switch (rc) {
+	case VERR_NOKEY: return " (sealed under a migration key, and no migration_key is "
+				"configured on this host)";
+	case VERR_OTHERKEY: return " (sealed on another host, or modified: moving state between "
+				   "hosts needs the same migration_key on both)";
+	case VERR_PLAIN: return " (a version 1 envelope from an older version)";
+	default: return "";
 	}
 }
 
@@ -62,10 +78,12 @@ stateblob_unwrap(struct mgr *m, struct vtpm *v, const uint8_t *req, size_t total
 	store_migblob_keys(&m->store, &keys);
 	rc = migblob_unwrap(&keys, (uint8_t)type, v->me.uuid, req + 16, len, out, &gen, &how);
 	if (rc != 0) {
-		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB(%s, %u bytes) refused: %s",
-			 v->uuid_str, blob_type_name(type), len, migblob_strerror(rc));
-		return rc == MIGBLOB_E_NOMEM || rc == MIGBLOB_E_CRYPTO ? CTRL_RES_FAIL
-								       : CTRL_RES_BAD_PARAMETER;
+		log_warn(LOGM_BACKEND, "vtpm %s: SET_STATEBLOB(%s, %u bytes) refused: %s%s",
+			 v->uuid_str, blob_type_name(type), len, verr_str(rc), unwrap_hint(rc));
+		/* The wire has two answers: our failure, or the client's blob. */
+		return rc == VERR_NOMEM || rc == VERR_NOSPACE || rc == VERR_CRYPTO
+			       ? CTRL_RES_FAIL
+			       : CTRL_RES_BAD_PARAMETER;
 	}
 	/* The buffer may have moved while the blob was appended. */
 	be32_put(out->d + 12, (uint32_t)(out->len - 16));
@@ -100,14 +118,13 @@ stateblob_wrap(struct mgr *m, struct vtpm *v, const struct req *r, const uint8_t
 	}
 	type = be32_get(buf_ptr(&r->payload) + 8);
 	store_migblob_keys(&m->store, &keys);
-	if (buf_reserve(out, 16, &hdr) != 0)
-		rc = MIGBLOB_E_NOMEM;
+	rc = buf_reserve(out, 16, &hdr);
 	if (rc == 0)
 		rc = migblob_wrap(&keys, (uint8_t)type, v->me.uuid, v->gen[BLOB_PERMALL], p + 16, n,
 				  out);
 	if (rc != 0) {
 		log_err(LOGM_BACKEND, "vtpm %s: cannot wrap the state blob (type %u, %u bytes): %s",
-			v->uuid_str, type, n, migblob_strerror(rc));
+			v->uuid_str, type, n, verr_str(rc));
 		buf_reset(out);
 		k = ctrl_error_reply(CMD_GET_STATEBLOB, CTRL_RES_FAIL, err, sizeof(err));
 		(void)!buf_put_bytes(out, err, k); /* 16 bytes: out holds far more */

@@ -7,9 +7,12 @@
  * the manifest key; store_close() wipes both, and derived blob keys live on
  * the stack only for the call that needs them.
  *
- * Every function returns 0 or a negative STORE_E_* code.  Where there is no
- * err argument, errno is left as the failing system call set it.
+ * Every function returns 0 or a negative VERR_* code (store.h says which).
+ * util/fileio's -errno results are translated here (read_error); where
+ * there is no err argument, errno is left as the failing system call set
+ * it.
  */
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "store.h"
 #include "crypto/aead.h"
@@ -95,11 +98,11 @@ int
 store_set_key(struct store *s, const uint8_t master[32])
 {
 	if (s->keys == NULL && (s->keys = keys_alloc()) == NULL)
-		return STORE_E_IO;
+		return VERR_IO;
 	memcpy(s->keys->master, master, sizeof(s->keys->master));
 	if (blobfmt_derive_key(s->keys->master, NULL, s->keys->manifest_key) != 0 ||
 	    migblob_derive_host_key(s->keys->master, s->keys->stateblob_key) != 0)
-		return STORE_E_IO;
+		return VERR_IO;
 	return 0;
 }
 
@@ -107,9 +110,9 @@ int
 store_set_migration_key(struct store *s, const uint8_t raw[32])
 {
 	if (s->keys == NULL && (s->keys = keys_alloc()) == NULL)
-		return STORE_E_IO;
+		return VERR_IO;
 	if (migblob_derive_key(raw, s->keys->migration_key) != 0)
-		return STORE_E_IO;
+		return VERR_IO;
 	s->keys->has_migration_key = 1;
 	return 0;
 }
@@ -157,7 +160,7 @@ store_open(struct store *s, const char *state_dir, const uint8_t master[32], cha
 	s->dirfd = s->vtpmfd = s->lockfd = -1;
 	if (strlen(state_dir) >= sizeof(s->path)) {
 		seterr(err, errlen, "state directory path is too long");
-		return STORE_E_INVAL;
+		return VERR_INVAL;
 	}
 	memcpy(s->path, state_dir, strlen(state_dir) + 1);
 
@@ -166,7 +169,7 @@ store_open(struct store *s, const char *state_dir, const uint8_t master[32], cha
 	 * sealed.) */
 	s->dirfd = dir_open_trusted(state_dir, 0700, "state directory", err, errlen);
 	if (s->dirfd < 0) {
-		r = STORE_E_INVAL;
+		r = VERR_INVAL;
 		goto fail;
 	}
 
@@ -176,18 +179,18 @@ store_open(struct store *s, const char *state_dir, const uint8_t master[32], cha
 	s->lockfd = openat(s->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (s->lockfd < 0) {
 		seterr(err, errlen, "cannot open %s/" LOCK_NAME ": %s", state_dir, strerror(errno));
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto fail;
 	}
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK) {
 			seterr(err, errlen, "state directory %s is in use by another vtpm_managerd",
 			       state_dir);
-			r = STORE_E_LOCKED;
+			r = VERR_LOCKED;
 		} else {
 			seterr(err, errlen, "cannot lock %s/" LOCK_NAME ": %s", state_dir,
 			       strerror(errno));
-			r = STORE_E_IO;
+			r = VERR_IO;
 		}
 		goto fail;
 	}
@@ -196,26 +199,26 @@ store_open(struct store *s, const char *state_dir, const uint8_t master[32], cha
 		if (fsync(s->dirfd) != 0) {
 			seterr(err, errlen, "cannot sync state directory %s: %s", state_dir,
 			       strerror(errno));
-			r = STORE_E_IO;
+			r = VERR_IO;
 			goto fail;
 		}
 	} else if (errno != EEXIST) {
 		seterr(err, errlen, "cannot create %s/" VTPM_DIR ": %s", state_dir,
 		       strerror(errno));
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto fail;
 	}
 	s->vtpmfd = openat(s->dirfd, VTPM_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->vtpmfd < 0) {
 		seterr(err, errlen, "cannot open %s/" VTPM_DIR " (must be a directory): %s",
 		       state_dir, strerror(errno));
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto fail;
 	}
 
 	if (master != NULL && store_set_key(s, master) != 0) {
 		seterr(err, errlen, "cannot derive the manifest key");
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto fail;
 	}
 	return 0;
@@ -225,7 +228,7 @@ fail:
 }
 
 /*
- * Maps a file_read_all() failure on path to a STORE_E_* code and message.
+ * Maps a file_read_all() failure (-errno) on path to a VERR_* code and message.
  * what is "blob" or "manifest".
  */
 static int
@@ -234,48 +237,48 @@ read_error(int r, const char *what, const char *path, char *err, size_t errlen)
 	switch (r) {
 	case -ENOENT:
 		seterr(err, errlen, "%s %s does not exist", what, path);
-		return STORE_E_NOENT;
+		return VERR_NOENT;
 	case -EFBIG:
 		seterr(err, errlen, "%s %s is larger than any sealed file (%u bytes)", what,
 		       path, (unsigned)SEAL_FILE_MAX);
-		return STORE_E_CORRUPT;
+		return VERR_CORRUPT;
 	case -EINVAL:
 		seterr(err, errlen, "%s %s is not a regular file", what, path);
-		return STORE_E_CORRUPT;
+		return VERR_CORRUPT;
 	case -ELOOP:
 		seterr(err, errlen, "%s %s is a symbolic link; refusing to follow it", what,
 		       path);
-		return STORE_E_CORRUPT;
+		return VERR_CORRUPT;
 	default:
 		seterr(err, errlen, "cannot read %s %s: %s", what, path, strerror(-r));
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 }
 
-/* Maps a blobfmt_open() failure on path to a STORE_E_* code and message. */
+/* Maps a blobfmt_open() failure on path to a VERR_* code and message: any
+ * refusal of the file is VERR_CORRUPT to store's callers. */
 static int
 open_error(int r, const char *what, const char *path, char *err, size_t errlen)
 {
 	switch (r) {
-	case BLOBFMT_E_AUTH:
+	case VERR_AUTH:
 		seterr(err, errlen,
 		       "%s %s failed authentication (tampered, or sealed under another master "
 		       "key)",
 		       what, path);
-		return STORE_E_CORRUPT;
-	case BLOBFMT_E_MISMATCH:
+		return VERR_CORRUPT;
+	case VERR_MISMATCH:
 		seterr(err, errlen,
 		       "%s %s was sealed for another vTPM or name (copied or moved here)", what,
 		       path);
-		return STORE_E_CORRUPT;
-	case BLOBFMT_E_FORMAT:
+		return VERR_CORRUPT;
+	case VERR_FORMAT:
 		seterr(err, errlen, "%s %s is malformed (truncated, or not a sealed file)", what,
 		       path);
-		return STORE_E_CORRUPT;
+		return VERR_CORRUPT;
 	default:
-		seterr(err, errlen, "cannot open %s %s: out of memory or crypto failure", what,
-		       path);
-		return STORE_E_IO;
+		seterr(err, errlen, "cannot open %s %s: %s", what, path, verr_str(r));
+		return VERR_IO;
 	}
 }
 
@@ -307,9 +310,9 @@ store_manifest_load(struct store *s, struct manifest *m, char *err, size_t errle
 	}
 	r = manifest_decode(pt.d, pt.len, m);
 	buf_free(&pt);
-	if (r == BLOBFMT_E_NOMEM) {
+	if (r == VERR_NOMEM) {
 		seterr(err, errlen, "cannot decode manifest %s: out of memory", path);
-		return STORE_E_IO;
+		return VERR_NOMEM;
 	}
 	if (r != 0) {
 		/* Authentic, so we wrote it: a bug, not an attacker. */
@@ -317,7 +320,7 @@ store_manifest_load(struct store *s, struct manifest *m, char *err, size_t errle
 		       "manifest %s is authentic but its contents are invalid (duplicate or "
 		       "too many entries)",
 		       path);
-		return STORE_E_CORRUPT;
+		return VERR_CORRUPT;
 	}
 	m->seq = seq;
 	return 0;
@@ -336,19 +339,19 @@ store_manifest_save(struct store *s, const struct manifest *m, char *err, size_t
 		       "cannot encode a manifest of %u entries (duplicates, bad version, or "
 		       "larger than a sealed file)",
 		       (unsigned)m->count);
-		r = STORE_E_INVAL;
+		r = VERR_INVAL;
 		goto out;
 	}
 	if (blobfmt_seal(s->keys->manifest_key, SEAL_KIND_MANIFEST, MANIFEST_NAME, NULL, m->seq,
 			 pt.d, pt.len, &sealed) != 0) {
 		seterr(err, errlen, "cannot seal the manifest");
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto out;
 	}
 	if ((r = file_write_atomic(s->dirfd, MANIFEST_NAME, sealed.d, sealed.len, 0600)) != 0) {
 		seterr(err, errlen, "cannot write manifest %s/%s: %s", s->path, MANIFEST_NAME,
 		       strerror(-r));
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto out;
 	}
 	r = 0;
@@ -366,12 +369,12 @@ store_vtpm_create(struct store *s, const uint8_t uuid[UUID_LEN])
 
 	uuid_format(uuid, text);
 	if (mkdirat(s->vtpmfd, text, 0700) == 0)
-		return fsync(s->vtpmfd) == 0 ? 0 : STORE_E_IO;
+		return fsync(s->vtpmfd) == 0 ? 0 : VERR_IO;
 	if (errno != EEXIST)
-		return STORE_E_IO;
+		return VERR_IO;
 	/* Already there: fine if it is a real directory, not a symlink. */
 	if ((fd = vtpm_dir_open(s, text)) < 0)
-		return STORE_E_IO;
+		return VERR_IO;
 	close(fd);
 	return 0;
 }
@@ -422,18 +425,18 @@ store_vtpm_delete(struct store *s, const uint8_t uuid[UUID_LEN])
 
 	uuid_format(uuid, text);
 	if ((fd = vtpm_dir_open(s, text)) < 0)
-		return errno == ENOENT ? STORE_E_NOENT : STORE_E_IO;
+		return errno == ENOENT ? VERR_NOENT : VERR_IO;
 	/* Blobs and any temp file left by a crash; then make the removals
 	 * durable before the directory itself goes. */
 	if (empty_dir(fd) != 0 || fsync(fd) != 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 	close(fd);
 	if (unlinkat(s->vtpmfd, text, AT_REMOVEDIR) != 0 || fsync(s->vtpmfd) != 0)
-		return STORE_E_IO;
+		return VERR_IO;
 	return 0;
 }
 
@@ -451,18 +454,18 @@ store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 
 	if (!valid_blob_name(name)) {
 		seterr(err, errlen, "blob name is not permall, volatilestate or savestate");
-		return STORE_E_INVAL;
+		return VERR_INVAL;
 	}
 	uuid_format(uuid, text);
 	snprintf(path, sizeof(path), "%s/" VTPM_DIR "/%s/%s", s->path, text, name);
 	if ((fd = vtpm_dir_open(s, text)) < 0) {
 		if (errno == ENOENT) {
 			seterr(err, errlen, "blob %s does not exist (no vTPM directory)", path);
-			return STORE_E_NOENT;
+			return VERR_NOENT;
 		}
 		seterr(err, errlen, "cannot open the directory of blob %s: %s", path,
 		       strerror(errno));
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 	r = file_read_all(fd, name, SEAL_FILE_MAX, &file, &flen);
 	close(fd);
@@ -472,7 +475,7 @@ store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 	if (blobfmt_derive_key(s->keys->master, uuid, key) != 0) {
 		freezero(file, flen);
 		seterr(err, errlen, "cannot derive the key of blob %s", path);
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 	/* Open into a private buffer: out must not see plaintext from a blob
 	 * that then fails the rollback check. */
@@ -490,12 +493,12 @@ store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 		       "rollback detected: blob %s is at generation %llu, older than the %llu the "
 		       "manifest records; restore the newest copy of that file",
 		       path, (unsigned long long)g, (unsigned long long)min_gen);
-		return STORE_E_ROLLBACK;
+		return VERR_ROLLBACK;
 	}
 	if (pt.len != 0 && buf_put_bytes(out, pt.d, pt.len) != 0) {
 		buf_free(&pt);
 		seterr(err, errlen, "blob %s does not fit the caller's buffer", path);
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 	buf_free(&pt);
 	if (gen != NULL)
@@ -514,36 +517,36 @@ store_blob_save(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 
 	if (!valid_blob_name(name)) {
 		seterr(err, errlen, "blob name is not permall, volatilestate or savestate");
-		return STORE_E_INVAL;
+		return VERR_INVAL;
 	}
 	uuid_format(uuid, text);
 	if (len > SEAL_CT_MAX) {
 		seterr(err, errlen, "blob %s/" VTPM_DIR "/%s/%s: %zu bytes is over the %u limit",
 		       s->path, text, name, len, (unsigned)SEAL_CT_MAX);
-		return STORE_E_INVAL;
+		return VERR_INVAL;
 	}
 	if (blobfmt_derive_key(s->keys->master, uuid, key) != 0) {
 		seterr(err, errlen, "cannot derive the key of blob %s/" VTPM_DIR "/%s/%s", s->path,
 		       text, name);
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 	buf_init(&sealed, SEAL_FILE_MAX);
 	r = blobfmt_seal(key, SEAL_KIND_BLOB, name, uuid, gen, data, len, &sealed);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (r != 0) {
 		seterr(err, errlen, "cannot seal blob %s/" VTPM_DIR "/%s/%s", s->path, text, name);
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto out;
 	}
 	if ((fd = vtpm_dir_open(s, text)) < 0) {
 		if (errno == ENOENT) {
 			seterr(err, errlen, "cannot write blob %s/" VTPM_DIR "/%s/%s: no vTPM "
 			       "directory (store_vtpm_create not called)", s->path, text, name);
-			r = STORE_E_NOENT;
+			r = VERR_NOENT;
 		} else {
 			seterr(err, errlen, "cannot open %s/" VTPM_DIR "/%s: %s", s->path, text,
 			       strerror(errno));
-			r = STORE_E_IO;
+			r = VERR_IO;
 		}
 		goto out;
 	}
@@ -552,7 +555,7 @@ store_blob_save(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 	if (r != 0) {
 		seterr(err, errlen, "cannot write blob %s/" VTPM_DIR "/%s/%s: %s", s->path, text,
 		       name, strerror(-r));
-		r = STORE_E_IO;
+		r = VERR_IO;
 		goto out;
 	}
 	r = 0;
@@ -568,17 +571,17 @@ store_blob_delete(struct store *s, const uint8_t uuid[UUID_LEN], const char *nam
 	int fd, r, saved;
 
 	if (!valid_blob_name(name))
-		return STORE_E_INVAL;
+		return VERR_INVAL;
 	uuid_format(uuid, text);
 	if ((fd = vtpm_dir_open(s, text)) < 0)
-		return errno == ENOENT ? STORE_E_NOENT : STORE_E_IO;
+		return errno == ENOENT ? VERR_NOENT : VERR_IO;
 	r = file_unlink_durable(fd, name);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	if (r == -ENOENT)
-		return STORE_E_NOENT;
-	return r == 0 ? 0 : STORE_E_IO;
+		return VERR_NOENT;
+	return r == 0 ? 0 : VERR_IO;
 }
 
 int
@@ -588,14 +591,14 @@ store_blob_exists(struct store *s, const uint8_t uuid[UUID_LEN], const char *nam
 	int fd, r;
 
 	if (!valid_blob_name(name))
-		return STORE_E_INVAL;
+		return VERR_INVAL;
 	uuid_format(uuid, text);
 	if ((fd = vtpm_dir_open(s, text)) < 0)
-		return errno == ENOENT ? 0 : STORE_E_IO;
+		return errno == ENOENT ? 0 : VERR_IO;
 	r = faccessat(fd, name, F_OK, AT_SYMLINK_NOFOLLOW);
 	if (r != 0 && errno != ENOENT) {
 		close(fd);
-		return STORE_E_IO;
+		return VERR_IO;
 	}
 	close(fd);
 	return r == 0;

@@ -10,8 +10,16 @@
  *   <state-dir>/manifest             sealed manifest
  *   <state-dir>/vtpm/<uuid>/<name>   sealed blobs (permall, volatilestate, savestate)
  *
- * Functions return 0 or a negative STORE_E_* (outside the -errno range); err (when given)
- * receives a one-line reason naming the file.
+ * Functions return 0 or a negative VERR_* (util/err.h); err (when given)
+ * receives a one-line reason naming the file:
+ *   VERR_LOCKED    another manager holds the state directory
+ *   VERR_CORRUPT   a file is malformed or failed authentication
+ *   VERR_ROLLBACK  a blob's generation is older than the manifest records
+ *   VERR_NOENT     no such blob
+ *   VERR_INVAL     not a blob name, data too large, or an unsafe state dir
+ *   VERR_IO        a system call on the directory failed (where there is
+ *                  no err argument, errno is left as that call set it)
+ * fileio.h's -errno values are translated here and never passed on.
  */
 #ifndef VTPM_MANAGER_STORE_H
 #define VTPM_MANAGER_STORE_H
@@ -21,13 +29,7 @@
 
 #include "crypto/blobfmt.h"
 #include "util/buf.h"
-
-#define STORE_E_LOCKED (-1020)  /* another manager holds the state directory */
-#define STORE_E_CORRUPT (-1021) /* file malformed or failed authentication */
-#define STORE_E_ROLLBACK (-1022) /* blob generation older than the manifest records */
-#define STORE_E_IO (-1023)
-#define STORE_E_NOENT (-1024)
-#define STORE_E_INVAL (-1025)  /* not a blob name, data too large, or unsafe state dir */
+#include "util/err.h"
 
 struct store {
 	int dirfd;       /* <state-dir> */
@@ -73,18 +75,18 @@ int store_vtpm_delete(struct store *s, const uint8_t uuid[UUID_LEN]);
 
 /*
  * Loads blob `name` of a vTPM, appending the plaintext to out.  Returns
- * STORE_E_NOENT when absent, STORE_E_CORRUPT when it does not open,
- * STORE_E_ROLLBACK when its generation is below min_gen.
+ * VERR_NOENT when absent, VERR_CORRUPT when it does not open,
+ * VERR_ROLLBACK when its generation is below min_gen.
  */
 int store_blob_load(struct store *s, const uint8_t uuid[UUID_LEN], const char *name,
 		    uint64_t min_gen, struct buf *out, uint64_t *gen, char *err, size_t errlen);
 /* Seals data at generation gen and replaces the blob atomically and durably. */
 int store_blob_save(struct store *s, const uint8_t uuid[UUID_LEN], const char *name, uint64_t gen,
 		    const uint8_t *data, size_t len, char *err, size_t errlen);
-/* STORE_E_NOENT when it did not exist. */
+/* VERR_NOENT when it did not exist. */
 int store_blob_delete(struct store *s, const uint8_t uuid[UUID_LEN], const char *name);
 /* 1 when blob `name` of a vTPM exists (whatever it holds), 0 when not, or a
- * negative STORE_E_*. */
+ * negative VERR_*. */
 int store_blob_exists(struct store *s, const uint8_t uuid[UUID_LEN], const char *name);
 /* Where blob `name` of a vTPM lives, for messages. */
 void store_blob_path(const struct store *s, const uint8_t uuid[UUID_LEN], const char *name,

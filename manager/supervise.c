@@ -968,18 +968,18 @@ vtpm_chan_cb(struct mgr *m, struct ev *e, uint32_t events)
 	/* Bounded so one chatty vtpmd cannot starve the others. */
 	for (int i = 0; i < 16 && vtpm_has_vtpmd(v); i++) {
 		r = chan_recv(&v->ch, &msg);
-		if (r == CHAN_E_AGAIN)
+		if (r == VERR_AGAIN)
 			return;
 		/* A vtpmd that died with messages of ours unread makes the
 		 * next receive fail once with ECONNRESET, ahead of what it
 		 * sent before dying (its READY, say): read on, EOF follows. */
-		if (r == CHAN_E_IO && errno == ECONNRESET)
+		if (r == VERR_SYSTEM && errno == ECONNRESET)
 			continue;
-		if (r == CHAN_E_EOF) {
+		if (r == VERR_EOF) {
 			vtpm_channel_lost(m, v, "channel closed");
 			return;
 		}
-		if (r == CHAN_E_PROTO) {
+		if (r == VERR_PROTO) {
 			vtpm_kill(m, v, "malformed channel packet");
 			return;
 		}

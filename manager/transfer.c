@@ -25,6 +25,7 @@
 
 #include "crypto/ekcert.h"
 #include "crypto/transport.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -249,13 +250,13 @@ transfer_import(struct mgr *m, struct ctl_client *c, const uint8_t *p, size_t le
 		goto out;
 	}
 	r = transport_open(me_key, p + 1 + PKEY_FP_LEN, len - 1 - PKEY_FP_LEN, &h, &pt);
-	if (r == XFER_E_OTHERHOST) {
+	if (r == VERR_OTHERKEY) {
 		prov_fp_short(h.dest_fp, a);
 		prov_fp_short(pv->tr_fp, b);
 		snprintf(msg, sizeof(msg), "export file was made for another host (transport key "
 			 "%s...; this host's is %s...)", a, b);
 	} else if (r != 0) {
-		snprintf(msg, sizeof(msg), "export file refused: %s", transport_strerror(r));
+		snprintf(msg, sizeof(msg), "export file refused: %s", verr_str(r));
 	}
 	if (r != 0) {
 		log_warn(LOGM_CTRL, "import refused: %s", msg);

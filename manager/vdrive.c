@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/ctrl_proto.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 #include "util/tpm_frame.h"
 
@@ -48,11 +49,13 @@ vdrive_init(struct vdrive *d, const struct vdrive_spawn *sp, int tpm2)
 int
 vdrive_set_blob(struct vdrive *d, enum blob_index i, const uint8_t *p, size_t len)
 {
+	int r;
+
 	if ((unsigned)i >= BLOB_COUNT || len == 0 || len > CHAN_MAX_PAYLOAD - 4)
-		return VDRIVE_E_IO;
+		return VERR_INVAL;
 	buf_reset(&d->nv[i]);
-	if (buf_put_bytes(&d->nv[i], p, len) != 0)
-		return VDRIVE_E_IO;
+	if ((r = buf_put_bytes(&d->nv[i], p, len)) != 0)
+		return r;
 	d->has[i] = 1;
 	return 0;
 }
@@ -81,12 +84,23 @@ vdrive_free(struct vdrive *d)
 	}
 }
 
-/* Fails the session: the vtpmd is killed and the reason kept. */
+/* Fails the session: the vtpmd is killed and the reason kept (why, or
+ * what rc means).  errno survives for a VERR_SYSTEM. */
 static int
 fail(struct vdrive *d, int rc, char *err, size_t errlen, const char *stage, const char *why)
 {
-	seterr(err, errlen, "%s: %s", stage, why);
+	int e = errno;
+
+	if (why != NULL)
+		seterr(err, errlen, "%s: %s", stage, why);
+	else if (rc == VERR_SYSTEM)
+		seterr(err, errlen, "%s: channel failure: %s", stage, strerror(e));
+	else if (rc == VERR_EOF)
+		seterr(err, errlen, "%s: the vtpmd closed its channel (it exited)", stage);
+	else
+		seterr(err, errlen, "%s: %s", stage, verr_str(rc));
 	kill_vtpmd(d);
+	errno = e;
 	return rc;
 }
 
@@ -102,14 +116,14 @@ wait_for(struct vdrive *d, short events, uint64_t deadline)
 	for (;;) {
 		now = mono_ms();
 		if (now >= deadline)
-			return VDRIVE_E_TIMEOUT;
+			return VERR_TIMEOUT;
 		n = poll(p, d->sp->cancel_fd >= 0 ? 2 : 1, (int)(deadline - now));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return VDRIVE_E_IO;
+			return VERR_SYSTEM;
 		if (d->sp->cancel_fd >= 0 && p[1].revents != 0)
-			return VDRIVE_E_CANCEL;
+			return VERR_CANCELED;
 		if (p[0].revents != 0)
 			return 0;
 	}
@@ -125,14 +139,15 @@ send_msg(struct vdrive *d, uint32_t type, const void *a, size_t alen, const void
 		r = chan_send(d->ch.fd, type, a, alen, b, blen, -1);
 		if (r == 0)
 			return 0;
-		if (r != CHAN_E_AGAIN)
-			return VDRIVE_E_IO;
+		if (r != VERR_AGAIN)
+			return r;
 		if ((r = wait_for(d, POLLOUT, deadline)) != 0)
 			return r;
 	}
 }
 
-/* Serves one NV request from memory; 0, or VDRIVE_E_IO for a bad one. */
+/* Serves one NV request from memory; 0, VERR_PROTO for a bad one, or
+ * send_msg's code. */
 static int
 serve_nv(struct vdrive *d, const struct chan_msg *m, uint64_t deadline)
 {
@@ -142,14 +157,14 @@ serve_nv(struct vdrive *d, const struct chan_msg *m, uint64_t deadline)
 	switch (m->type) {
 	case CHAN_NV_LOAD:
 		if ((idx = blob_index_of((const char *)m->data, m->len)) < 0)
-			return VDRIVE_E_IO;
+			return VERR_PROTO;
 		be32_put(rc, d->has[idx] ? 0 : NV_RETRY);
 		return send_msg(d, CHAN_NV_DATA, rc, 4, d->has[idx] ? d->nv[idx].d : NULL,
 				d->has[idx] ? d->nv[idx].len : 0, deadline);
 	case CHAN_NV_STORE:
 		if (m->len < 1 || m->len - 1 < m->data[0] ||
 		    (idx = blob_index_of((const char *)m->data + 1, m->data[0])) < 0)
-			return VDRIVE_E_IO;
+			return VERR_PROTO;
 		buf_reset(&d->nv[idx]);
 		d->has[idx] = 0;
 		be32_put(rc, 0);
@@ -163,19 +178,20 @@ serve_nv(struct vdrive *d, const struct chan_msg *m, uint64_t deadline)
 	case CHAN_NV_DELETE:
 		if (m->len < 2 || m->data[0] > 1 ||
 		    (idx = blob_index_of((const char *)m->data + 1, m->len - 1)) < 0)
-			return VDRIVE_E_IO;
+			return VERR_PROTO;
 		be32_put(rc, d->has[idx] ? 0 : NV_RETRY);
 		buf_reset(&d->nv[idx]);
 		d->has[idx] = 0;
 		return send_msg(d, CHAN_NV_STATUS, rc, 4, NULL, 0, deadline);
 	default:
-		return VDRIVE_E_IO;
+		return VERR_PROTO;
 	}
 }
 
 /*
  * Receives until a message of type want arrives (NV requests are served on
- * the way).  EOF gives VDRIVE_E_IO unless want is 0 (waiting for the end).
+ * the way).  EOF gives VERR_EOF unless want is 0 (waiting for the end); a
+ * packet that is not an expected one is VERR_PROTO.
  */
 static int
 recv_until(struct vdrive *d, uint32_t want, struct chan_msg *m, uint64_t deadline)
@@ -184,18 +200,18 @@ recv_until(struct vdrive *d, uint32_t want, struct chan_msg *m, uint64_t deadlin
 
 	for (;;) {
 		r = chan_recv(&d->ch, m);
-		if (r == CHAN_E_AGAIN) {
+		if (r == VERR_AGAIN) {
 			if ((r = wait_for(d, POLLIN, deadline)) != 0)
 				return r;
 			continue;
 		}
-		if (r == CHAN_E_EOF)
-			return want == 0 ? 0 : VDRIVE_E_IO;
+		if (r == VERR_EOF)
+			return want == 0 ? 0 : VERR_EOF;
 		if (r != 0)
-			return VDRIVE_E_IO;
+			return r;
 		if (m->fd >= 0) {
 			close(m->fd);
-			return VDRIVE_E_IO;
+			return VERR_PROTO;
 		}
 		if (want != 0 && m->type == want)
 			return 0;
@@ -205,17 +221,7 @@ recv_until(struct vdrive *d, uint32_t want, struct chan_msg *m, uint64_t deadlin
 				return r;
 			continue;
 		}
-		return VDRIVE_E_IO;
-	}
-}
-
-static const char *
-errwhat(int r)
-{
-	switch (r) {
-	case VDRIVE_E_TIMEOUT: return "timed out";
-	case VDRIVE_E_CANCEL: return "cancelled (the manager is stopping)";
-	default: return "protocol violation or channel failure";
+		return VERR_PROTO;
 	}
 }
 
@@ -225,12 +231,12 @@ vdrive_start(struct vdrive *d, const char *uuid_str, int autostart, char *err, s
 	char uid[16], gid[16];
 	const char *argv[24];
 	struct chan_msg m;
-	int sv[2], a = 0, r, fl;
+	int sv[2], a = 0, r, fl, e;
 	pid_t pid;
 
 	if (chan_socketpair(sv) != 0) {
 		seterr(err, errlen, "socketpair: %s", strerror(errno));
-		return VDRIVE_E_SPAWN;
+		return VERR_SYSTEM;
 	}
 	/* Everything the child needs is ready before fork: after it, the
 	 * child (a copy of a multithreaded process) only calls
@@ -260,10 +266,12 @@ vdrive_start(struct vdrive *d, const char *uuid_str, int autostart, char *err, s
 
 	pid = fork();
 	if (pid < 0) {
-		seterr(err, errlen, "fork: %s", strerror(errno));
+		e = errno;
+		seterr(err, errlen, "fork: %s", strerror(e));
 		close(sv[0]);
 		close(sv[1]);
-		return VDRIVE_E_SPAWN;
+		errno = e;
+		return VERR_SYSTEM;
 	}
 	if (pid == 0) {
 		sigset_t none;
@@ -287,27 +295,29 @@ vdrive_start(struct vdrive *d, const char *uuid_str, int autostart, char *err, s
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (d->pidfd < 0 || (fl = fcntl(sv[0], F_GETFL)) < 0 ||
 	    fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) != 0 || chan_init(&d->ch, sv[0]) != 0) {
+		e = errno;
 		seterr(err, errlen, "cannot set up the vtpmd (pidfd or channel): %s",
-		       strerror(errno));
+		       strerror(e));
 		if (d->pidfd < 0)
 			(void)kill(pid, SIGKILL); /* not reaped yet: it cannot exit on its own first */
 		close(sv[0]);
 		d->ch.fd = -1;
 		kill_vtpmd(d);
-		return VDRIVE_E_SPAWN;
+		errno = e;
+		return VERR_SYSTEM;
 	}
 	d->running = 1;
 	r = recv_until(d, CHAN_READY, &m, mono_ms() + d->sp->timeout_ms);
 	if (r != 0)
-		return fail(d, r, err, errlen, "vtpmd start-up", errwhat(r));
+		return fail(d, r, err, errlen, "vtpmd start-up", NULL);
 	if (m.len != 4)
-		return fail(d, VDRIVE_E_IO, err, errlen, "vtpmd start-up", "malformed READY");
+		return fail(d, VERR_PROTO, err, errlen, "vtpmd start-up", "malformed READY");
 	d->ready_rc = be32_get(m.data);
 	if (d->ready_rc != 0) {
 		seterr(err, errlen, "libtpms could not start the TPM from this state (rc 0x%x)",
 		       d->ready_rc);
 		kill_vtpmd(d);
-		return VDRIVE_E_START;
+		return VERR_TPM;
 	}
 	return 0;
 }
@@ -322,15 +332,15 @@ vdrive_tpm(struct vdrive *d, const uint8_t *cmd, size_t len, struct buf *resp, c
 
 	if (!d->running) {
 		seterr(err, errlen, "no vtpmd");
-		return VDRIVE_E_IO;
+		return VERR_INVAL;
 	}
 	if ((r = send_msg(d, CHAN_TPM_CMD, cmd, len, NULL, 0, deadline)) != 0 ||
 	    (r = recv_until(d, CHAN_TPM_RESP, &m, deadline)) != 0)
-		return fail(d, r, err, errlen, "TPM command", errwhat(r));
+		return fail(d, r, err, errlen, "TPM command", NULL);
 	if (tpm_frame_exact(m.data, m.len, TPM_FRAME_MAX) != 0)
-		return fail(d, VDRIVE_E_IO, err, errlen, "TPM command", "malformed response");
-	if (buf_put_bytes(resp, m.data, m.len) != 0)
-		return fail(d, VDRIVE_E_IO, err, errlen, "TPM command", "response too large");
+		return fail(d, VERR_PROTO, err, errlen, "TPM command", "malformed response");
+	if ((r = buf_put_bytes(resp, m.data, m.len)) != 0)
+		return fail(d, r, err, errlen, "TPM command", "response too large");
 	explicit_bzero(d->ch.rbuf + CHAN_HDR_SIZE, m.len);
 	return 0;
 }
@@ -346,16 +356,16 @@ vdrive_ctrl(struct vdrive *d, uint32_t cmd, const uint8_t *body, size_t blen, st
 
 	if (!d->running) {
 		seterr(err, errlen, "no vtpmd");
-		return VDRIVE_E_IO;
+		return VERR_INVAL;
 	}
 	be32_put(c, cmd);
 	if ((r = send_msg(d, CHAN_CTRL, c, 4, body, blen, deadline)) != 0 ||
 	    (r = recv_until(d, CHAN_CTRL_RESP, &m, deadline)) != 0)
-		return fail(d, r, err, errlen, "control command", errwhat(r));
-	if (ctrl_check_response(cmd, m.data, m.len) != 0 ||
-	    buf_put_bytes(resp, m.data, m.len) != 0)
-		return fail(d, VDRIVE_E_IO, err, errlen, "control command",
-			    "malformed response");
+		return fail(d, r, err, errlen, "control command", NULL);
+	if (ctrl_check_response(cmd, m.data, m.len) != 0)
+		return fail(d, VERR_PROTO, err, errlen, "control command", "malformed response");
+	if ((r = buf_put_bytes(resp, m.data, m.len)) != 0)
+		return fail(d, r, err, errlen, "control command", "response too large");
 	return 0;
 }
 
@@ -370,13 +380,15 @@ vdrive_stop(struct vdrive *d, char *err, size_t errlen)
 		return 0;
 	if ((r = send_msg(d, CHAN_STOP, NULL, 0, NULL, 0, deadline)) != 0 ||
 	    (r = recv_until(d, CHAN_STOPPED, &m, deadline)) != 0)
-		return fail(d, r, err, errlen, "stopping the vtpmd", errwhat(r));
-	if (m.len != 4 || be32_get(m.data) != 0)
-		return fail(d, VDRIVE_E_IO, err, errlen, "stopping the vtpmd",
+		return fail(d, r, err, errlen, "stopping the vtpmd", NULL);
+	if (m.len != 4)
+		return fail(d, VERR_PROTO, err, errlen, "stopping the vtpmd", "malformed STOPPED");
+	if (be32_get(m.data) != 0)
+		return fail(d, VERR_TPM, err, errlen, "stopping the vtpmd",
 			    "it could not save its state");
 	/* Then its channel closes as it exits. */
 	if ((r = recv_until(d, 0, &m, deadline)) != 0)
-		return fail(d, r, err, errlen, "stopping the vtpmd", errwhat(r));
+		return fail(d, r, err, errlen, "stopping the vtpmd", NULL);
 	chan_close(&d->ch);
 	d->ch.fd = -1;
 	close(d->pidfd);

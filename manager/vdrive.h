@@ -13,7 +13,17 @@
  * TPM responses must be whole frames (tpm_frame_exact) and are parsed by
  * the caller with bounds checks.  Anything unexpected kills the vtpmd.
  * Every wait is bounded (timeout_ms) and can be cancelled (cancel_fd).
- * Functions return 0 or a negative VDRIVE_E_* with a reason in err.
+ * Functions return 0 or a negative VERR_* (util/err.h) with a reason in
+ * err, and any failure kills the vtpmd:
+ *   VERR_PROTO     the vtpmd broke the protocol (a malformed or unexpected
+ *                  packet, a descriptor, a bad frame)
+ *   VERR_EOF       the vtpmd closed its channel (it exited)
+ *   VERR_SYSTEM    a socket, fork or poll call failed (errno says which)
+ *   VERR_TIMEOUT   no answer within timeout_ms
+ *   VERR_CANCELED  cancel_fd became readable: the manager is shutting down
+ *   VERR_TPM       libtpms could not start the TPM from the state given
+ *                  (READY rc, kept in d->ready_rc), or could not save it
+ *   VERR_INVAL     a call out of order (no vtpmd) or a blob it cannot take
  */
 #ifndef VTPM_MANAGER_VDRIVE_H
 #define VTPM_MANAGER_VDRIVE_H
@@ -26,12 +36,7 @@
 #include "crypto/blobfmt.h"
 #include "util/buf.h"
 #include "util/chan.h"
-
-#define VDRIVE_E_IO (-70)      /* channel failure or protocol violation */
-#define VDRIVE_E_TIMEOUT (-71) /* no answer within timeout_ms */
-#define VDRIVE_E_CANCEL (-72)  /* the manager is shutting down */
-#define VDRIVE_E_START (-73)   /* vtpmd could not start the TPM (READY rc) */
-#define VDRIVE_E_SPAWN (-74)
+#include "util/err.h"
 
 /* How to run a vtpmd; copied from the manager's settings when a job is
  * made, so the worker thread reads nothing shared. */
@@ -64,7 +69,7 @@ int vdrive_set_blob(struct vdrive *d, enum blob_index i, const uint8_t *p, size_
 	__attribute__((warn_unused_result));
 /* Spawns the vtpmd and waits for READY (serving its NV loads).  With
  * autostart the TPM is powered on and started (TPM2_Startup(CLEAR) /
- * TPM_Startup(ST_CLEAR)); a refused state gives VDRIVE_E_START and the
+ * TPM_Startup(ST_CLEAR)); a refused state gives VERR_TPM and the
  * libtpms rc in d->ready_rc. */
 int vdrive_start(struct vdrive *d, const char *uuid_str, int autostart, char *err, size_t errlen)
 	__attribute__((warn_unused_result));

@@ -160,7 +160,7 @@ probe_version(struct host_tpm *h, char *err, size_t errlen)
 		h->tpm_version = 1;
 	else {
 		seterr(err, errlen, "%s answered neither as a TPM 2.0 nor as a TPM 1.2", h->path);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	return 0;
 }
@@ -199,7 +199,7 @@ create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 	uint64_t cval;
 	struct buf blob, file;
 	struct master_sealed ms;
-	int r = HOST_E_FAIL, owned;
+	int r = VERR_CRYPTO, owned;
 
 	buf_init(&blob, SEALED_FILE_MAX);
 	buf_init(&file, SEALED_FILE_MAX);
@@ -214,7 +214,7 @@ create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 		key[i] ^= tpmrand[i];
 	h->counter_auth_len = h->tpm_version == 2 ? 32 : HOST_AUTH_LEN;
 	if (crypto_random(h->counter_auth, h->counter_auth_len) != 0) {
-		r = HOST_E_FAIL;
+		r = VERR_CRYPTO;
 		seterr(err, errlen, "cannot get randomness from OpenSSL");
 		goto out;
 	}
@@ -237,13 +237,14 @@ create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 			goto out;
 		if (o->owner_mode == OWNER_AUTH_RANDOM) {
 			if (owned) {
-				r = HOST_E_AUTH;
+				r = VERR_TPM_AUTH;
 				seterr(err, errlen, "the TPM 1.2 already has an owner: give its "
 				       "owner auth with --owner-auth hex:... (or well-known)");
 				goto out;
 			}
 			if (crypto_random(owner, sizeof(owner)) != 0) {
-				r = HOST_E_FAIL;
+				r = VERR_CRYPTO;
+				seterr(err, errlen, "cannot get randomness from OpenSSL");
 				goto out;
 			}
 		} else {
@@ -276,7 +277,7 @@ create_sealed(struct host_tpm *h, const struct host_tpm_opts *o, int dirfd,
 	if ((r = file_write_atomic(dirfd, HOST_SEALED_NAME, buf_ptr(&file), buf_avail(&file),
 				   0600)) != 0) {
 		seterr(err, errlen, "cannot write %s: %s", HOST_SEALED_NAME, strerror(-r));
-		r = HOST_E_FAIL;
+		r = VERR_IO;
 		goto out;
 	}
 	r = 0;
@@ -311,7 +312,7 @@ open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *fi
 		seterr(err, errlen, "this state directory was sealed by a TPM %s, but the host "
 		       "TPM is a TPM %s: it belongs to another machine or TPM",
 		       ms.tpm_version == 1 ? "1.2" : "2.0", h->tpm_version == 1 ? "1.2" : "2.0");
-		return HOST_E_WRONG_TPM;
+		return VERR_WRONG_TPM;
 	}
 	h->owner_well_known = (ms.flags & MASTER_SEALED_FLAG_OWNER_WELL_KNOWN) != 0;
 	h->seal_pcrs = ms.pcr_mask;
@@ -323,7 +324,7 @@ open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *fi
 		seterr(err, errlen, "the master key is sealed to PCRs %s but --seal-pcrs asks for "
 		       "%s; start with --seal-pcrs %s (resealing is not supported)",
 		       pcrs, want_pcrs, pcrs);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if (h->tpm_version == 2) {
 		r = tpm2_host_unseal(h->t2, ms.blob, ms.bloblen, secret, &slen, sizeof(secret), err,
@@ -338,7 +339,7 @@ open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *fi
 		OPENSSL_cleanse(srk, sizeof(srk));
 		want = MASTER_LEN + HOST_AUTH_LEN + HOST_AUTH_LEN;
 	}
-	if (r == HOST_E_PCR) {
+	if (r == VERR_PCR) {
 		seterr(err, errlen, "the host's PCR values (%s) differ from those the master key "
 		       "was sealed to: the platform's boot chain changed. Boot the configuration "
 		       "the key was sealed under; until then no vTPM state can be opened", pcrs);
@@ -349,7 +350,7 @@ open_sealed(struct host_tpm *h, const struct host_tpm_opts *o, const uint8_t *fi
 	if (slen != want) {
 		OPENSSL_cleanse(secret, sizeof(secret));
 		seterr(err, errlen, "%s unsealed to an unexpected size", HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	memcpy(key, secret, MASTER_LEN);
 	h->counter_auth_len = h->tpm_version == 2 ? 32 : HOST_AUTH_LEN;
@@ -377,9 +378,9 @@ host_tpm_unlock(struct host_tpm *h, const struct host_tpm_opts *o, int state_dir
 			seterr(err, errlen, "key file %s is missing but the state directory holds "
 			       "vTPM state sealed under it; restore the key file (a new key would "
 			       "make that state unreadable)", h->path);
-			return HOST_E_FAIL;
+			return VERR_NOENT;
 		}
-		return host_tpm_master_key(h, key, created, err, errlen) == 0 ? 0 : HOST_E_FAIL;
+		return host_tpm_master_key(h, key, created, err, errlen);
 	}
 	if ((r = probe_version(h, err, errlen)) != 0 || (r = tpm_connect(h, err, errlen)) != 0) {
 		host_tpm_close(h);
@@ -392,14 +393,14 @@ host_tpm_unlock(struct host_tpm *h, const struct host_tpm_opts *o, int state_dir
 			       "refusing to create a new master key over it (restore %s from "
 			       "backup)", HOST_SEALED_NAME, HOST_SEALED_NAME);
 			host_tpm_close(h);
-			return HOST_E_FAIL;
+			return VERR_NOENT;
 		}
 		r = create_sealed(h, o, state_dirfd, key, 0, err, errlen);
 		if (r == 0)
 			*created = 1;
 	} else if (r != 0) {
 		seterr(err, errlen, "cannot read %s: %s", HOST_SEALED_NAME, strerror(-r));
-		r = HOST_E_FAIL;
+		r = VERR_IO;
 	} else {
 		r = open_sealed(h, o, file, flen, key, err, errlen);
 		freezero(file, flen);
@@ -418,7 +419,7 @@ host_tpm_reseal(struct host_tpm *h, const struct host_tpm_opts *o, int state_dir
 
 	if (h->kind == HOST_TPM_KEYFILE) {
 		seterr(err, errlen, "recovery reseals to a host TPM; keyfile mode has none");
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if ((r = probe_version(h, err, errlen)) != 0 || (r = tpm_connect(h, err, errlen)) != 0) {
 		host_tpm_close(h);
@@ -437,7 +438,7 @@ host_tpm_counter_read(struct host_tpm *h, uint64_t *value, char *err, size_t err
 {
 	if (!h->has_counter) {
 		seterr(err, errlen, "no rollback counter (keyfile mode)");
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if (h->tpm_version == 2)
 		return tpm2_host_counter_read(h->t2, h->counter_index, value, err, errlen);
@@ -449,7 +450,7 @@ host_tpm_counter_increment(struct host_tpm *h, uint64_t *value, char *err, size_
 {
 	if (!h->has_counter) {
 		seterr(err, errlen, "no rollback counter (keyfile mode)");
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if (h->tpm_version == 2)
 		return tpm2_host_counter_increment(h->t2, h->counter_index, h->counter_auth,

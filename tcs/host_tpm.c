@@ -4,6 +4,9 @@
  * its owner may read.  Owns that file; trusts its contents no further than
  * "exactly 32 bytes, regular file, private mode".  Never overwrites a key:
  * losing it loses every vTPM sealed under it.
+ *
+ * The key-file helpers below are thin system-call layers and return
+ * -errno (util/err.h); host_tpm_master_key translates at its API.
  */
 #include "util/errmsg.h"
 #include "host_tpm.h"
@@ -237,6 +240,21 @@ keyfile_read(const char *path, uint8_t key[MASTER_KEY_LEN], char *err, size_t er
 	return 0;
 }
 
+/* A key-file helper's -errno as host_tpm_master_key's code: a file that is
+ * there but refused (a link, not a regular file, the wrong size, mode or
+ * owner) is the operator's to fix, anything else is I/O. */
+static int
+keyfile_verr(int r)
+{
+	switch (r) {
+	case -ENOENT: return VERR_NOENT;
+	case -EINVAL:
+	case -EPERM:
+	case -ELOOP: return VERR_INVAL;
+	default: return VERR_IO;
+	}
+}
+
 int
 host_tpm_master_key(struct host_tpm *h, uint8_t key[32], int *created, char *err,
 		    size_t errlen)
@@ -247,7 +265,7 @@ host_tpm_master_key(struct host_tpm *h, uint8_t key[32], int *created, char *err
 		*created = 0;
 	if (h->kind != HOST_TPM_KEYFILE) {
 		seterr(err, errlen, "unknown host TPM kind; accepted kinds: keyfile:PATH");
-		return -1;
+		return VERR_INVAL;
 	}
 	/* Read, else create; if another process wins the O_EXCL race, read
 	 * the key it wrote.  Two rounds are enough. */
@@ -256,7 +274,7 @@ host_tpm_master_key(struct host_tpm *h, uint8_t key[32], int *created, char *err
 		if (r == 0)
 			return 0;
 		if (r != -ENOENT)
-			return -1;
+			return keyfile_verr(r);
 		r = keyfile_create(h->path, key, err, errlen);
 		if (r == 0) {
 			if (created != NULL)
@@ -264,8 +282,8 @@ host_tpm_master_key(struct host_tpm *h, uint8_t key[32], int *created, char *err
 			return 0;
 		}
 		if (r != -EEXIST)
-			return -1;
+			return keyfile_verr(r);
 	}
 	seterr(err, errlen, "key file %s keeps appearing and disappearing", h->path);
-	return -1;
+	return VERR_IO;
 }

@@ -9,8 +9,23 @@
  * With a TPM, the master key is generated on first start (OpenSSL RNG mixed
  * with the TPM's GetRandom), sealed to the TPM (tcs/tpm2_host.c or
  * tcs/tpm12_host.c) and stored as <state-dir>/master.sealed; later starts
- * unseal it.  Functions return 0 or -1 (or a HOST_E_* code) with a one-line
- * reason in err that tells the operator what to do.
+ * unseal it.  The parsers (host_tpm_parse*) return 0 or -1; everything
+ * else returns 0 or a negative VERR_* (util/err.h).  Either way err gets a
+ * one-line reason that tells the operator what to do; the codes a caller
+ * may branch on (the daemon's edge adds a hint for some):
+ *   VERR_NOTPM      the device or socket is absent or not answering
+ *   VERR_BUSY       the TPM stayed busy, or another process holds it
+ *   VERR_WRONG_TPM  master.sealed belongs to another TPM (or it was cleared)
+ *   VERR_PCR        the PCRs differ from those the key was sealed to
+ *   VERR_TPM_AUTH   owner, SRK or counter authorisation refused
+ *   VERR_TPM_NOSPACE no NV index or counter available
+ *   VERR_TPM        any other refusal by the TPM
+ *   VERR_FORMAT     master.sealed, a sealed blob or a response is malformed
+ *   VERR_AUTH       master.sealed's header MAC does not verify
+ *   VERR_NOENT      the key file or master.sealed is missing over state
+ *   VERR_INVAL      a refused key file or a setting that contradicts the
+ *                   state (--seal-pcrs), or a call keyfile mode cannot take
+ *   VERR_IO, VERR_CRYPTO, VERR_NOMEM, VERR_NOSPACE
  */
 #ifndef VTPM_TCS_HOST_TPM_H
 #define VTPM_TCS_HOST_TPM_H
@@ -18,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 
 enum host_tpm_kind { HOST_TPM_KEYFILE = 1, HOST_TPM_DEVICE = 2, HOST_TPM_SWTPM = 3 };
 enum owner_auth_mode { OWNER_AUTH_RANDOM = 0, OWNER_AUTH_WELL_KNOWN = 1, OWNER_AUTH_HEX = 2 };

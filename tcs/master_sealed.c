@@ -17,6 +17,7 @@
 
 #include "crypto/aead.h"
 #include "tcs/host_tpm.h"
+#include "util/err.h"
 #include "util/errmsg.h"
 
 static int
@@ -69,16 +70,16 @@ master_sealed_parse(const uint8_t *file, size_t len, struct master_sealed *m, ch
 	    len > MASTER_SEALED_FILE_MAX || memcmp(file, MASTER_SEALED_MAGIC, 8) != 0 ||
 	    be16_get(file + 8) != MASTER_SEALED_VERSION) {
 		seterr(err, errlen, "%s is not a vtpm-manager sealed key file", HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	/* Exactly what lies between header and MAC, and something. */
 	bloblen = be32_get(file + 20);
 	if (bloblen == 0 || bloblen != len - MASTER_SEALED_HDR_LEN - MASTER_SEALED_MAC_LEN) {
 		seterr(err, errlen, "%s has inconsistent lengths", HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	if (values_ok(file[10], file[11], be32_get(file + 12), err, errlen) != 0)
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	m->tpm_version = file[10];
 	m->flags = file[11];
 	m->pcr_mask = be32_get(file + 12);
@@ -97,13 +98,16 @@ master_sealed_verify(const uint8_t *file, size_t len, const uint8_t master[MASTE
 
 	if (file == NULL || len < MASTER_SEALED_HDR_LEN + MASTER_SEALED_MAC_LEN) {
 		seterr(err, errlen, "%s is not a vtpm-manager sealed key file", HOST_SEALED_NAME);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
-	if (header_mac(master, file, len - MASTER_SEALED_MAC_LEN, mac) != 0 ||
-	    crypto_memcmp(mac, file + len - MASTER_SEALED_MAC_LEN, MASTER_SEALED_MAC_LEN) != 0) {
+	if (header_mac(master, file, len - MASTER_SEALED_MAC_LEN, mac) != 0) {
+		seterr(err, errlen, "%s: cannot compute the header MAC", HOST_SEALED_NAME);
+		r = VERR_CRYPTO;
+	} else if (crypto_memcmp(mac, file + len - MASTER_SEALED_MAC_LEN,
+				 MASTER_SEALED_MAC_LEN) != 0) {
 		seterr(err, errlen, "%s: header authentication failed (the file was modified)",
 		       HOST_SEALED_NAME);
-		r = HOST_E_FORMAT;
+		r = VERR_AUTH;
 	}
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return r;
@@ -118,16 +122,16 @@ master_sealed_put(const struct master_sealed *m, const uint8_t master[MASTER_SEA
 	int r = 0;
 
 	if (values_ok(m->tpm_version, m->flags, m->pcr_mask, err, errlen) != 0)
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	if (m->blob == NULL || m->bloblen == 0 || m->bloblen > MASTER_SEALED_BLOB_MAX) {
 		seterr(err, errlen, "a sealed blob of %zu bytes does not fit %s", m->bloblen,
 		       HOST_SEALED_NAME);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	total = MASTER_SEALED_HDR_LEN + m->bloblen + MASTER_SEALED_MAC_LEN;
 	if ((f = malloc(total)) == NULL) {
 		seterr(err, errlen, "out of memory");
-		return HOST_E_FAIL;
+		return VERR_NOMEM;
 	}
 	memcpy(f, MASTER_SEALED_MAGIC, 8);
 	be16_put(f + 8, MASTER_SEALED_VERSION);
@@ -139,10 +143,11 @@ master_sealed_put(const struct master_sealed *m, const uint8_t master[MASTER_SEA
 	memcpy(f + MASTER_SEALED_HDR_LEN, m->blob, m->bloblen);
 	/* One write, so out is untouched unless the whole file fits. */
 	if (header_mac(master, f, total - MASTER_SEALED_MAC_LEN, f + total - MASTER_SEALED_MAC_LEN) !=
-		    0 ||
-	    buf_put_bytes(out, f, total) != 0) {
-		seterr(err, errlen, "cannot build %s", HOST_SEALED_NAME);
-		r = HOST_E_FAIL;
+	    0) {
+		seterr(err, errlen, "cannot build %s: the header MAC failed", HOST_SEALED_NAME);
+		r = VERR_CRYPTO;
+	} else if ((r = buf_put_bytes(out, f, total)) != 0) {
+		seterr(err, errlen, "cannot build %s: %s", HOST_SEALED_NAME, verr_str(r));
 	}
 	free(f);
 	return r;

@@ -28,7 +28,7 @@
  *   24+n 32    HMAC-SHA256 over bytes 0..24+n, keyed with
  *              HKDF-SHA256(master, salt "vtpm-manager/v1", info "host-header")
  *
- * Functions return 0 or a negative HOST_E_* (tcs/host_err.h) with a
+ * Functions return 0 or a negative VERR_* (util/err.h) with a
  * one-line reason in err.
  */
 #ifndef VTPM_TCS_MASTER_SEALED_H
@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 #include "util/buf.h"
 
 #define MASTER_SEALED_MAGIC "VTPMHKEY"
@@ -61,7 +61,7 @@ struct master_sealed {
 };
 
 /*
- * Parses file[0..len) into m.  HOST_E_FORMAT for anything but exactly the
+ * Parses file[0..len) into m.  VERR_FORMAT for anything but exactly the
  * layout above with defined values (len <= MASTER_SEALED_FILE_MAX).  The
  * MAC is not checked here: that needs the key inside the blob.
  */
@@ -71,15 +71,17 @@ int master_sealed_parse(const uint8_t *file, size_t len, struct master_sealed *m
 /*
  * Checks the trailing MAC of a file master_sealed_parse accepted, with the
  * master key unsealed from its blob (constant-time compare).
- * HOST_E_FORMAT when it does not verify.
+ * VERR_AUTH when it does not verify (VERR_FORMAT for a file too short to
+ * hold one).
  */
 int master_sealed_verify(const uint8_t *file, size_t len,
 			 const uint8_t master[MASTER_SEALED_KEY_LEN], char *err, size_t errlen);
 
 /*
  * Appends header | m->blob | MAC (keyed from master) to out, in one write:
- * out is left as it was unless the whole file fits.  HOST_E_FAIL for
- * values the layout cannot hold (the same ones parse refuses).  For any
+ * out is left as it was unless the whole file fits.  VERR_INVAL for
+ * values the layout cannot hold (the same ones parse refuses), VERR_NOSPACE
+ * when out cannot take the file.  For any
  * file parse accepts and verify passes with master, this writes back the
  * same bytes.
  */

@@ -64,7 +64,7 @@ wipe_rsp(struct tpm12_host *t)
  * when it is 0, r->params/plen the verified output parameters (in the
  * transport's buffer).  TPM_RETRY and TPM_DOING_SELFTEST are resent by the
  * transport (the TPM did not run the command, so the same nonces stay
- * valid), then HOST_E_BUSY.
+ * valid), then VERR_BUSY.
  */
 static int
 exec(struct tpm12_host *t, uint32_t ordinal, const uint32_t *handles, size_t nhandles,
@@ -103,26 +103,26 @@ rc_error(uint32_t rc, const char *what, char *err, size_t errlen)
 	switch (rc) {
 	case TPM12_AUTHFAIL:
 	case TPM12_AUTH2FAIL:
-		return HOST_E_AUTH;
+		return VERR_TPM_AUTH;
 	case TPM12_DEFEND_LOCK_RUNNING:
 		seterr(err, errlen,
 		       "%s: the TPM is locked out after failed authorisations "
 		       "(TPM_DEFEND_LOCK_RUNNING); wait and retry", what);
-		return HOST_E_BUSY;
+		return VERR_BUSY;
 	case TPM12_RETRY:
 	case TPM12_DOING_SELFTEST:
-		return HOST_E_BUSY;
+		return VERR_BUSY;
 	case TPM12_NOSPACE:
 	case TPM12_RESOURCES:
-		return HOST_E_NOSPACE;
+		return VERR_TPM_NOSPACE;
 	case TPM12_DISABLED:
 	case TPM12_DEACTIVATED:
 		seterr(err, errlen,
 		       "%s: the TPM is disabled or deactivated (%s); enable and activate it in "
 		       "the firmware setup", what, num);
-		return HOST_E_FAIL;
+		return VERR_TPM;
 	default:
-		return HOST_E_FAIL;
+		return VERR_TPM;
 	}
 }
 
@@ -133,7 +133,7 @@ fresh_nonce(uint8_t n[TPM12_NONCE_LEN], char *err, size_t errlen)
 {
 	if (RAND_bytes(n, TPM12_NONCE_LEN) != 1) {
 		seterr(err, errlen, "RAND_bytes failed");
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	}
 	return 0;
 }
@@ -172,7 +172,7 @@ oiap(struct tpm12_host *t, const uint8_t key[TPM12_AUTH_LEN], struct tpm12_sessi
 	    buf_get_bytes(&b, s->nonce_even, TPM12_NONCE_LEN) != 0 || buf_avail(&b) != 0) {
 		seterr(err, errlen, "malformed TPM_OIAP response (%zu bytes)", r.plen);
 		wipe_rsp(t);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	wipe_rsp(t);
 	memcpy(s->key, key, TPM12_AUTH_LEN);
@@ -206,14 +206,14 @@ osap(struct tpm12_host *t, uint16_t etype, uint32_t evalue, const uint8_t auth[T
 	    buf_get_bytes(&b, even_osap, TPM12_NONCE_LEN) != 0 || buf_avail(&b) != 0) {
 		seterr(err, errlen, "malformed TPM_OSAP response (%zu bytes)", r.plen);
 		wipe_rsp(t);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	wipe_rsp(t);
 	if (tpm12_osap_secret(auth, even_osap, odd_osap, s->key) != 0) {
 		seterr(err, errlen, "HMAC-SHA1 failed");
 		terminate(t, s);
 		tpm12_session_wipe(s);
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	}
 	s->cont = 0;
 	return 0;
@@ -235,9 +235,9 @@ exec_auth(struct tpm12_host *t, uint32_t ordinal, const uint32_t *handles, size_
 		ret = fresh_nonce(sess[i]->nonce_odd, err, errlen);
 	if (ret == 0)
 		ret = exec(t, ordinal, handles, nhandles, params, plen, sess, nsess, r, err, errlen);
-	/* Not after HOST_E_NOTPM: a TPM that stopped answering would only
+	/* Not after VERR_NOTPM: a TPM that stopped answering would only
 	 * make each attempt wait out the timeout again. */
-	if (ret != 0 && ret != HOST_E_NOTPM)
+	if (ret != 0 && ret != VERR_NOTPM)
 		for (size_t i = 0; i < nsess; i++)
 			terminate(t, sess[i]);
 	for (size_t i = 0; i < nsess; i++)
@@ -257,7 +257,7 @@ tpm12_host_open(const char *where, struct tpm12_host **out, char *err, size_t er
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		seterr(err, errlen, "out of memory");
-		return HOST_E_FAIL;
+		return VERR_NOMEM;
 	}
 	if ((r = tpm12_transport_open(where, &t->tr, err, errlen)) != 0) {
 		free(t);
@@ -288,7 +288,7 @@ tpm12_host_transmit(struct tpm12_host *t, const uint8_t *cmd, size_t cmdlen, uin
 	*resplen = 0;
 	if (cmd == NULL || tpm_frame_exact(cmd, cmdlen, TPM_FRAME_MAX) != 0) {
 		seterr(err, errlen, "malformed TPM command (%zu bytes)", cmdlen);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	r = tpm12_transport_xfer(t->tr, cmd, cmdlen, &rsp, &n, err, errlen);
 	if (r != 0)
@@ -296,7 +296,7 @@ tpm12_host_transmit(struct tpm12_host *t, const uint8_t *cmd, size_t cmdlen, uin
 	if (n > cap) {
 		seterr(err, errlen, "TPM response of %zu bytes does not fit %zu", n, cap);
 		wipe_rsp(t);
-		return HOST_E_FAIL;
+		return VERR_NOSPACE;
 	}
 	memcpy(resp, rsp, n);
 	*resplen = n;
@@ -327,7 +327,7 @@ get_prop(struct tpm12_host *t, uint32_t prop, uint8_t *out, uint32_t want, char 
 	if (buf_get_u32(&b, &n) != 0 || n != want || buf_get_bytes(&b, out, want) != 0 ||
 	    buf_avail(&b) != 0) {
 		seterr(err, errlen, "malformed TPM_GetCapability(0x%x) response", prop);
-		ret = HOST_E_FORMAT;
+		ret = VERR_FORMAT;
 	}
 	wipe_rsp(t);
 	return ret;
@@ -390,7 +390,7 @@ tpm12_host_random(struct tpm12_host *t, uint8_t *out, size_t len, char *err, siz
 		    buf_avail(&b) != 0) {
 			seterr(err, errlen, "malformed TPM_GetRandom response");
 			wipe_rsp(t);
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 		}
 		memcpy(out + done, bytes, n);
 		wipe_rsp(t);
@@ -399,7 +399,7 @@ tpm12_host_random(struct tpm12_host *t, uint8_t *out, size_t len, char *err, siz
 		 * than a few times, is a broken RNG. */
 		if (n == 0 && ++empty >= 3) {
 			seterr(err, errlen, "TPM_GetRandom keeps returning no bytes");
-			return HOST_E_FAIL;
+			return VERR_TPM;
 		}
 	}
 	return 0;
@@ -422,7 +422,7 @@ pcr_read(struct tpm12_host *t, uint32_t index, uint8_t out[TPM12_DIGEST_LEN], ch
 	if (r.plen != TPM12_DIGEST_LEN) {
 		seterr(err, errlen, "malformed TPM_PCRRead response");
 		wipe_rsp(t);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	memcpy(out, r.params, TPM12_DIGEST_LEN);
 	wipe_rsp(t);
@@ -483,7 +483,7 @@ tpm12_host_take_ownership(struct tpm12_host *t, const uint8_t owner_auth[TPM12_A
 	    tpm12_put_srk_params(&p) != 0) {
 		buf_free(&p);
 		seterr(err, errlen, "TPM_TakeOwnership command too large");
-		return HOST_E_FAIL;
+		return VERR_NOSPACE;
 	}
 	/* Part 3 §6.1: TakeOwnership is authorised over OIAP with the new
 	 * owner auth as the HMAC key, for the command and its response. */
@@ -506,7 +506,7 @@ tpm12_host_take_ownership(struct tpm12_host *t, const uint8_t owner_auth[TPM12_A
 	/* srkPub: a whole TPM_KEY and nothing else. */
 	if (tpm12_key_len(r.params, r.plen, &keylen) != 0 || keylen != r.plen) {
 		seterr(err, errlen, "malformed TPM_TakeOwnership response (srkPub)");
-		ret = HOST_E_FORMAT;
+		ret = VERR_FORMAT;
 	}
 	wipe_rsp(t);
 	return ret;
@@ -528,12 +528,12 @@ tpm12_host_seal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 
 	if (len == 0 || len > SEAL_MAX) {
 		seterr(err, errlen, "cannot seal %zu bytes (1..%d)", len, SEAL_MAX);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if (pcr_mask >> TPM12_NUM_PCRS) {
 		seterr(err, errlen, "PCR mask 0x%x names PCRs above %d", pcr_mask,
 		       TPM12_NUM_PCRS - 1);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	buf_init(&info, 128);
 	if (pcr_mask != 0) {
@@ -547,7 +547,7 @@ tpm12_host_seal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 		    tpm12_put_pcr_info(&info, pcr_mask, digest) != 0) {
 			buf_free(&info);
 			seterr(err, errlen, "cannot build TPM_PCR_INFO");
-			return HOST_E_FAIL;
+			return VERR_CRYPTO;
 		}
 	}
 
@@ -565,7 +565,7 @@ tpm12_host_seal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 		seterr(err, errlen, "cannot build TPM_Seal");
 		terminate(t, &s);
 		tpm12_session_wipe(&s);
-		ret = HOST_E_FAIL;
+		ret = VERR_NOSPACE;
 		goto out;
 	}
 	ret = exec_auth(t, TPM12_ORD_SEAL, &handle, 1, p.d, p.len, &sp, 1, &r, err, errlen);
@@ -581,10 +581,10 @@ tpm12_host_seal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 	}
 	if (tpm12_stored_data_len(r.params, r.plen, &blob_len) != 0 || blob_len != r.plen) {
 		seterr(err, errlen, "malformed TPM_Seal response (sealedData)");
-		ret = HOST_E_FORMAT;
+		ret = VERR_FORMAT;
 	} else if (buf_put_bytes(out, r.params, r.plen) != 0) {
 		seterr(err, errlen, "sealed blob does not fit the output buffer");
-		ret = HOST_E_FAIL;
+		ret = VERR_NOSPACE;
 	}
 	wipe_rsp(t);
 out:
@@ -611,7 +611,7 @@ tpm12_host_unseal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 	if (blob == NULL || tpm12_stored_data_len(blob, bloblen, &want) != 0 || want != bloblen ||
 	    bloblen + TPM_HDR_SIZE + 4 + 2 * TPM12_REQ_AUTH_LEN > TPM_FRAME_MAX) {
 		seterr(err, errlen, "the sealed master key is not a TPM_STORED_DATA blob");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	/* Two OIAP sessions: the SRK's (srk_auth) and the data's (the
 	 * well-known data auth every blob of ours carries). */
@@ -632,7 +632,7 @@ tpm12_host_unseal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 		seterr(err, errlen,
 		       "the host's PCR values differ from those the master key was sealed to "
 		       "(TPM_WRONGPCRVAL)");
-		return HOST_E_PCR;
+		return VERR_PCR;
 	case TPM12_DECRYPT_ERROR:
 	case TPM12_INVALID_KEYHANDLE:
 	case TPM12_KEYNOTFOUND:
@@ -642,25 +642,25 @@ tpm12_host_unseal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 		seterr(err, errlen,
 		       "the sealed master key is not from this TPM (or its owner was cleared): %s",
 		       tpm12_rc_name(r.rc));
-		return HOST_E_WRONG_TPM;
+		return VERR_WRONG_TPM;
 	case TPM12_AUTHFAIL:
 		seterr(err, errlen, "SRK authorisation refused (--srk-auth)");
-		return HOST_E_AUTH;
+		return VERR_TPM_AUTH;
 	case TPM12_AUTH2FAIL:
 		seterr(err, errlen,
 		       "the sealed blob's data authorisation is not the well-known one: it was not "
 		       "sealed by vtpm-manager");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	default:
 		return rc_error(r.rc, "TPM_Unseal", err, errlen);
 	}
 	buf_init_reader(&b, r.params, r.plen);
 	if (buf_get_u32(&b, &n) != 0 || buf_get_direct(&b, &data, n) != 0 || buf_avail(&b) != 0) {
 		seterr(err, errlen, "malformed TPM_Unseal response");
-		ret = HOST_E_FORMAT;
+		ret = VERR_FORMAT;
 	} else if (n > cap) {
 		seterr(err, errlen, "unsealed secret of %u bytes does not fit %zu", n, cap);
-		ret = HOST_E_FAIL;
+		ret = VERR_NOSPACE;
 	} else {
 		memcpy(secret, data, n);
 		*len = n;
@@ -688,7 +688,7 @@ tpm12_host_counter_create(struct tpm12_host *t, const uint8_t owner_auth[TPM12_A
 		seterr(err, errlen, "SHA-1 failed");
 		terminate(t, &s);
 		tpm12_session_wipe(&s);
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	}
 	memcpy(p + TPM12_AUTH_LEN, counter_label, 4);
 	ret = exec_auth(t, TPM12_ORD_CREATE_COUNTER, NULL, 0, p, sizeof(p), &sp, 1, &r, err,
@@ -702,7 +702,7 @@ tpm12_host_counter_create(struct tpm12_host *t, const uint8_t owner_auth[TPM12_A
 			seterr(err, errlen, "TPM_CreateCounter: owner authorisation refused: "
 			       "give the TPM's owner auth with --owner-auth hex:... (or "
 			       "well-known), or clear the TPM's owner in the firmware");
-		else if (ret == HOST_E_NOSPACE)
+		else if (ret == VERR_TPM_NOSPACE)
 			seterr(err, errlen, "TPM_CreateCounter: the TPM has no free counter");
 		return ret;
 	}
@@ -710,7 +710,7 @@ tpm12_host_counter_create(struct tpm12_host *t, const uint8_t owner_auth[TPM12_A
 	if (buf_get_u32(&b, &cid) != 0 || tpm12_get_counter_value(&b, label, &v) != 0 ||
 	    buf_avail(&b) != 0) {
 		seterr(err, errlen, "malformed TPM_CreateCounter response");
-		ret = HOST_E_FORMAT;
+		ret = VERR_FORMAT;
 	} else {
 		*id = cid;
 		*value = v;
@@ -731,7 +731,7 @@ counter_value_out(struct tpm12_host *t, const struct tpm12_resp *r, const char *
 	buf_init_reader(&b, r->params, r->plen);
 	if (tpm12_get_counter_value(&b, label, &v) != 0 || buf_avail(&b) != 0) {
 		seterr(err, errlen, "malformed %s response", what);
-		ret = HOST_E_FORMAT;
+		ret = VERR_FORMAT;
 	} else {
 		*value = v;
 	}

@@ -8,7 +8,7 @@
  * resends on TPM_RETRY) and any open auth sessions (closed before each call
  * returns).  Trusts: nothing in a response until its length has been checked
  * against its header and, for authorised commands, its HMAC verified.
- * Functions return 0 or a negative HOST_E_* (tcs/host_err.h), reason in err.
+ * Functions return 0 or a negative VERR_* (util/err.h), reason in err.
  */
 #ifndef VTPM_TCS_TPM12_HOST_H
 #define VTPM_TCS_TPM12_HOST_H
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 #include "util/buf.h"
 
 #define TPM12_AUTH_LEN 20
@@ -47,8 +47,8 @@ int tpm12_host_take_ownership(struct tpm12_host *t, const uint8_t owner_auth[TPM
 int tpm12_host_seal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 		    const uint8_t *secret, size_t len, uint32_t pcr_mask, struct buf *out,
 		    char *err, size_t errlen);
-/* TPM_Unseal (two OIAP sessions: SRK and data auth). HOST_E_WRONG_TPM when the
- * blob is not this TPM's, HOST_E_PCR when PCRs differ, HOST_E_AUTH for a
+/* TPM_Unseal (two OIAP sessions: SRK and data auth). VERR_WRONG_TPM when the
+ * blob is not this TPM's, VERR_PCR when PCRs differ, VERR_TPM_AUTH for a
  * wrong SRK auth. */
 int tpm12_host_unseal(struct tpm12_host *t, const uint8_t srk_auth[TPM12_AUTH_LEN],
 		      const uint8_t *blob, size_t bloblen, uint8_t *secret, size_t *len,

@@ -38,14 +38,14 @@ tpm12_sha1(const struct tpm12_iov *v, size_t n, uint8_t out[TPM12_DIGEST_LEN])
 	int ok;
 
 	if (ctx == NULL)
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1;
 	for (size_t i = 0; ok && i < n; i++)
 		if (v[i].n != 0)
 			ok = EVP_DigestUpdate(ctx, v[i].p, v[i].n) == 1;
 	ok = ok && EVP_DigestFinal_ex(ctx, out, &outl) == 1 && outl == TPM12_DIGEST_LEN;
 	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : HOST_E_FAIL;
+	return ok ? 0 : VERR_CRYPTO;
 }
 
 int
@@ -60,7 +60,7 @@ tpm12_hmac_sha1(const uint8_t *key, size_t keylen, const struct tpm12_iov *v, si
 
 	mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
 	if (mac == NULL)
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	ctx = EVP_MAC_CTX_new(mac);
 	if (ctx == NULL)
 		goto out;
@@ -77,7 +77,7 @@ tpm12_hmac_sha1(const uint8_t *key, size_t keylen, const struct tpm12_iov *v, si
 out:
 	EVP_MAC_CTX_free(ctx); /* frees (and cleanses) the copied key */
 	EVP_MAC_free(mac);
-	return ok ? 0 : HOST_E_FAIL;
+	return ok ? 0 : VERR_CRYPTO;
 }
 
 int
@@ -104,7 +104,7 @@ tpm12_enc_auth(const uint8_t shared[TPM12_SECRET_LEN], const uint8_t nonce_even[
 	uint8_t pad[TPM12_DIGEST_LEN];
 
 	if (tpm12_sha1(v, 2, pad) != 0)
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	for (size_t i = 0; i < TPM12_SECRET_LEN; i++)
 		out[i] = auth[i] ^ pad[i];
 	OPENSSL_cleanse(pad, sizeof(pad));
@@ -163,12 +163,12 @@ tpm12_build_cmd(struct buf *out, uint32_t ordinal, const uint32_t *handles, size
 
 	if (nsess > TPM12_MAX_SESSIONS) {
 		seterr(err, errlen, "TPM 1.2 command with %zu sessions", nsess);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	buf_reset(out);
 	if (nsess != 0 && tpm12_in_digest(ordinal, params, plen, digest) != 0) {
 		seterr(err, errlen, "SHA-1 failed");
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	}
 	/* The size is patched in once the whole command is written. */
 	r |= buf_put_u16(out, (uint16_t)(TPM12_TAG_RQU + nsess));
@@ -184,7 +184,7 @@ tpm12_build_cmd(struct buf *out, uint32_t ordinal, const uint32_t *handles, size
 		if (tpm12_auth_hmac(s->key, digest, s->nonce_even, s->nonce_odd, s->cont, mac) != 0) {
 			seterr(err, errlen, "HMAC-SHA1 failed");
 			OPENSSL_cleanse(mac, sizeof(mac));
-			return HOST_E_FAIL;
+			return VERR_CRYPTO;
 		}
 		r |= buf_put_u32(out, s->handle);
 		r |= buf_put_bytes(out, s->nonce_odd, TPM12_NONCE_LEN);
@@ -195,7 +195,7 @@ tpm12_build_cmd(struct buf *out, uint32_t ordinal, const uint32_t *handles, size
 	if (r != 0 || out->len > TPM_FRAME_MAX) {
 		seterr(err, errlen, "TPM 1.2 command 0x%x does not fit %u bytes", ordinal,
 		       TPM_FRAME_MAX);
-		return HOST_E_FAIL;
+		return VERR_NOSPACE;
 	}
 	be32_put(out->d + 2, (uint32_t)out->len);
 	return 0;
@@ -217,12 +217,12 @@ tpm12_parse_resp(const uint8_t *resp, size_t len, uint32_t ordinal,
 	r->plen = 0;
 	if (nsess > TPM12_MAX_SESSIONS) {
 		seterr(err, errlen, "TPM 1.2 response with %zu sessions", nsess);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if (resp == NULL || tpm_frame_exact(resp, len, TPM_FRAME_MAX) != 0) {
 		seterr(err, errlen, "malformed TPM response (%zu bytes, header size %s)", len,
 		       len >= TPM_HDR_SIZE ? "disagrees" : "missing");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	tag = be16_get(resp);
 	r->rc = be32_get(resp + 6);
@@ -232,20 +232,20 @@ tpm12_parse_resp(const uint8_t *resp, size_t len, uint32_t ordinal,
 		if (tag < TPM12_TAG_RSP || tag > TPM12_TAG_RSP + TPM12_MAX_SESSIONS) {
 			seterr(err, errlen, "TPM response tag 0x%04x is not a TPM 1.2 response tag",
 			       tag);
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 		}
 		return 0;
 	}
 	if (tag != TPM12_TAG_RSP + nsess) {
 		seterr(err, errlen, "TPM response tag 0x%04x, expected 0x%04x", tag,
 		       (unsigned)(TPM12_TAG_RSP + nsess));
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	body = len - TPM_HDR_SIZE;
 	need = nsess * TPM12_RSP_AUTH_LEN;
 	if (body < need) {
 		seterr(err, errlen, "TPM response too short for its %zu authorisation(s)", nsess);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	r->plen = body - need;
 	trailer = resp + TPM_HDR_SIZE + r->plen;
@@ -253,7 +253,7 @@ tpm12_parse_resp(const uint8_t *resp, size_t len, uint32_t ordinal,
 	    tpm12_out_digest(r->rc, ordinal, resp + TPM_HDR_SIZE, r->plen, digest) != 0) {
 		r->plen = 0;
 		seterr(err, errlen, "SHA-1 failed");
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	}
 	for (size_t i = 0; i < nsess; i++) {
 		const uint8_t *ne = trailer + i * TPM12_RSP_AUTH_LEN;
@@ -263,7 +263,7 @@ tpm12_parse_resp(const uint8_t *resp, size_t len, uint32_t ordinal,
 		if (tpm12_auth_hmac(sess[i]->key, digest, ne, sess[i]->nonce_odd, cont, mac) != 0) {
 			r->plen = 0;
 			seterr(err, errlen, "HMAC-SHA1 failed");
-			return HOST_E_FAIL;
+			return VERR_CRYPTO;
 		}
 		/* Every session is checked; the verdict is taken at the end
 		 * so the time does not say which one failed. */
@@ -276,7 +276,7 @@ tpm12_parse_resp(const uint8_t *resp, size_t len, uint32_t ordinal,
 		r->plen = 0;
 		seterr(err, errlen,
 		       "TPM response authorisation does not verify (HMAC mismatch): output discarded");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	for (size_t i = 0; i < nsess; i++) {
 		memcpy(sess[i]->nonce_even, trailer + i * TPM12_RSP_AUTH_LEN, TPM12_NONCE_LEN);
@@ -305,7 +305,7 @@ tpm12_put_srk_params(struct buf *b)
 	r |= buf_put_u32(b, 0);                             /* PCRInfoSize */
 	r |= buf_put_u32(b, 0);                             /* pubKey.keyLength */
 	r |= buf_put_u32(b, 0);                             /* encDataSize */
-	return r == 0 ? 0 : HOST_E_FAIL;
+	return r == 0 ? 0 : VERR_NOSPACE;
 }
 
 int
@@ -314,11 +314,11 @@ tpm12_put_pcr_selection(struct buf *b, uint32_t mask)
 	int r = 0;
 
 	if (mask >> TPM12_NUM_PCRS)
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	r |= buf_put_u16(b, TPM12_PCR_SELECT_BYTES);
 	for (int i = 0; i < TPM12_PCR_SELECT_BYTES; i++)
 		r |= buf_put_u8(b, (uint8_t)(mask >> (8 * i)));
-	return r == 0 ? 0 : HOST_E_FAIL;
+	return r == 0 ? 0 : VERR_NOSPACE;
 }
 
 int
@@ -331,7 +331,7 @@ tpm12_pcr_composite_digest(uint32_t mask, const uint8_t (*values)[TPM12_DIGEST_L
 	struct tpm12_iov v;
 
 	if (mask >> TPM12_NUM_PCRS)
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	for (int i = 0; i < TPM12_NUM_PCRS; i++)
 		n += (mask >> i) & 1;
 	buf_init(&b, 2 + TPM12_PCR_SELECT_BYTES + 4 + TPM12_NUM_PCRS * TPM12_DIGEST_LEN);
@@ -345,7 +345,7 @@ tpm12_pcr_composite_digest(uint32_t mask, const uint8_t (*values)[TPM12_DIGEST_L
 		r = tpm12_sha1(&v, 1, out);
 	}
 	buf_free(&b);
-	return r == 0 ? 0 : HOST_E_FAIL;
+	return r == 0 ? 0 : VERR_CRYPTO;
 }
 
 int
@@ -358,7 +358,7 @@ tpm12_put_pcr_info(struct buf *b, uint32_t mask, const uint8_t digest[TPM12_DIGE
 	/* digestAtCreation: the TPM overwrites it with what it measures at
 	 * Seal time; we send the same value. */
 	r |= buf_put_bytes(b, digest, TPM12_DIGEST_LEN);
-	return r == 0 ? 0 : HOST_E_FAIL;
+	return r == 0 ? 0 : VERR_NOSPACE;
 }
 
 int
@@ -379,7 +379,7 @@ tpm12_parse_pubek(const uint8_t *params, size_t plen, const uint8_t anti_replay[
 		goto short_;
 	if (alg != TPM12_ALG_RSA) {
 		seterr(err, errlen, "the endorsement key is not RSA (algorithm %u)", alg);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	/* TPM_RSA_KEY_PARMS must fill parmSize exactly. */
 	if (parm_size < 12 || parm_size > buf_avail(&b))
@@ -399,10 +399,10 @@ tpm12_parse_pubek(const uint8_t *params, size_t plen, const uint8_t anti_replay[
 	v[0] = (struct tpm12_iov){ params, pub_len };
 	v[1] = (struct tpm12_iov){ anti_replay, TPM12_NONCE_LEN };
 	if (tpm12_sha1(v, 2, digest) != 0)
-		return HOST_E_FAIL;
+		return VERR_CRYPTO;
 	if (CRYPTO_memcmp(digest, sum, TPM12_DIGEST_LEN) != 0) {
 		seterr(err, errlen, "TPM_ReadPubek checksum does not match the key and our nonce");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	*e = 0;
 	for (uint32_t i = 0; i < exp_size; i++)
@@ -411,7 +411,7 @@ tpm12_parse_pubek(const uint8_t *params, size_t plen, const uint8_t anti_replay[
 		*e = 65537;
 	if (*e < 3 || (*e & 1) == 0) {
 		seterr(err, errlen, "the endorsement key has a bad public exponent %u", *e);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	(void)primes;
 	(void)enc;
@@ -421,7 +421,7 @@ tpm12_parse_pubek(const uint8_t *params, size_t plen, const uint8_t anti_replay[
 	return 0;
 short_:
 	seterr(err, errlen, "malformed TPM_ReadPubek response");
-	return HOST_E_FORMAT;
+	return VERR_FORMAT;
 }
 
 int
@@ -435,7 +435,7 @@ tpm12_oaep_encrypt(const uint8_t *n, size_t nlen, uint32_t e, const uint8_t *in,
 	EVP_PKEY *pkey = NULL;
 	unsigned char *label = NULL;
 	size_t olen = 0;
-	int ret = HOST_E_FAIL;
+	int ret = VERR_CRYPTO;
 
 	bn_n = BN_bin2bn(n, (int)nlen, NULL);
 	bn_e = BN_new();
@@ -491,17 +491,17 @@ tpm12_key_len(const uint8_t *p, size_t len, size_t *outlen)
 
 	buf_init_reader(&b, p, len);
 	if (buf_peek_u16(&b, 0, &tag) != 0)
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	if (tag != TPM12_TAG_KEY12 && (len < 2 || p[0] != 1 || p[1] != 1))
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	/* ver (or tag | fill) | keyUsage | keyFlags | authDataUsage |
 	 * algorithmID | encScheme | sigScheme */
 	if (buf_skip(&b, 4 + 2 + 4 + 1 + 4 + 2 + 2) != 0)
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	/* parmSize | parms, PCRInfoSize | PCRInfo, pubKey, encData */
 	for (int i = 0; i < 4; i++)
 		if (buf_get_u32(&b, &n) != 0 || buf_skip(&b, n) != 0)
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 	*outlen = b.off;
 	return 0;
 }
@@ -515,20 +515,20 @@ tpm12_stored_data_len(const uint8_t *p, size_t len, size_t *outlen)
 
 	buf_init_reader(&b, p, len);
 	if (buf_peek_u16(&b, 0, &tag) != 0)
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	if (tag == TPM12_TAG_STORED_DATA12) {
 		/* tag | entityType */
 		if (buf_skip(&b, 4) != 0)
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 	} else {
 		/* TPM_STRUCT_VER: major 1, minor 1, revMajor, revMinor. */
 		if (len < 4 || p[0] != 1 || p[1] != 1 || buf_skip(&b, 4) != 0)
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 	}
 	/* sealInfoSize | sealInfo | encDataSize | encData */
 	for (int i = 0; i < 2; i++)
 		if (buf_get_u32(&b, &n) != 0 || buf_skip(&b, n) != 0)
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 	*outlen = b.off;
 	return 0;
 }
@@ -542,7 +542,7 @@ tpm12_get_counter_value(struct buf *b, uint8_t label[4], uint32_t *value)
 	if (buf_get_u16(b, &tag) != 0 || tag != TPM12_TAG_COUNTER_VALUE ||
 	    buf_get_bytes(b, label, 4) != 0 || buf_get_u32(b, value) != 0) {
 		b->off = off;
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	return 0;
 }

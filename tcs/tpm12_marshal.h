@@ -10,7 +10,7 @@
  * against the number of sessions the request carried, its authorisation
  * HMACs verified (constant time) before any output parameter is exposed.
  * All structures are big-endian and written/read through util/buf.h.
- * Functions return 0 or a negative HOST_E_* with a reason in err.
+ * Functions return 0 or a negative VERR_* (util/err.h) with a reason in err.
  */
 #ifndef VTPM_TCS_TPM12_MARSHAL_H
 #define VTPM_TCS_TPM12_MARSHAL_H
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 #include "util/buf.h"
 
 #define TPM12_DIGEST_LEN 20
@@ -168,7 +168,7 @@ struct tpm12_resp {
  *    the sessions' nonce_even become the TPM's new ones;
  *  - rc != 0: only the header is used (the TPM sends no authorisation with
  *    an error); the tag must still be a response tag (c4..c6).
- * Any failure is HOST_E_FORMAT and r->params is left NULL.
+ * Any failure is VERR_FORMAT and r->params is left NULL.
  */
 int tpm12_parse_resp(const uint8_t *resp, size_t len, uint32_t ordinal,
 		     struct tpm12_session *const *sess, size_t nsess, struct tpm12_resp *r,
@@ -205,7 +205,7 @@ int tpm12_oaep_encrypt(const uint8_t *n, size_t nlen, uint32_t e, const uint8_t 
 int tpm12_key_len(const uint8_t *p, size_t len, size_t *outlen);
 
 /* Length of the TPM_STORED_DATA (1.1 ver form, or the 1.2 tagged form) at
- * the start of p, or HOST_E_FORMAT when it is truncated or malformed. */
+ * the start of p, or VERR_FORMAT when it is truncated or malformed. */
 int tpm12_stored_data_len(const uint8_t *p, size_t len, size_t *outlen);
 
 /* Reads a TPM_COUNTER_VALUE (tag 0x000e | label[4] | u32 counter). */

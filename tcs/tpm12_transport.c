@@ -103,7 +103,7 @@ connect_tcp(struct tpm12_transport *t, char *err, size_t errlen)
 	rc = getaddrinfo(t->host, t->port, &hints, &res);
 	if (rc != 0) {
 		seterr(err, errlen, "swtpm host %s: %s", t->host, gai_strerror(rc));
-		return HOST_E_NOTPM;
+		return VERR_NOTPM;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (!is_loopback(ai->ai_addr)) {
@@ -130,7 +130,7 @@ connect_tcp(struct tpm12_transport *t, char *err, size_t errlen)
 		else
 			seterr(err, errlen, "cannot connect to swtpm at %s:%s: %s", t->host, t->port,
 			       strerror(saved));
-		return HOST_E_NOTPM;
+		return VERR_NOTPM;
 	}
 	t->fd = fd;
 	return 0;
@@ -150,12 +150,12 @@ reconnect(struct tpm12_transport *t, char *err, size_t errlen)
 			/* The kernel allows one opener of /dev/tpm0. */
 			seterr(err, errlen, "TPM device %s is held by another process (tcsd?)",
 			       t->path);
-			return HOST_E_BUSY;
+			return VERR_BUSY;
 		}
 		if (fd < 0) {
 			seterr(err, errlen, "cannot open TPM device %s: %s", t->path,
 			       strerror(errno));
-			return HOST_E_NOTPM;
+			return VERR_NOTPM;
 		}
 		t->fd = fd;
 		return 0;
@@ -170,14 +170,14 @@ reconnect(struct tpm12_transport *t, char *err, size_t errlen)
 			       strerror(errno));
 			if (fd >= 0)
 				close(fd);
-			return HOST_E_NOTPM;
+			return VERR_NOTPM;
 		}
 		t->fd = fd;
 		return 0;
 	case T_TCP:
 		return connect_tcp(t, err, errlen);
 	}
-	return HOST_E_FAIL;
+	return VERR_INVAL;
 }
 
 static int
@@ -256,7 +256,7 @@ xfer(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdlen, size_t *rsple
 	if (write_all(t, cmd, cmdlen) != 0) {
 		seterr(err, errlen, "TPM write failed: %s", strerror(errno));
 		drop(t);
-		return HOST_E_NOTPM;
+		return VERR_NOTPM;
 	}
 	if (t->kind == T_DEVICE) {
 		ssize_t n;
@@ -268,7 +268,7 @@ xfer(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdlen, size_t *rsple
 		if (n < 0) {
 			seterr(err, errlen, "TPM read failed: %s", strerror(errno));
 			drop(t);
-			return HOST_E_NOTPM;
+			return VERR_NOTPM;
 		}
 		got = (size_t)n;
 	} else {
@@ -278,7 +278,7 @@ xfer(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdlen, size_t *rsple
 				seterr(err, errlen, "TPM response header declares %u bytes",
 				       be32_get(t->rsp + 2));
 				drop(t);
-				return HOST_E_FORMAT;
+				return VERR_FORMAT;
 			}
 			got += read_full(t->fd, t->rsp + got, size - got);
 		}
@@ -289,14 +289,14 @@ xfer(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdlen, size_t *rsple
 		       : errno != 0			       ? strerror(errno)
 							       : "connection closed");
 		drop(t);
-		return HOST_E_NOTPM;
+		return VERR_NOTPM;
 	}
 	if (tpm_frame_exact(t->rsp, got, TPM_FRAME_MAX) != 0) {
 		seterr(err, errlen, "malformed TPM response: %zu bytes, header says %u", got,
 		       got >= TPM_HDR_SIZE ? be32_get(t->rsp + 2) : 0);
 		OPENSSL_cleanse(t->rsp, sizeof(t->rsp));
 		drop(t);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	*rsplen = got;
 	return 0;
@@ -334,7 +334,7 @@ parse_where(const char *where, struct tpm12_transport *t, char *err, size_t errl
 		if (*p == '\0' || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			seterr(err, errlen, "swtpm socket path empty or longer than %zu bytes",
 			       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-			return HOST_E_FAIL;
+			return VERR_INVAL;
 		}
 		t->kind = T_UNIX;
 		strcpy(t->path, p);
@@ -373,7 +373,7 @@ bad:
 	seterr(err, errlen,
 	       "bad TPM 1.2 location '%s' (want device:PATH, swtpm:path=SOCKET or "
 	       "swtpm:host=H,port=P)", where);
-	return HOST_E_FAIL;
+	return VERR_INVAL;
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -387,12 +387,12 @@ tpm12_transport_open(const char *where, struct tpm12_transport **out, char *err,
 	*out = NULL;
 	if (where == NULL) {
 		seterr(err, errlen, "no TPM location");
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		seterr(err, errlen, "out of memory");
-		return HOST_E_FAIL;
+		return VERR_NOMEM;
 	}
 	t->fd = -1;
 	if ((r = parse_where(where, t, err, errlen)) != 0 ||
@@ -456,7 +456,7 @@ tpm12_transport_call(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdle
 		if (attempt + 1 >= RETRY_ATTEMPTS) {
 			seterr(err, errlen, "TPM busy: %s after %d attempts", tpm12_rc_name(rc),
 			       RETRY_ATTEMPTS);
-			return HOST_E_BUSY;
+			return VERR_BUSY;
 		}
 		sleep_ms(delay);
 		delay *= 2;

@@ -11,7 +11,7 @@
  * bytes only as a frame: a response is handed out only when its header
  * size equals the bytes read and is within TPM_FRAME_MAX; its tag, code
  * and HMACs are tpm12_marshal.c's to check.
- * Functions return 0 or a negative HOST_E_* (tcs/host_err.h), reason in err.
+ * Functions return 0 or a negative VERR_* (util/err.h), reason in err.
  */
 #ifndef VTPM_TCS_TPM12_TRANSPORT_H
 #define VTPM_TCS_TPM12_TRANSPORT_H
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 
 struct tpm12_transport;
 
@@ -38,7 +38,7 @@ void tpm12_transport_close(struct tpm12_transport *t);
  * Sends cmd[0..cmdlen) and reads one response into the transport's
  * buffer: *rsp points there, valid until the next call or
  * tpm12_transport_wipe.  Reconnects first if the connection is closed or
- * stale.  Any transport or framing failure (HOST_E_NOTPM, HOST_E_FORMAT)
+ * stale.  Any transport or framing failure (VERR_NOTPM, VERR_FORMAT)
  * closes the connection; the next call reconnects.
  */
 int tpm12_transport_xfer(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdlen,
@@ -47,7 +47,7 @@ int tpm12_transport_xfer(struct tpm12_transport *t, const uint8_t *cmd, size_t c
  * tpm12_transport_xfer, then the same bytes again, after 20, 40, ... ms,
  * while the response is a TPM 1.2 response header carrying TPM_RETRY or
  * TPM_DOING_SELFTEST (the TPM did not run the command, so its nonces stay
- * valid); HOST_E_BUSY after 5 such answers.
+ * valid); VERR_BUSY after 5 such answers.
  */
 int tpm12_transport_call(struct tpm12_transport *t, const uint8_t *cmd, size_t cmdlen,
 			 const uint8_t **rsp, size_t *rsplen, char *err, size_t errlen);

@@ -146,11 +146,11 @@ fail(struct tpm2_host *t, TSS2_RC rc, const char *what, char *err, size_t errlen
 		t->lost = true;
 		snprintf(err, errlen, "%s: no answer from the TPM at \"%s\" (%s)", what, t->spec,
 			 why);
-		return HOST_E_NOTPM;
+		return VERR_NOTPM;
 	}
 	if (rc_busy(rc) || rc_is(rc, TPM2_RC_NV_RATE)) {
 		snprintf(err, errlen, "%s: the TPM stayed busy (%s); try again later", what, why);
-		return HOST_E_BUSY;
+		return VERR_BUSY;
 	}
 	/* Without a resource manager, other programs' leftovers fill the
 	 * TPM's few slots; that clears when they flush or exit. */
@@ -160,17 +160,17 @@ fail(struct tpm2_host *t, TSS2_RC rc, const char *what, char *err, size_t errlen
 			 "%s: the TPM is out of object or session slots (%s); another program "
 			 "may be holding them",
 			 what, why);
-		return HOST_E_BUSY;
+		return VERR_BUSY;
 	}
 	if (rc_is(rc, TPM2_RC_AUTH_FAIL) || rc_is(rc, TPM2_RC_BAD_AUTH) ||
 	    rc_is(rc, TPM2_RC_LOCKOUT)) {
 		snprintf(err, errlen, "%s: authorisation refused (%s)", what, why);
-		return HOST_E_AUTH;
+		return VERR_TPM_AUTH;
 	}
 	snprintf(err, errlen, "%s failed: %s", what, why);
 	if ((rc & ~TSS2_RC_LAYER_MASK) == TSS2_BASE_RC_MALFORMED_RESPONSE && tpm_code(rc) == 0)
-		return HOST_E_FORMAT;
-	return HOST_E_FAIL;
+		return VERR_FORMAT;
+	return VERR_TPM;
 }
 
 /* ---- handles ---- */
@@ -268,7 +268,7 @@ parent_get(struct tpm2_host *t, uint8_t want, ESYS_TR *parent, uint8_t *kind, ch
 				 "the persistent SRK 0x%08x the master key was sealed under is "
 				 "not on this TPM (another TPM, or it was cleared or evicted)",
 				 SRK_HANDLE);
-			return HOST_E_WRONG_TPM;
+			return VERR_WRONG_TPM;
 		}
 	}
 	if (have) {
@@ -384,7 +384,7 @@ pcr_policy_digest(struct tpm2_host *t, uint32_t mask, TPM2B_DIGEST *out, char *e
 	if (d->size != 32) {
 		snprintf(err, errlen, "TPM2_PolicyGetDigest returned %u bytes, not 32",
 			 (unsigned)d->size);
-		r = HOST_E_FORMAT;
+		r = VERR_FORMAT;
 		goto out;
 	}
 	*out = *d;
@@ -414,7 +414,7 @@ get_manufacturer(struct tpm2_host *t, TSS2_RC *rcp, uint32_t *v, char *err, size
 	    cap->data.tpmProperties.count < 1 ||
 	    cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_MANUFACTURER) {
 		snprintf(err, errlen, "TPM2_GetCapability: the TPM did not report its manufacturer");
-		r = HOST_E_FORMAT;
+		r = VERR_FORMAT;
 	} else {
 		*v = cap->data.tpmProperties.tpmProperty[0].value;
 	}
@@ -447,7 +447,7 @@ connect_tpm(struct tpm2_host *t, char *err, size_t errlen)
 		t->lost = true;
 		snprintf(err, errlen, "cannot reach the TPM through \"%s\": %s", t->spec,
 			 Tss2_RC_Decode(rc));
-		return HOST_E_NOTPM;
+		return VERR_NOTPM;
 	}
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
@@ -455,7 +455,7 @@ connect_tpm(struct tpm2_host *t, char *err, size_t errlen)
 		disconnect(t);
 		t->lost = true;
 		snprintf(err, errlen, "Esys_Initialize: %s", Tss2_RC_Decode(rc));
-		return HOST_E_FAIL;
+		return VERR_TPM;
 	}
 	/* Proves something answers, and catches a TPM nobody started (a bare
 	 * swtpm or simulator; firmware or the kernel start real ones). */
@@ -493,11 +493,11 @@ tpm2_host_open(const char *tcti, struct tpm2_host **out, char *err, size_t errle
 	*out = NULL;
 	if (tcti == NULL || *tcti == '\0' || strlen(tcti) >= sizeof(t->spec)) {
 		snprintf(err, errlen, "bad TPM 2.0 TCTI string");
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return HOST_E_FAIL;
+		return VERR_NOMEM;
 	}
 	snprintf(t->spec, sizeof(t->spec), "%s", tcti);
 	if ((r = connect_tpm(t, err, errlen)) != 0) {
@@ -563,7 +563,7 @@ tpm2_host_random(struct tpm2_host *t, uint8_t *out, size_t len, char *err, size_
 			snprintf(err, errlen, "TPM2_GetRandom returned %u bytes for %zu",
 				 (unsigned)d->size, want);
 			Esys_Free(d);
-			return HOST_E_FORMAT;
+			return VERR_FORMAT;
 		}
 		memcpy(out + done, d->buffer, d->size);
 		done += d->size;
@@ -596,11 +596,11 @@ tpm2_host_seal(struct tpm2_host *t, const uint8_t *secret, size_t len, uint32_t 
 	if (len == 0 || len > SEAL_MAX) {
 		snprintf(err, errlen, "seal: the secret must be 1..%u bytes, not %zu", SEAL_MAX,
 			 len);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if (pcr_mask & ~PCR_MASK_ALL) {
 		snprintf(err, errlen, "seal: PCR mask 0x%08x names PCRs above 23", pcr_mask);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 
 	if ((r = ready(t, err, errlen)) != 0)
@@ -627,7 +627,7 @@ tpm2_host_seal(struct tpm2_host *t, const uint8_t *secret, size_t len, uint32_t 
 	/* Heap, not stack, so the copy of the secret is wiped in one place. */
 	if ((sens = calloc(1, sizeof(*sens))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		r = HOST_E_FAIL;
+		r = VERR_NOMEM;
 		goto out;
 	}
 	sens->sensitive.data.size = (UINT16)len;
@@ -645,7 +645,7 @@ tpm2_host_seal(struct tpm2_host *t, const uint8_t *secret, size_t len, uint32_t 
 	}
 	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		r = HOST_E_FAIL;
+		r = VERR_NOMEM;
 		goto out;
 	}
 	sb->kind = kind;
@@ -706,7 +706,7 @@ tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8
 	*len = 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return HOST_E_FAIL;
+		return VERR_NOMEM;
 	}
 	if ((r = tpm2_sealed_parse(blob, bloblen, s, err, errlen)) != 0 ||
 	    (r = ready(t, err, errlen)) != 0)
@@ -722,7 +722,7 @@ tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8
 	if (pname->size != s->pname.size ||
 	    memcmp(pname->name, s->pname.name, pname->size) != 0) {
 		snprintf(err, errlen, "%s", wrong_tpm_msg);
-		r = HOST_E_WRONG_TPM;
+		r = VERR_WRONG_TPM;
 		goto out;
 	}
 
@@ -733,10 +733,10 @@ tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8
 		r = fail(t, rc, "TPM2_Load(sealed master key)", err, errlen);
 		/* The parent is here and the TPM refused the blob itself (not
 		 * busy, not auth): it was not made under this parent. */
-		if (r == HOST_E_FAIL && tpm_code(rc) != 0) {
+		if (r == VERR_TPM && tpm_code(rc) != 0) {
 			snprintf(err, errlen, "%s (TPM2_Load: %s)", wrong_tpm_msg,
 				 Tss2_RC_Decode(rc));
-			r = HOST_E_WRONG_TPM;
+			r = VERR_WRONG_TPM;
 		}
 		goto out;
 	}
@@ -758,7 +758,7 @@ tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8
 				 "PCR values differ from those the master key was sealed to "
 				 "(sha256 PCR mask 0x%06x)",
 				 s->mask);
-			r = HOST_E_PCR;
+			r = VERR_PCR;
 		} else {
 			r = fail(t, rc, what, err, errlen);
 		}
@@ -767,7 +767,7 @@ tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8
 	if (data->size > cap) {
 		snprintf(err, errlen, "unseal: secret of %u bytes does not fit %zu",
 			 (unsigned)data->size, cap);
-		r = HOST_E_FAIL;
+		r = VERR_NOSPACE;
 		goto out;
 	}
 	memcpy(secret, data->buffer, data->size);
@@ -807,7 +807,7 @@ counter_open(struct tpm2_host *t, uint32_t index, ESYS_TR *nv, char *err, size_t
 	*nv = ESYS_TR_NONE;
 	if ((index >> 24) != TPM2_HT_NV_INDEX) {
 		snprintf(err, errlen, "0x%08x is not an NV index handle", index);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	if ((r = ready(t, err, errlen)) != 0)
 		return r;
@@ -818,7 +818,7 @@ counter_open(struct tpm2_host *t, uint32_t index, ESYS_TR *nv, char *err, size_t
 			 "NV counter 0x%08x is not defined on this TPM (another TPM, or it was "
 			 "cleared or undefined)",
 			 index);
-		return HOST_E_WRONG_TPM;
+		return VERR_WRONG_TPM;
 	}
 	TPM_TRY(rc, Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE,
 					  ESYS_TR_NONE, nv));
@@ -834,7 +834,7 @@ counter_open(struct tpm2_host *t, uint32_t index, ESYS_TR *nv, char *err, size_t
 			   TPM2_NT_COUNTER ||
 		   pub->nvPublic.dataSize != 8) {
 		snprintf(err, errlen, "NV index 0x%08x is not a counter", index);
-		r = HOST_E_FAIL;
+		r = VERR_MISMATCH;
 	} else {
 		r = 0;
 	}
@@ -860,7 +860,7 @@ counter_value(struct tpm2_host *t, ESYS_TR by, ESYS_TR sess, ESYS_TR nv, uint64_
 		return fail(t, rc, "TPM2_NV_Read(counter)", err, errlen);
 	if (d->size != 8) {
 		snprintf(err, errlen, "TPM2_NV_Read returned %u bytes, not 8", (unsigned)d->size);
-		r = HOST_E_FORMAT;
+		r = VERR_FORMAT;
 	} else {
 		*value = be64_get(d->buffer);
 	}
@@ -888,7 +888,7 @@ make_auth(const uint8_t *auth, size_t authlen, TPM2B_AUTH *a, char *err, size_t 
 {
 	if (authlen > AUTH_MAX || (authlen != 0 && auth == NULL)) {
 		snprintf(err, errlen, "counter auth must be at most %u bytes", AUTH_MAX);
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	memset(a, 0, sizeof(*a));
 	a->size = (UINT16)authlen;
@@ -926,7 +926,7 @@ first_free_index(struct tpm2_host *t, uint32_t from, uint32_t *index, char *err,
 	if (cand >= end) {
 		snprintf(err, errlen, "no free NV index in 0x%08x..0x%08x for a counter",
 			 NV_COUNTER_BASE, end - 1);
-		return HOST_E_NOSPACE;
+		return VERR_TPM_NOSPACE;
 	}
 	*index = cand;
 	return 0;
@@ -973,7 +973,7 @@ tpm2_host_counter_define(struct tpm2_host *t, const uint8_t *auth, size_t authle
 		}
 		if (rc_is(rc, TPM2_RC_NV_SPACE)) {
 			snprintf(err, errlen, "TPM2_NV_DefineSpace: the TPM's NV is full");
-			r = HOST_E_NOSPACE;
+			r = VERR_TPM_NOSPACE;
 			goto out;
 		}
 		if (rc != TSS2_RC_SUCCESS) {

@@ -6,7 +6,7 @@
  * salted, encrypted session bound to a key the TPM itself created).
  * Every transient handle it creates is flushed before the call returns, so a
  * TPM without a resource manager never runs out of object slots.
- * Functions return 0 or a negative HOST_E_* code (tcs/host_err.h) with a
+ * Functions return 0 or a negative VERR_* code (util/err.h) with a
  * one-line reason in err.
  */
 #ifndef VTPM_TCS_TPM2_HOST_H
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 #include "util/buf.h"
 
 struct tpm2_host;
@@ -42,9 +42,9 @@ int tpm2_host_seal(struct tpm2_host *t, const uint8_t *secret, size_t len, uint3
 /*
  * Unseals over a salted session (salt key: the parent) with parameter
  * encryption (AES-128-CFB) on the response, so the secret never crosses the
- * bus in clear.  HOST_E_WRONG_TPM when the blob does not load under this
- * TPM's parent (another TPM, or a cleared one), HOST_E_PCR when the PCR
- * policy fails, HOST_E_FORMAT for a malformed blob.
+ * bus in clear.  VERR_WRONG_TPM when the blob does not load under this
+ * TPM's parent (another TPM, or a cleared one), VERR_PCR when the PCR
+ * policy fails, VERR_FORMAT for a malformed blob.
  */
 int tpm2_host_unseal(struct tpm2_host *t, const uint8_t *blob, size_t bloblen, uint8_t *secret,
 		     size_t *len, size_t cap, char *err, size_t errlen);

@@ -35,13 +35,13 @@ tpm2_sealed_put(const struct tpm2_sealed *s, struct buf *out, char *err, size_t 
 		rc = Tss2_MU_TPM2B_PRIVATE_Marshal(&s->priv, b, sizeof(b), &off);
 	if (rc != TSS2_RC_SUCCESS) {
 		snprintf(err, errlen, "marshalling the sealed blob: %s", Tss2_RC_Decode(rc));
-		return HOST_E_FAIL;
+		return VERR_INVAL;
 	}
 	/* One write, so out is untouched unless the whole blob fits. */
 	if (buf_put_bytes(out, b, off) != 0) {
 		snprintf(err, errlen, "the sealed blob (%zu bytes) does not fit the output buffer",
 			 off);
-		return HOST_E_FAIL;
+		return VERR_NOSPACE;
 	}
 	return 0;
 }
@@ -74,30 +74,30 @@ tpm2_sealed_parse(const uint8_t *blob, size_t len, struct tpm2_sealed *s, char *
 	if (blob == NULL || len < TPM2_SEALED_HDR_LEN) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: truncated (%zu bytes)",
 			 blob == NULL ? 0 : len);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	buf_init_reader(&b, blob, len);
 	if (buf_get_bytes(&b, magic, 4) != 0 || memcmp(magic, TPM2_SEALED_MAGIC, 4) != 0) {
 		snprintf(err, errlen, "not a TPM 2.0 sealed blob (bad magic)");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	if (buf_get_u16(&b, &version) != 0 || version != TPM2_SEALED_VERSION) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: unknown version %u", (unsigned)version);
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	if (buf_get_u8(&b, &kind) != 0 || buf_get_u8(&b, &reserved) != 0 ||
 	    buf_get_u32(&b, &s->mask) != 0 || reserved != 0 ||
 	    (kind != TPM2_SEALED_PARENT_PERSISTENT && kind != TPM2_SEALED_PARENT_PRIMARY) ||
 	    (s->mask & ~TPM2_SEALED_PCR_MASK_ALL)) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: bad header");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	s->kind = kind;
 
 	/* A Name is at least its hash algorithm (2 bytes). */
 	if (get_sized(&b, &p, &n) != 0 || n < 2 || n > sizeof(s->pname.name)) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: bad parent name");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	s->pname.size = n;
 	memcpy(s->pname.name, p, n);
@@ -107,20 +107,20 @@ tpm2_sealed_parse(const uint8_t *blob, size_t len, struct tpm2_sealed *s, char *
 	    Tss2_MU_TPMT_PUBLIC_Unmarshal(p, n, &off, &s->pub.publicArea) != TSS2_RC_SUCCESS ||
 	    off != n) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: bad public area");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	s->pub.size = n;
 
 	if (get_sized(&b, &p, &n) != 0 || n == 0 || n > sizeof(s->priv.buffer)) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: bad private area");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	s->priv.size = n;
 	memcpy(s->priv.buffer, p, n);
 	if (buf_avail(&b) != 0) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: %zu bytes after the private area",
 			 buf_avail(&b));
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 
 	/* Only what tpm2_host_seal makes: a keyed-hash data object whose
@@ -130,14 +130,14 @@ tpm2_sealed_parse(const uint8_t *blob, size_t len, struct tpm2_sealed *s, char *
 	    (pa->objectAttributes & need) != need || (pa->objectAttributes & never) != 0 ||
 	    pa->parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: not a sealed data object");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	if (s->mask != 0 ? ((pa->objectAttributes & TPMA_OBJECT_USERWITHAUTH) != 0 ||
 			    pa->authPolicy.size != 32)
 			 : ((pa->objectAttributes & TPMA_OBJECT_USERWITHAUTH) == 0 ||
 			    pa->authPolicy.size != 0)) {
 		snprintf(err, errlen, "TPM 2.0 sealed blob: PCR mask and policy disagree");
-		return HOST_E_FORMAT;
+		return VERR_FORMAT;
 	}
 	return 0;
 }

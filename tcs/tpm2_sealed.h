@@ -32,7 +32,7 @@
  * made under, and so the salt key is authenticated (the Name binds the
  * public key the session salt is encrypted to).
  *
- * Functions return 0 or a negative HOST_E_* (tcs/host_err.h) with a
+ * Functions return 0 or a negative VERR_* (util/err.h) with a
  * one-line reason in err.
  */
 #ifndef VTPM_TCS_TPM2_SEALED_H
@@ -43,7 +43,7 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
-#include "tcs/host_err.h"
+#include "util/err.h"
 #include "util/buf.h"
 
 #define TPM2_SEALED_MAGIC "VT2S"
@@ -67,15 +67,15 @@ struct tpm2_sealed {
 
 /*
  * Appends the version 1 blob for s to out, in one write: out is left as it
- * was unless the whole blob fits.  HOST_E_FAIL when a field cannot be
- * marshalled or out is too small.  Does not check s the way parse does:
+ * was unless the whole blob fits.  VERR_INVAL when a field cannot be
+ * marshalled, VERR_NOSPACE when out is too small.  Does not check s the way parse does:
  * it writes what tpm2_host_seal was given by the TPM.
  */
 int tpm2_sealed_put(const struct tpm2_sealed *s, struct buf *out, char *err, size_t errlen);
 
 /*
  * Parses blob[0..len) into s (zeroed first; on failure s holds nothing
- * that should be used).  HOST_E_FORMAT, with the field named in err, for
+ * that should be used).  VERR_FORMAT, with the field named in err, for
  * anything but exactly the layout above with a header whose values are
  * defined and a public area of the kind tpm2_host_seal makes.  For every
  * blob it accepts, tpm2_sealed_put(s) writes back the same bytes.

@@ -74,7 +74,7 @@ int
 buf_get_bytes(struct buf *b, void *out, size_t n)
 {
 	if (n > buf_avail(b))
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	if (n != 0)
 		memcpy(out, b->d + b->off, n);
 	b->off += n;
@@ -85,7 +85,7 @@ int
 buf_get_direct(struct buf *b, const uint8_t **p, size_t n)
 {
 	if (n > buf_avail(b))
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	/* NULL + 0 is undefined, even though nothing is read through it. */
 	*p = b->d != NULL ? b->d + b->off : b->d;
 	b->off += n;
@@ -96,7 +96,7 @@ int
 buf_skip(struct buf *b, size_t n)
 {
 	if (n > buf_avail(b))
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	b->off += n;
 	return 0;
 }
@@ -117,7 +117,7 @@ int
 buf_get_u16(struct buf *b, uint16_t *v)
 {
 	if (buf_avail(b) < 2)
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	*v = be16_get(b->d + b->off);
 	b->off += 2;
 	return 0;
@@ -127,7 +127,7 @@ int
 buf_get_u32(struct buf *b, uint32_t *v)
 {
 	if (buf_avail(b) < 4)
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	*v = be32_get(b->d + b->off);
 	b->off += 4;
 	return 0;
@@ -137,7 +137,7 @@ int
 buf_get_u64(struct buf *b, uint64_t *v)
 {
 	if (buf_avail(b) < 8)
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	*v = be64_get(b->d + b->off);
 	b->off += 8;
 	return 0;
@@ -147,7 +147,7 @@ int
 buf_peek_u16(const struct buf *b, size_t at, uint16_t *v)
 {
 	if (at > buf_avail(b) || buf_avail(b) - at < 2)
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	*v = be16_get(b->d + b->off + at);
 	return 0;
 }
@@ -156,7 +156,7 @@ int
 buf_peek_u32(const struct buf *b, size_t at, uint32_t *v)
 {
 	if (at > buf_avail(b) || buf_avail(b) - at < 4)
-		return BUF_E_INCOMPLETE;
+		return VERR_INCOMPLETE;
 	*v = be32_get(b->d + b->off + at);
 	return 0;
 }
@@ -168,7 +168,7 @@ buf_reserve(struct buf *b, size_t n, uint8_t **p)
 	uint8_t *nd;
 
 	if (n > b->max || b->len > b->max - n)
-		return BUF_E_NOSPACE;
+		return VERR_NOSPACE;
 	need = b->len + n;
 	if (need > b->alloc) {
 		/* Grow geometrically, but never past max; copy into a fresh
@@ -180,7 +180,7 @@ buf_reserve(struct buf *b, size_t n, uint8_t **p)
 		if (nalloc > b->max)
 			nalloc = b->max;
 		if ((nd = calloc(1, nalloc)) == NULL)
-			return BUF_E_NOMEM;
+			return VERR_NOMEM;
 		if (b->len != 0)
 			memcpy(nd, b->d, b->len);
 		if (b->alloc != 0)

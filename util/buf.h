@@ -3,8 +3,9 @@
  *
  * Owns: nothing but its own storage.  Trusts: nobody; every length comes
  * in as a size_t and is compared without overflow before use.  All calls
- * return 0 or a negative BUF_E_* code and change nothing on failure; a
- * reader's cursor moves only on success.  Storage is wiped when freed or
+ * return 0 or a negative VERR_* code (util/err.h: VERR_INCOMPLETE,
+ * VERR_NOSPACE, VERR_NOMEM) and change nothing on failure; a reader's
+ * cursor moves only on success.  Storage is wiped when freed or
  * grown, so a buf may hold key material or TPM state.
  */
 #ifndef VTPM_UTIL_BUF_H
@@ -13,10 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BUF_E_INCOMPLETE (-1) /* a read wants more bytes than remain */
-#define BUF_E_NOSPACE (-2)    /* a write would pass the buffer's max */
-#define BUF_E_NOMEM (-3)      /* allocation failed */
-#define BUF_E_INVAL (-4)      /* value does not fit the field */
+#include "util/err.h"
 
 #define BUF_SIZE_MAX (16u * 1024 * 1024) /* hard cap on any buf */
 
@@ -47,7 +45,7 @@ static inline const uint8_t *buf_ptr(const struct buf *b)
 	return b->d != NULL ? b->d + b->off : b->d; /* NULL + 0 is undefined */
 }
 
-/* Readers: fail with BUF_E_INCOMPLETE when fewer bytes remain. */
+/* Readers: fail with VERR_INCOMPLETE when fewer bytes remain. */
 int buf_get_u8(struct buf *b, uint8_t *v) BUF_WUR;
 int buf_get_u16(struct buf *b, uint16_t *v) BUF_WUR;  /* big-endian */
 int buf_get_u32(struct buf *b, uint32_t *v) BUF_WUR;  /* big-endian */
@@ -63,7 +61,7 @@ void buf_drop(struct buf *b, size_t n);
 int buf_peek_u16(const struct buf *b, size_t at, uint16_t *v) BUF_WUR;
 int buf_peek_u32(const struct buf *b, size_t at, uint32_t *v) BUF_WUR;
 
-/* Writers: fail with BUF_E_NOSPACE past b->max. */
+/* Writers: fail with VERR_NOSPACE past b->max (VERR_NOMEM when allocation fails). */
 int buf_reserve(struct buf *b, size_t n, uint8_t **p) BUF_WUR;
 int buf_put_u8(struct buf *b, uint8_t v) BUF_WUR;
 int buf_put_u16(struct buf *b, uint16_t v) BUF_WUR;

@@ -65,7 +65,7 @@ chan_send(int sock, uint32_t type, const void *a, size_t alen, const void *b, si
 
 	if (alen > CHAN_MAX_PAYLOAD || blen > CHAN_MAX_PAYLOAD - alen) {
 		errno = EMSGSIZE;
-		return CHAN_E_IO;
+		return VERR_SYSTEM;
 	}
 	total = alen + blen;
 	be32_put(hdr, type);
@@ -93,10 +93,10 @@ chan_send(int sock, uint32_t type, const void *a, size_t alen, const void *b, si
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EAGAIN ? CHAN_E_AGAIN : CHAN_E_IO;
+		return errno == EAGAIN ? VERR_AGAIN : VERR_SYSTEM;
 	if ((size_t)n != sizeof(hdr) + total) {
 		errno = EMSGSIZE;
-		return CHAN_E_IO;
+		return VERR_SYSTEM;
 	}
 	return 0;
 }
@@ -141,18 +141,18 @@ chan_recv(struct chan *c, struct chan_msg *m)
 		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK) ? CHAN_E_AGAIN : CHAN_E_IO;
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? VERR_AGAIN : VERR_SYSTEM;
 	if (n == 0) {
 		/* A real EOF carries no descriptors: an empty packet with fds
 		 * comes from a live, misbehaving peer.  Either way the fds
 		 * must not leak. */
 		int had_fds = CMSG_FIRSTHDR(&mh) != NULL;
 		close_passed_fds(&mh);
-		return had_fds ? CHAN_E_PROTO : CHAN_E_EOF;
+		return had_fds ? VERR_PROTO : VERR_EOF;
 	}
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		close_passed_fds(&mh);
-		return CHAN_E_PROTO;
+		return VERR_PROTO;
 	}
 	for (struct cmsghdr *ch = CMSG_FIRSTHDR(&mh); ch != NULL; ch = CMSG_NXTHDR(&mh, ch)) {
 		if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS) {
@@ -167,7 +167,7 @@ chan_recv(struct chan *c, struct chan_msg *m)
 	if (nfds > 1 || (size_t)n < CHAN_HDR_SIZE || (size_t)n - CHAN_HDR_SIZE > CHAN_MAX_PAYLOAD ||
 	    be32_get(c->rbuf + 4) != (size_t)n - CHAN_HDR_SIZE) {
 		close_passed_fds(&mh);
-		return CHAN_E_PROTO;
+		return VERR_PROTO;
 	}
 	m->type = be32_get(c->rbuf);
 	m->len = (uint32_t)((size_t)n - CHAN_HDR_SIZE);

@@ -6,7 +6,7 @@
  * most one file descriptor (SCM_RIGHTS).  chan_recv() is the single framing
  * check for this boundary: a packet that was truncated, whose len does not
  * equal the bytes received, that exceeds CHAN_MAX_PAYLOAD or that carries
- * more than one fd is rejected as CHAN_E_PROTO.  Per-type payload checks are
+ * more than one fd is rejected as VERR_PROTO.  Per-type payload checks are
  * done by the handlers with chan_payload_exact()/min() style helpers.
  *
  * The channel IS the identity of a vTPM: nothing in a payload names an
@@ -75,6 +75,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
+
 #define CHAN_HDR_SIZE 8
 #define CHAN_MAX_PAYLOAD (160u * 1024) /* > libtpms TPM_ALLOC_MAX (128 KiB) */
 #define CHAN_SOCKBUF (2u * (CHAN_MAX_PAYLOAD + CHAN_HDR_SIZE))
@@ -125,10 +127,6 @@ enum chan_fd_kind {
 /* CHAN_STOP flags. */
 #define CHAN_STOP_POWER_OFF 1u
 
-#define CHAN_E_AGAIN (-1) /* non-blocking socket has nothing */
-#define CHAN_E_EOF (-2)   /* peer closed */
-#define CHAN_E_PROTO (-3) /* malformed packet: treat the peer as hostile */
-#define CHAN_E_IO (-4)    /* other socket error, errno set */
 
 struct chan_msg {
 	uint32_t type;
@@ -146,11 +144,23 @@ struct chan {
 	uint8_t *rbuf; /* CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + 1 bytes */
 };
 
-/* Creates the SEQPACKET pair (CLOEXEC) with buffers for the largest message. */
+/* Creates the SEQPACKET pair (CLOEXEC) with buffers for the largest message;
+ * 0, or -1 with errno set. */
 int chan_socketpair(int sv[2]);
+/* Takes fd over and allocates the receive buffer; 0, or -1 (out of memory). */
 int chan_init(struct chan *c, int fd);
 /* Wipes the receive buffer (it carries TPM state) and closes fd. */
 void chan_close(struct chan *c);
+
+/*
+ * chan_send and chan_recv return 0 or (util/err.h):
+ *   VERR_AGAIN   the non-blocking socket has no room / nothing now
+ *   VERR_EOF     the peer closed (chan_recv)
+ *   VERR_PROTO   a malformed packet (chan_recv): treat the peer as hostile
+ *   VERR_SYSTEM  another socket error; errno says which (EMSGSIZE for a
+ *                message over CHAN_MAX_PAYLOAD or sent in part)
+ * These stay in the process: nothing here sends a code to the peer.
+ */
 
 /* Sends header + a + b as one packet, with fd when fd >= 0. */
 int chan_send(int sock, uint32_t type, const void *a, size_t alen, const void *b,

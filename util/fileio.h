@@ -5,7 +5,10 @@
  * fsync -> rename over the target -> fsync the directory.  A crash at any
  * point leaves either the old or the new file, never a mix.  Names are
  * single path components; callers never pass user-controlled paths here.
- * Functions return 0 or -errno.
+ * Functions return 0 or -errno, not a VERR_* (util/err.h): this is the
+ * system-call layer, and its callers branch on the errno itself (ENOENT,
+ * EFBIG, ELOOP, EPIPE) and print strerror(-r); a module above translates
+ * at its own API (manager/store.c).
  */
 #ifndef VTPM_UTIL_FILEIO_H
 #define VTPM_UTIL_FILEIO_H

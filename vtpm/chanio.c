@@ -53,7 +53,7 @@ chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t ble
 
 		if (r == 0)
 			return 0;
-		if (r == CHAN_E_AGAIN) {
+		if (r == VERR_AGAIN) {
 			wait_fd(vd.chan.fd, POLLOUT);
 			continue;
 		}
@@ -78,13 +78,13 @@ chanio_recv(struct chan_msg *m)
 		switch (r) {
 		case 0:
 			return 0;
-		case CHAN_E_AGAIN:
+		case VERR_AGAIN:
 			wait_fd(vd.chan.fd, POLLIN);
 			continue;
-		case CHAN_E_EOF:
+		case VERR_EOF:
 			adopt_manager_lost("the manager closed the channel");
 			return -1;
-		case CHAN_E_PROTO:
+		case VERR_PROTO:
 			log_err(LOGM_VTPM, "malformed packet on the channel");
 			_exit(1);
 		default:

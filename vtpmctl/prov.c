@@ -38,6 +38,7 @@
 #include "manager/ctl_proto.h"
 #include "util/buf.h"
 #include "util/chan.h"
+#include "util/err.h"
 #include "util/fileio.h"
 #include "util/uuid.h"
 
@@ -88,7 +89,8 @@ vtpmctl_parse_banks(const char *s, uint8_t *mask)
 }
 
 /* Reads a whole file of at most max bytes (no symlinks, regular files
- * only).  0, -ENOENT, -EFBIG, or another -errno. */
+ * only).  0, -ENOENT, -EFBIG, or another -errno: a system-call layer whose
+ * caller branches on the errno (util/err.h); slurp_err says it. */
 static int
 slurp(const char *path, size_t max, struct buf *out)
 {
@@ -123,6 +125,18 @@ slurp_err(int r)
 	case -EINVAL: return "not a regular file";
 	case -ELOOP: return "a symbolic link";
 	default: return strerror(-r);
+	}
+}
+
+/* What to do about a swtpm file or key that does not decode, where the
+ * code alone (verr_str) does not say: the options are vtpmctl's. */
+static const char *
+swtpm_hint(int r)
+{
+	switch (r) {
+	case VERR_NOKEY: return "; give swtpm's key with --key or --pwdfile";
+	case VERR_BADKEY: return " (the file wants a key of the other length: 128 vs 256 bit)";
+	default: return "";
 	}
 }
 
@@ -491,8 +505,10 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 			keylen = cipherlen;
 		}
 		if (r != 0) {
-			r = die(EX_REFUSED, "%s %s: %s", keyf != NULL ? "--key" : "--pwdfile", kp,
-				swtpm_strerror(r));
+			r = die(EX_REFUSED, "%s %s: %s%s", keyf != NULL ? "--key" : "--pwdfile", kp,
+				verr_str(r),
+				r == VERR_FORMAT ? " (not 32 or 64 hex digits, nor 16 or 32 raw bytes)"
+						 : "");
 			goto out;
 		}
 		buf_reset(&file);
@@ -516,7 +532,7 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 		}
 		r = swtpm_state_decode(file.d, file.len, keylen ? key : NULL, keylen, &blob, &enc);
 		if (r != 0) {
-			r = die(EX_REFUSED, "%s: %s", path, swtpm_strerror(r));
+			r = die(EX_REFUSED, "%s: %s%s", path, verr_str(r), swtpm_hint(r));
 			goto out;
 		}
 		if (keylen != 0 && !enc)

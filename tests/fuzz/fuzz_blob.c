@@ -126,7 +126,7 @@ open_one(const uint8_t *file, size_t len, int sel, int resealed, const uint8_t *
 		if (resealed && pt_expect != NULL)
 			FZ_CHECK(ctlen == 0 || memcmp(pt.d + 3, pt_expect, ctlen) == 0, "plaintext");
 	} else {
-		FZ_CHECK(r == BLOBFMT_E_FORMAT || r == BLOBFMT_E_AUTH || r == BLOBFMT_E_MISMATCH,
+		FZ_CHECK(r == VERR_FORMAT || r == VERR_AUTH || r == VERR_MISMATCH,
 			 "unexpected error %d", r);
 		FZ_CHECK(pt.len == 3 && memcmp(pt.d, "pre", 3) == 0, "failed open changed pt");
 		FZ_CHECK(!(resealed && ok), "authentic, well-formed file refused (%d)", r);
@@ -151,7 +151,7 @@ store_load(const uint8_t *file, size_t len, int sel)
 	close(fd);
 	buf_init(&out, SEAL_CT_MAX);
 	r = store_blob_load(&st, uuid_a, name, (uint64_t)(sel >> 2), &out, &gen, err, sizeof(err));
-	FZ_CHECK(r == 0 || r == STORE_E_CORRUPT || r == STORE_E_ROLLBACK || r == STORE_E_IO,
+	FZ_CHECK(r == 0 || r == VERR_CORRUPT || r == VERR_ROLLBACK || r == VERR_IO,
 		 "store_blob_load %d", r);
 	if (r == 0)
 		FZ_CHECK(gen >= (uint64_t)(sel >> 2), "rollback floor ignored");
@@ -203,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(gen == len && pt.len == len && (len == 0 || memcmp(pt.d, data + 1, len) == 0),
 			 "round trip");
 		FZ_CHECK(blobfmt_open(key_a, SEAL_KIND_BLOB, "savestate", uuid_b, sealed.d,
-				      sealed.len, &pt, &gen) == BLOBFMT_E_MISMATCH, "uuid mismatch");
+				      sealed.len, &pt, &gen) == VERR_MISMATCH, "uuid mismatch");
 		buf_free(&sealed);
 		buf_free(&pt);
 	}

@@ -14,6 +14,7 @@
 #include "tests/fuzz/common.h"
 #include "crypto/blobfmt.h"
 #include "manager/store.h"
+#include "util/err.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -82,7 +83,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A hostile manifest file. */
 		write_manifest(p, len);
 		rl = store_manifest_load(&st, &l, err, sizeof(err));
-		FZ_CHECK(rl == 0 || rl == STORE_E_CORRUPT || rl == STORE_E_IO, "load %d", rl);
+		FZ_CHECK(rl == 0 || rl == VERR_CORRUPT || rl == VERR_IO || rl == VERR_NOMEM, "load %d (%s)",
+			 rl, verr_str(rl));
 		if (rl != 0)
 			FZ_CHECK(l.count == 0 && l.e == NULL, "failed load left entries");
 		manifest_free(&l);
@@ -132,7 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		manifest_free(&m2);
 		buf_free(&out);
 	} else {
-		FZ_CHECK(r == BLOBFMT_E_FORMAT, "decode error %d", r);
+		FZ_CHECK(r == VERR_FORMAT, "decode error %d", r);
 		FZ_CHECK(m.count == 0 && m.e == NULL, "failed decode left entries");
 	}
 
@@ -148,7 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(l.seq == 77, "sequence");
 		same(&m, &l);
 	} else {
-		FZ_CHECK(rl == STORE_E_CORRUPT, "store accepted what decode refused (%d)", rl);
+		FZ_CHECK(rl == VERR_CORRUPT, "store accepted what decode refused (%d)", rl);
 	}
 	manifest_free(&l);
 	manifest_free(&m);

@@ -10,11 +10,11 @@
  *          harness's master key, so the fuzzer gets past authentication
  *   bit 1  "fix length": bytes 20..23 are set to what the file holds
  *          between header and MAC
- * Invariants: a refused file is HOST_E_FORMAT with a reason; an accepted
+ * Invariants: a refused file is VERR_FORMAT with a reason; an accepted
  * one is exactly the documented layout (its fields are the file's bytes,
  * the blob lies between header and MAC); it verifies under the harness
  * key iff its MAC is that key's (always after bit 0), never under another
- * key; master_sealed_put() of what was parsed writes back the same bytes
+ * key (a MAC that does not verify is VERR_AUTH); master_sealed_put() of what was parsed writes back the same bytes
  * when the MAC verified, and the same header and blob otherwise (the MAC
  * cannot round-trip without the key it was made with).  An inner TPM 2.0
  * blob that parses builds back to itself; a TPM 1.2 stored-data length
@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "crypto/aead.h"
+#include "util/err.h"
 
 #define HDR MASTER_SEALED_HDR_LEN
 #define MAC MASTER_SEALED_MAC_LEN
@@ -150,14 +151,14 @@ check_inner(const struct master_sealed *m)
 
 	if (m->tpm_version == 1) {
 		r = tpm12_stored_data_len(m->blob, m->bloblen, &n);
-		FZ_CHECK(r == 0 || r == HOST_E_FORMAT, "tpm12_stored_data_len returned %d", r);
+		FZ_CHECK(r == 0 || r == VERR_FORMAT, "tpm12_stored_data_len returned %d", r);
 		FZ_CHECK(r != 0 || n <= m->bloblen, "stored data of %zu bytes in a blob of %zu", n,
 			 m->bloblen);
 		return;
 	}
 	r = tpm2_sealed_parse(m->blob, m->bloblen, inner, err, sizeof(err));
 	if (r != 0) {
-		FZ_CHECK(r == HOST_E_FORMAT && err[0] != '\0', "inner parse returned %d (%s)", r,
+		FZ_CHECK(r == VERR_FORMAT && err[0] != '\0', "inner parse returned %d (%s)", r,
 			 err);
 		return;
 	}
@@ -188,7 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = master_sealed_parse(f, len, &m, err, sizeof(err));
 	if (r != 0) {
-		FZ_CHECK(r == HOST_E_FORMAT, "parse returned %d (%s)", r, err);
+		FZ_CHECK(r == VERR_FORMAT, "parse returned %d (%s)", r, err);
 		FZ_CHECK(err[0] != '\0', "refused without a reason");
 		free(f);
 		return 0;
@@ -210,9 +211,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mac_ok = memcmp(want, f + len - MAC, MAC) == 0;
 	r = master_sealed_verify(f, len, key, err, sizeof(err));
 	FZ_CHECK((r == 0) == mac_ok, "verify returned %d, MAC %s", r, mac_ok ? "right" : "wrong");
-	FZ_CHECK(r == 0 || r == HOST_E_FORMAT, "verify returned %d", r);
+	FZ_CHECK(r == 0 || r == VERR_AUTH, "verify returned %d (%s)", r, verr_str(r));
 	FZ_CHECK(!(flags & 1) || r == 0, "a fixed-up MAC does not verify: %s", err);
-	FZ_CHECK(master_sealed_verify(f, len, other_key, err, sizeof(err)) == HOST_E_FORMAT,
+	FZ_CHECK(master_sealed_verify(f, len, other_key, err, sizeof(err)) == VERR_AUTH,
 		 "verified under another key");
 
 	/* Parse, then build: the same bytes (all of them when the MAC was

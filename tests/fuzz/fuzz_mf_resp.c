@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = mf_parse_pubek12(f, len, nonce, &k);
 	}
 	FZ_CHECK((r == 0) == (k != NULL), "result %d with key %p", r, (void *)k);
-	FZ_CHECK(r == 0 || r == MF_E_FORMAT, "unexpected error %d", r);
+	FZ_CHECK(r == 0 || r == VERR_FORMAT, "unexpected error %d", r);
 	EVP_PKEY_free(k);
 	if (mf_tcg12_unwrap(f, len, &der, &dlen) == 0)
 		FZ_CHECK(der >= f && der + dlen <= f + len && dlen + 7 == len, "unwrapped cert outside");

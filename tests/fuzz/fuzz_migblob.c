@@ -18,6 +18,7 @@
 #include "tests/fuzz/common.h"
 #include "crypto/aead.h"
 #include "crypto/migblob.h"
+#include "util/err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,13 +130,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 env[11] == 0 ? "plain envelope" : "envelope without a key");
 		}
 	} else {
-		FZ_CHECK(r == MIGBLOB_E_FORMAT || r == MIGBLOB_E_MISMATCH ||
-				 r == MIGBLOB_E_NOMIGKEY || r == MIGBLOB_E_AUTH ||
-				 r == MIGBLOB_E_PLAIN || r == MIGBLOB_E_OTHERHOST,
-			 "unexpected error %d", r);
+		FZ_CHECK(r == VERR_FORMAT || r == VERR_MISMATCH ||
+				 r == VERR_NOKEY || r == VERR_AUTH ||
+				 r == VERR_PLAIN || r == VERR_OTHERKEY,
+			 "unexpected error %d (%s)", r, verr_str(r));
 		FZ_CHECK(pt.len == 3 && memcmp(pt.d, "pre", 3) == 0, "failed unwrap changed pt");
 		FZ_CHECK(!(ok && (flags & 2)), "authentic, well-formed envelope refused (%d: %s)", r,
-			 migblob_strerror(r));
+			 verr_str(r));
 	}
 	buf_free(&pt);
 

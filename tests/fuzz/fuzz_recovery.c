@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = recovery_check(f, len, master, fp);
 		FZ_CHECK(r != 0, "a file nobody wrapped checked");
 		r = recovery_peek(f, len, pfp);
-		FZ_CHECK(r == 0 || r == REC_E_FORMAT, "peek error %d", r);
+		FZ_CHECK(r == 0 || r == VERR_FORMAT, "peek error %d", r);
 		r = recovery_unwrap(rec, f, len, out);
 		FZ_CHECK(r != 0, "a file nobody wrapped unwrapped");
 	}

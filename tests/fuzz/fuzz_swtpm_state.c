@@ -16,6 +16,7 @@
  */
 #include "tests/fuzz/common.h"
 #include "crypto/swtpm_state.h"
+#include "util/err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						     ? SWTPM_KEY_AUTO
 						     : (enum swtpm_key_format)((flags >> 4) & 3),
 				    key, &kl);
-		FZ_CHECK(r == 0 || r == SWTPM_E_KEYFILE, "key parse error %d", r);
+		FZ_CHECK(r == 0 || r == VERR_FORMAT, "key parse error %d", r);
 		FZ_CHECK(r != 0 || kl == 16 || kl == 32, "key length %zu", kl);
 		free(f);
 		return 0;
@@ -111,7 +112,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(enc == 0 || (flags & 1), "decrypted without a key");
 	} else {
 		FZ_CHECK(out.len == 3 && memcmp(out.d, "pre", 3) == 0, "failure appended output");
-		FZ_CHECK(r >= SWTPM_E_KEYFILE && r <= SWTPM_E_FORMAT, "unexpected error %d", r);
+		FZ_CHECK(r == VERR_FORMAT || r == VERR_NOKEY || r == VERR_BADKEY || r == VERR_AUTH ||
+				 r == VERR_NOMEM || r == VERR_CRYPTO,
+			 "unexpected error %d (%s)", r, verr_str(r));
 	}
 	buf_free(&out);
 

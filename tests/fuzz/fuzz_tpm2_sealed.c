@@ -4,7 +4,7 @@
  * reads from disk before anything reaches the TPM).
  *
  * Input: the blob, raw.
- * Invariants: a refused blob is HOST_E_FORMAT with a reason; an accepted
+ * Invariants: a refused blob is VERR_FORMAT with a reason; an accepted
  * one has a defined header (parent kind 1 or 2, PCR mask within 0..23)
  * and a keyed-hash public area, and tpm2_sealed_put() writes it back byte
  * for byte (the format has no slack: every field is kept whole, the
@@ -104,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = tpm2_sealed_parse(blob, size, parsed, err, sizeof(err));
 	if (r != 0) {
-		FZ_CHECK(r == HOST_E_FORMAT, "parse returned %d (%s)", r, err);
+		FZ_CHECK(r == VERR_FORMAT, "parse returned %d (%s)", r, err);
 		FZ_CHECK(err[0] != '\0', "refused without a reason");
 		free(blob);
 		return 0;

@@ -43,7 +43,7 @@ check_payload(const uint8_t *p, size_t len)
 	int r = transport_payload(p, len, b, &n);
 
 	if (r != 0) {
-		FZ_CHECK(r == XFER_E_PAYLOAD && n == 0, "payload error %d", r);
+		FZ_CHECK(r == VERR_FORMAT && n == 0, "payload error %d", r);
 		return;
 	}
 	FZ_CHECK(n >= 1 && n <= 4, "%zu blobs", n);
@@ -72,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_payload(f, len);
 	if (flags & 4) {
 		r = transport_peek(f, len, &h);
-		FZ_CHECK(r == 0 || r == XFER_E_FORMAT || r == XFER_E_CRYPTO, "peek error %d", r);
+		FZ_CHECK(r == 0 || r == VERR_FORMAT || r == VERR_CRYPTO, "peek error %d", r);
 		FZ_CHECK(buf_put_bytes(&pt, "pre", 3) == 0, "prefill");
 		r = transport_open(dest, f, len, &h, &pt);
 		FZ_CHECK(r != 0, "opened a file nobody sealed");

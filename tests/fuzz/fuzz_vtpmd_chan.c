@@ -141,7 +141,7 @@ mgr_drain(void)
 
 	for (;;) {
 		r = chan_recv(&mgr_ch, &m);
-		if (r == CHAN_E_AGAIN || r == CHAN_E_EOF)
+		if (r == VERR_AGAIN || r == VERR_EOF)
 			return;
 		FZ_CHECK(r == 0, "vtpmd sent a malformed channel packet (%d)", r);
 		FZ_CHECK(m.fd < 0, "vtpmd sent an fd");

@@ -276,9 +276,9 @@ fake_drain(struct fake *f)
 		       (c = accept4(f->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
 			close(c);
 		r = chan_recv(&f->ch, &msg);
-		if (r == CHAN_E_AGAIN)
+		if (r == VERR_AGAIN)
 			break;
-		if (r == CHAN_E_EOF || (r == CHAN_E_IO && errno == ECONNRESET)) {
+		if (r == VERR_EOF || (r == VERR_SYSTEM && errno == ECONNRESET)) {
 			fake_close(f);
 			break;
 		}
@@ -472,9 +472,9 @@ ctl_drain(int i)
 
 	while (ctl_ch[i].fd >= 0) {
 		r = chan_recv(&ctl_ch[i], &msg);
-		if (r == CHAN_E_AGAIN)
+		if (r == VERR_AGAIN)
 			break;
-		if (r == CHAN_E_EOF || r == CHAN_E_IO) {
+		if (r == VERR_EOF || r == VERR_SYSTEM) {
 			ctl_close_slot(i);
 			break;
 		}

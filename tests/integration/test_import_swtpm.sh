@@ -126,7 +126,7 @@ assert_eq "vtpmctl: $TESTDIR/empty holds neither tpm2-00.permall nor tpm-00.perm
 	"$LAST_STDERR" "empty directory"
 head -c 3000 /dev/urandom >"$TESTDIR/junk/tpm2-00.permall"
 assert_fails "import of junk" vtpmctl import-swtpm --uuid 11111111-2222-4333-8444-0000000000ff "$TESTDIR/junk"
-assert_eq "vtpmctl: $TESTDIR/junk/tpm2-00.permall: not a swtpm state file, or malformed (header or TLVs)" \
+assert_eq "vtpmctl: $TESTDIR/junk/tpm2-00.permall: malformed, or not the expected format" \
 	"$LAST_STDERR" "junk state file"
 # A well-formed swtpm file whose contents libtpms refuses.
 printf '\x02\x01\x00\x0a\x00\x00\x00\x00\x00\x1a\x00\x01\x00\x00\x00\x0aNOT A TPM!' >"$TESTDIR/junk/tpm2-00.permall"
@@ -143,11 +143,11 @@ head -c 32 /dev/urandom >"$TESTDIR/marker3"
 prepare2 "$se" "$TESTDIR/marker3" --tpm2 --key file="$TESTDIR/swtpm.key",mode=aes-256-cbc,format=hex
 ue=11111111-2222-4333-8444-000000000003
 assert_fails "encrypted state without a key" vtpmctl import-swtpm --uuid $ue "$se"
-assert_eq "vtpmctl: $se/tpm2-00.permall: the file is encrypted; give swtpm's key with --key or --pwdfile" \
+assert_eq "vtpmctl: $se/tpm2-00.permall: encrypted, and no key to open it was given; give swtpm's key with --key or --pwdfile" \
 	"$LAST_STDERR" "no key"
 head -c 32 /dev/urandom | xxd -p -c 64 >"$TESTDIR/wrong.key"
 assert_fails "encrypted state with a wrong key" vtpmctl import-swtpm --uuid $ue --key "$TESTDIR/wrong.key" "$se"
-assert_eq "vtpmctl: $se/tpm2-00.permall: HMAC check failed: wrong key, or the file was modified" \
+assert_eq "vtpmctl: $se/tpm2-00.permall: authentication failed: modified, forged, or the wrong key" \
 	"$LAST_STDERR" "wrong key"
 assert_eq "$ue" "$(vtpmctl import-swtpm --uuid $ue --key "$TESTDIR/swtpm.key" "$se")" "import with --key"
 check2 $ue "$se" "$TESTDIR/marker3"

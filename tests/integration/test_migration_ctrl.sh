@@ -193,12 +193,12 @@ for case in "changed state byte:1:$(flip "$perm" "$mid")" \
 		"SET_STATEBLOB, $what"
 done
 assert_eq 00000003 "$(set_blob "$w" 1 00000000 "$perm")" "SET_STATEBLOB of $u's blob into $w"
-grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: the state blob is for another" "$MGR_LOG" ||
+grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: well formed, but for another vTPM, blob or kind" "$MGR_LOG" ||
 	fail "no log line naming the UUID mismatch"
 # The old forgery: the UUID patched to the victim's.  The GCM tag covers it.
 assert_eq 00000003 "$(set_blob "$w" 1 00000000 "${perm:0:24}${w//-/}${perm:56}")" \
 	"$u's blob with its UUID patched to $w's"
-grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: the state blob was sealed on another host" "$MGR_LOG" ||
+grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: made for a key this host does not hold (sealed on another host" "$MGR_LOG" ||
 	fail "no log line for the patched UUID"
 # And an integrity-only (version 1) envelope with a correct SHA-256, which
 # used to be accepted from anyone: state of the attacker's choosing for $w.
@@ -210,7 +210,7 @@ print((hdr + body + hashlib.sha256(hdr + body).digest()).hex())
 PY
 )
 assert_eq 00000003 "$(set_blob "$w" 1 00000000 "$forged")" "an integrity-only version 1 blob"
-grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: an integrity-only state blob" "$MGR_LOG" ||
+grep -q "vtpm $w: SET_STATEBLOB(permanent, .*) refused: integrity-only (unauthenticated) data" "$MGR_LOG" ||
 	fail "no log line for the integrity-only blob"
 assert_eq "$n0" "$(vtpmd_sets)" "SET_STATEBLOB requests that reached a vtpmd"
 

@@ -58,7 +58,7 @@ n=$(stat -c %s "$STATE/master.recovery")
 b=$(xxd -s $((n - 40)) -l 1 -p "$STATE/master.recovery")
 printf "\\x$(printf %02x $((0x$b ^ 0x55)))" | dd of="$STATE/master.recovery" bs=1 seek=$((n - 40)) conv=notrunc status=none
 manager_fails "recovery from a tampered master.recovery" --host-tpm "$(host_spec B)" --recover-with "$TESTDIR/rec.key"
-assert_contains "$LAST_STDERR" "--recover-with: $STATE/master.recovery: authentication failed: the file was modified, or the key does not unwrap it" \
+assert_contains "$LAST_STDERR" "--recover-with: $STATE/master.recovery: authentication failed: modified, forged, or the wrong key" \
 	"tampered master.recovery"
 cp "$TESTDIR/master.recovery.good" "$STATE/master.recovery"
 assert_eq "$before" "$(state_digest)" "state directory after the refusals"
@@ -145,5 +145,5 @@ log "a weak recovery key is refused"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TESTDIR/weak.key" 2>/dev/null
 openssl pkey -in "$TESTDIR/weak.key" -pubout -out "$TESTDIR/weak.pem"
 manager_fails "RSA-2048 recovery key" --host-tpm "$(host_spec B)" --seal-pcrs 16 --recovery-key "$TESTDIR/weak.pem"
-assert_contains "$LAST_STDERR" "recovery_key $TESTDIR/weak.pem: the recovery key must be RSA (3072 bits or more) or NIST P-384" \
+assert_contains "$LAST_STDERR" "recovery_key $TESTDIR/weak.pem: unsuitable key: wrong type or length (the recovery key must be RSA of 3072 bits or more, or NIST P-384)" \
 	"weak key"

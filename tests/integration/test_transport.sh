@@ -99,15 +99,15 @@ for at in 15 30 100 $((size / 2)) $((size - 1)); do
 	case $at in
 	30) assert_eq "vtpmctl: export file was made for another host (transport key $(xxd -s 28 -l 8 -p "$TESTDIR/bad.xprt")...; this host's is $fpBs...)" \
 		"$LAST_STDERR" "changed destination fingerprint" ;;
-	100) assert_eq "vtpmctl: export file refused: not a vtpm-manager export file, or malformed" \
+	100) assert_eq "vtpmctl: export file refused: malformed, or not the expected format" \
 		"$LAST_STDERR" "changed source key (no P-384 point any more)" ;;
-	*) assert_eq "vtpmctl: export file refused: authentication failed: the file was modified (or forged)" \
+	*) assert_eq "vtpmctl: export file refused: authentication failed: modified, forged, or the wrong key" \
 		"$LAST_STDERR" "changed byte $at" ;;
 	esac
 done
 head -c $((size - 7)) "$TESTDIR/u.xprt" >"$TESTDIR/short.xprt"
 assert_fails "import of a truncated file" vtpmctl import "$TESTDIR/short.xprt"
-assert_eq "vtpmctl: export file refused: not a vtpm-manager export file, or malformed" \
+assert_eq "vtpmctl: export file refused: malformed, or not the expected format" \
 	"$LAST_STDERR" "truncated"
 fpA=$(openssl pkey -pubin -in "$TESTDIR/a.pem" -outform der | sha256_hex)
 assert_fails "import --from another source" vtpmctl import --from "$TESTDIR/c.pem" "$TESTDIR/u.xprt"

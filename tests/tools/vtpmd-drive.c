@@ -61,6 +61,7 @@
 #include "util/buf.h"
 #include "util/chan.h"
 #include "util/ctrl_proto.h"
+#include "util/err.h"
 #include "util/fileio.h"
 #include "util/tpm_frame.h"
 
@@ -377,12 +378,12 @@ chan_step(int timeout)
 	if (poll(&p, 1, timeout) <= 0)
 		return 0;
 	r = chan_recv(&ch, &m);
-	if (r == CHAN_E_AGAIN)
+	if (r == VERR_AGAIN)
 		return 0;
 	if (r != 0) {
 		/* vtpmd exiting with our messages unread resets the socket. */
-		if (r != CHAN_E_EOF && !(r == CHAN_E_IO && errno == ECONNRESET))
-			fail("chan_recv: %d", r);
+		if (r != VERR_EOF && !(r == VERR_SYSTEM && errno == ECONNRESET))
+			fail("chan_recv: %s", verr_str(r));
 		chan_close(&ch);
 		return -1;
 	}

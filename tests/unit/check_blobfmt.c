@@ -172,7 +172,7 @@ START_TEST(test_empty_and_max_plaintext)
 	/* One byte over the limit is refused and out is left untouched. */
 	buf_init(&f, SEAL_FILE_MAX + 100);
 	ck_assert_int_eq(blobfmt_seal(key_a, SEAL_KIND_BLOB, "permall", uuid_a, 1, big,
-				      SEAL_CT_MAX + 1, &f), BLOBFMT_E_FORMAT);
+				      SEAL_CT_MAX + 1, &f), VERR_INVAL);
 	ck_assert_uint_eq(f.len, 0);
 	buf_free(&f);
 	free(big);
@@ -188,15 +188,15 @@ START_TEST(test_seal_bad_args)
 	longname[SEAL_NAME_MAX + 1] = '\0';
 	buf_init(&f, SEAL_FILE_MAX);
 	ck_assert_int_eq(blobfmt_seal(key_a, 0, "permall", uuid_a, 1, data1, 4, &f),
-			 BLOBFMT_E_FORMAT);
+			 VERR_INVAL);
 	ck_assert_int_eq(blobfmt_seal(key_a, 4, "permall", uuid_a, 1, data1, 4, &f),
-			 BLOBFMT_E_FORMAT);
+			 VERR_INVAL);
 	ck_assert_int_eq(blobfmt_seal(key_a, SEAL_KIND_BLOB, "", uuid_a, 1, data1, 4, &f),
-			 BLOBFMT_E_FORMAT);
+			 VERR_INVAL);
 	ck_assert_int_eq(blobfmt_seal(key_a, SEAL_KIND_BLOB, NULL, uuid_a, 1, data1, 4, &f),
-			 BLOBFMT_E_FORMAT);
+			 VERR_INVAL);
 	ck_assert_int_eq(blobfmt_seal(key_a, SEAL_KIND_BLOB, longname, uuid_a, 1, data1, 4, &f),
-			 BLOBFMT_E_FORMAT);
+			 VERR_INVAL);
 	ck_assert_uint_eq(f.len, 0);
 	/* A 32-byte name is the maximum, and fine. */
 	longname[SEAL_NAME_MAX] = '\0';
@@ -207,7 +207,7 @@ START_TEST(test_seal_bad_args)
 	/* An output buffer too small: refused, unchanged. */
 	buf_init(&f, OFF_CT(7) + 4 + AEAD_TAG_LEN - 1);
 	ck_assert_int_eq(blobfmt_seal(key_a, SEAL_KIND_BLOB, "permall", uuid_a, 1, data1, 4, &f),
-			 BLOBFMT_E_NOMEM);
+			 VERR_NOSPACE);
 	ck_assert_uint_eq(f.len, 0);
 	buf_free(&f);
 }
@@ -226,8 +226,8 @@ START_TEST(test_flip_every_byte)
 			f.d[i] ^= (uint8_t)(1u << bit);
 			gen = 12345;
 			r = open_permall(f.d, f.len, &pt, &gen);
-			ck_assert_msg(r == BLOBFMT_E_FORMAT || r == BLOBFMT_E_AUTH ||
-					      r == BLOBFMT_E_MISMATCH,
+			ck_assert_msg(r == VERR_FORMAT || r == VERR_AUTH ||
+					      r == VERR_MISMATCH,
 				      "byte %zu bit %d: open returned %d", i, bit, r);
 			ck_assert_uint_eq(pt.len, 0);
 			ck_assert_uint_eq(gen, 12345);
@@ -250,46 +250,46 @@ START_TEST(test_field_errors)
 	buf_init(&pt, SEAL_CT_MAX);
 	/* Header fields that fail the parse. */
 	f.d[0] ^= 1;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	f.d[0] ^= 1;
 	f.d[OFF_VERSION + 1] = 2;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	f.d[OFF_VERSION + 1] = 1;
 	f.d[OFF_KIND] = 4; /* no such kind */
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	f.d[OFF_KIND] = SEAL_KIND_SECRET; /* a host secret is no blob */
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_MISMATCH);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_MISMATCH);
 	f.d[OFF_KIND] = SEAL_KIND_BLOB;
 	f.d[OFF_NAMELEN] = 0;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	f.d[OFF_NAMELEN] = SEAL_NAME_MAX + 1;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	f.d[OFF_NAMELEN] = 0xff;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	f.d[OFF_NAMELEN] = 7;
 	be32_put(f.d + OFF_CTLEN(7), SEAL_CT_MAX + 1);
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	be32_put(f.d + OFF_CTLEN(7), 0xffffffffu);
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	be32_put(f.d + OFF_CTLEN(7), sizeof(data1) - 1);
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_FORMAT);
 	be32_put(f.d + OFF_CTLEN(7), sizeof(data1));
 
 	/* Authenticated fields: an edited generation or nonce fails the tag. */
 	f.d[OFF_GEN(7) + 7] = 8;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_AUTH);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_AUTH);
 	f.d[OFF_GEN(7) + 7] = 7;
 	f.d[OFF_GEN(7)] = 0x80;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_AUTH);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_AUTH);
 	f.d[OFF_GEN(7)] = 0;
 	f.d[OFF_NONCE(7)] ^= 1;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_AUTH);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_AUTH);
 	f.d[OFF_NONCE(7)] ^= 1;
 	f.d[OFF_CT(7)] ^= 1;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_AUTH);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_AUTH);
 	f.d[OFF_CT(7)] ^= 1;
 	f.d[f.len - 1] ^= 1;
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_AUTH);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_AUTH);
 	f.d[f.len - 1] ^= 1;
 	ck_assert_uint_eq(pt.len, 0);
 	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), 0);
@@ -313,16 +313,16 @@ START_TEST(test_truncated_and_extended)
 
 		ck_assert_ptr_nonnull(t);
 		memcpy(t, f.d, len);
-		ck_assert_int_eq(open_permall(t, len, &pt, &gen), BLOBFMT_E_FORMAT);
+		ck_assert_int_eq(open_permall(t, len, &pt, &gen), VERR_FORMAT);
 		free(t);
 	}
 	longer = malloc(f.len + 1);
 	ck_assert_ptr_nonnull(longer);
 	memcpy(longer, f.d, f.len);
 	longer[f.len] = 0;
-	ck_assert_int_eq(open_permall(longer, f.len + 1, &pt, &gen), BLOBFMT_E_FORMAT);
-	ck_assert_int_eq(open_permall(NULL, 0, &pt, &gen), BLOBFMT_E_FORMAT);
-	ck_assert_int_eq(open_permall(longer, SEAL_FILE_MAX + 1, &pt, &gen), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(open_permall(longer, f.len + 1, &pt, &gen), VERR_FORMAT);
+	ck_assert_int_eq(open_permall(NULL, 0, &pt, &gen), VERR_FORMAT);
+	ck_assert_int_eq(open_permall(longer, SEAL_FILE_MAX + 1, &pt, &gen), VERR_FORMAT);
 	ck_assert_uint_eq(pt.len, 0);
 	free(longer);
 	buf_free(&pt);
@@ -342,28 +342,28 @@ START_TEST(test_mismatch)
 	ck_assert_int_eq(blobfmt_derive_key(master1, NULL, key_m), 0);
 	/* vTPM A's permall presented as B's, under B's key or A's. */
 	ck_assert_int_eq(blobfmt_open(key_b, SEAL_KIND_BLOB, "permall", uuid_b, f.d, f.len, &pt,
-				      &gen), BLOBFMT_E_MISMATCH);
+				      &gen), VERR_MISMATCH);
 	ck_assert_int_eq(blobfmt_open(key_a, SEAL_KIND_BLOB, "permall", uuid_b, f.d, f.len, &pt,
-				      &gen), BLOBFMT_E_MISMATCH);
+				      &gen), VERR_MISMATCH);
 	/* Under another name. */
 	ck_assert_int_eq(blobfmt_open(key_a, SEAL_KIND_BLOB, "savestate", uuid_a, f.d, f.len, &pt,
-				      &gen), BLOBFMT_E_MISMATCH);
+				      &gen), VERR_MISMATCH);
 	ck_assert_int_eq(blobfmt_open(key_a, SEAL_KIND_BLOB, "permal", uuid_a, f.d, f.len, &pt,
-				      &gen), BLOBFMT_E_MISMATCH);
+				      &gen), VERR_MISMATCH);
 	ck_assert_int_eq(blobfmt_open(key_a, SEAL_KIND_BLOB, "permall2", uuid_a, f.d, f.len, &pt,
-				      &gen), BLOBFMT_E_MISMATCH);
+				      &gen), VERR_MISMATCH);
 	/* As the manifest. */
 	ck_assert_int_eq(blobfmt_open(key_m, SEAL_KIND_MANIFEST, "manifest", NULL, f.d, f.len,
-				      &pt, &gen), BLOBFMT_E_MISMATCH);
+				      &pt, &gen), VERR_MISMATCH);
 	ck_assert_int_eq(blobfmt_open(key_a, SEAL_KIND_MANIFEST, "permall", uuid_a, f.d, f.len,
-				      &pt, &gen), BLOBFMT_E_MISMATCH);
+				      &pt, &gen), VERR_MISMATCH);
 
 	/* And the manifest presented as a blob. */
 	buf_init(&m, SEAL_FILE_MAX);
 	ck_assert_int_eq(blobfmt_seal(key_m, SEAL_KIND_MANIFEST, "manifest", NULL, 3, data1, 8,
 				      &m), 0);
 	ck_assert_int_eq(blobfmt_open(key_a, SEAL_KIND_BLOB, "permall", uuid_a, m.d, m.len, &pt,
-				      &gen), BLOBFMT_E_MISMATCH);
+				      &gen), VERR_MISMATCH);
 	ck_assert_int_eq(blobfmt_open(key_m, SEAL_KIND_MANIFEST, "manifest", NULL, m.d, m.len,
 				      &pt, &gen), 0);
 	ck_assert_uint_eq(gen, 3);
@@ -386,7 +386,7 @@ START_TEST(test_other_master)
 	seal_permall(&f);
 	buf_init(&pt, SEAL_CT_MAX);
 	ck_assert_int_eq(blobfmt_open(key2, SEAL_KIND_BLOB, "permall", uuid_a, f.d, f.len, &pt,
-				      &gen), BLOBFMT_E_AUTH);
+				      &gen), VERR_AUTH);
 	ck_assert_uint_eq(pt.len, 0);
 	buf_free(&pt);
 	buf_free(&f);
@@ -400,7 +400,7 @@ START_TEST(test_open_into_small_buf)
 
 	seal_permall(&f);
 	buf_init(&pt, sizeof(data1) - 1);
-	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), BLOBFMT_E_NOMEM);
+	ck_assert_int_eq(open_permall(f.d, f.len, &pt, &gen), VERR_NOSPACE);
 	ck_assert_uint_eq(pt.len, 0);
 	buf_free(&pt);
 	buf_free(&f);
@@ -495,7 +495,7 @@ START_TEST(test_manifest_empty)
 	ck_assert_uint_eq(d.next_instance, 1);
 	manifest_free(&d);
 	buf_free(&b);
-	ck_assert_int_eq(manifest_decode(NULL, 0, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(NULL, 0, &d), VERR_FORMAT);
 }
 END_TEST
 
@@ -509,12 +509,12 @@ START_TEST(test_manifest_duplicates)
 	buf_init(&b, SEAL_CT_MAX);
 	/* Duplicate UUID (not adjacent) is refused by both ends. */
 	memcpy(m.e[3].uuid, m.e[0].uuid, UUID_LEN);
-	ck_assert_int_eq(manifest_encode(&m, &b), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_encode(&m, &b), VERR_INVAL);
 	ck_assert_uint_eq(b.len, 0);
 	fill_entry(&m.e[3], 3);
 	/* Duplicate instance. */
 	m.e[2].instance = m.e[0].instance;
-	ck_assert_int_eq(manifest_encode(&m, &b), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_encode(&m, &b), VERR_INVAL);
 	ck_assert_uint_eq(b.len, 0);
 	fill_entry(&m.e[2], 2);
 	ck_assert_int_eq(manifest_encode(&m, &b), 0);
@@ -522,22 +522,22 @@ START_TEST(test_manifest_duplicates)
 	/* Patch the encoding so decode sees the duplicates. */
 	e1 = HDR + ENTRY_LEN + 2;
 	memcpy(b.d + e1, b.d + HDR + 2, UUID_LEN);
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	ck_assert_ptr_null(d.e);
 	memcpy(b.d + e1, m.e[1].uuid, UUID_LEN);
 	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), 0);
 	manifest_free(&d);
 	be32_put(b.d + HDR + 3 * ENTRY_LEN + 2 + UUID_LEN, m.e[0].instance);
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	be32_put(b.d + HDR + 3 * ENTRY_LEN + 2 + UUID_LEN, m.e[3].instance);
 	/* And a TPM version that is neither 1 nor 2. */
 	b.d[HDR + 2 + UUID_LEN + 4] = 3;
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	b.d[HDR + 2 + UUID_LEN + 4] = 0;
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	m.e[1].tpm_version = 0;
 	buf_reset(&b);
-	ck_assert_int_eq(manifest_encode(&m, &b), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_encode(&m, &b), VERR_INVAL);
 	manifest_free(&m);
 	buf_free(&b);
 }
@@ -552,30 +552,30 @@ START_TEST(test_manifest_count)
 	/* A count over the cap is refused on the header alone. */
 	be32_put(hdr, MANIFEST_MAX_ENTRIES + 1);
 	be32_put(hdr + 4, 1);
-	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), VERR_FORMAT);
 	be32_put(hdr, 0xffffffffu);
-	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), VERR_FORMAT);
 	/* A count that the bytes do not back. */
 	be32_put(hdr, MANIFEST_MAX_ENTRIES);
-	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), VERR_FORMAT);
 	be32_put(hdr, 1);
-	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr, sizeof(hdr), &d), VERR_FORMAT);
 	/* The same in version 2. */
 	be32_put(hdr2, MANIFEST_V2_MAGIC);
 	be32_put(hdr2 + 8, 1);
 	be32_put(hdr2 + 4, MANIFEST_MAX_ENTRIES + 1);
-	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), VERR_FORMAT);
 	be32_put(hdr2 + 4, MANIFEST_MAX_ENTRIES);
-	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), VERR_FORMAT);
 	be32_put(hdr2 + 4, 1);
-	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(hdr2, sizeof(hdr2), &d), VERR_FORMAT);
 
 	m.count = MANIFEST_MAX_ENTRIES + 1;
 	m.e = NULL;
 	buf_init(&b, BUF_SIZE_MAX);
-	ck_assert_int_eq(manifest_encode(&m, &b), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_encode(&m, &b), VERR_INVAL);
 	m.count = 1;
-	ck_assert_int_eq(manifest_encode(&m, &b), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_encode(&m, &b), VERR_INVAL);
 
 	/* Exactly the cap round-trips (and the duplicate check copes). */
 	make_manifest(&m, MANIFEST_MAX_ENTRIES);
@@ -588,7 +588,7 @@ START_TEST(test_manifest_count)
 	/* The last entry duplicating the first is still found. */
 	memcpy(b.d + HDR + (size_t)(MANIFEST_MAX_ENTRIES - 1) * ENTRY_LEN + 2, b.d + HDR + 2,
 	       UUID_LEN);
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	manifest_free(&m);
 	buf_free(&b);
 }
@@ -630,9 +630,9 @@ START_TEST(test_manifest_v1)
 	}
 	manifest_free(&d);
 	/* One byte more or less is refused. */
-	ck_assert_int_eq(manifest_decode(b.d, b.len - 1, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len - 1, &d), VERR_FORMAT);
 	ck_assert_int_eq(buf_put_u8(&b, 0), 0);
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	manifest_free(&m);
 	buf_free(&b);
 }
@@ -662,9 +662,9 @@ START_TEST(test_manifest_v2_entry_len)
 	manifest_free(&d);
 	/* A length that claims more than there is, or less than the fields. */
 	be16_put(g.d + HDR, MANIFEST_V2_ENTRY_MIN + 6 + ENTRY_LEN);
-	ck_assert_int_eq(manifest_decode(g.d, g.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(g.d, g.len, &d), VERR_FORMAT);
 	be16_put(b.d + HDR, MANIFEST_V2_ENTRY_MIN - 1);
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	manifest_free(&m);
 	buf_free(&b);
 	buf_free(&g);
@@ -684,12 +684,12 @@ START_TEST(test_manifest_truncated)
 		t = malloc(len ? len : 1);
 		ck_assert_ptr_nonnull(t);
 		memcpy(t, b.d, len);
-		ck_assert_int_eq(manifest_decode(t, len, &d), BLOBFMT_E_FORMAT);
+		ck_assert_int_eq(manifest_decode(t, len, &d), VERR_FORMAT);
 		ck_assert_ptr_null(d.e);
 		free(t);
 	}
 	ck_assert_int_eq(buf_put_u8(&b, 0), 0);
-	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), BLOBFMT_E_FORMAT);
+	ck_assert_int_eq(manifest_decode(b.d, b.len, &d), VERR_FORMAT);
 	manifest_free(&m);
 	buf_free(&b);
 }
@@ -703,7 +703,7 @@ START_TEST(test_manifest_encode_no_room)
 	make_manifest(&m, 3);
 	buf_init(&b, 8 + 3 * ENTRY_LEN - 1);
 	ck_assert_int_eq(buf_put_u8(&b, 0xaa), 0);
-	ck_assert_int_eq(manifest_encode(&m, &b), BLOBFMT_E_NOMEM);
+	ck_assert_int_eq(manifest_encode(&m, &b), VERR_NOSPACE);
 	ck_assert_uint_eq(b.len, 1);
 	manifest_free(&m);
 	buf_free(&b);

@@ -46,15 +46,15 @@ START_TEST(test_reader_empty)
 
 	buf_init_reader(&b, seq10, 0);
 	s = snap(&b);
-	ck_assert_int_eq(buf_get_u8(&b, &u8), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_u16(&b, &u16), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_u32(&b, &u32), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_u64(&b, &u64), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_bytes(&b, out, 1), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_direct(&b, &p, 1), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_skip(&b, 1), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_peek_u16(&b, 0, &u16), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_peek_u32(&b, 0, &u32), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u8(&b, &u8), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u16(&b, &u16), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u32(&b, &u32), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u64(&b, &u64), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_bytes(&b, out, 1), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_direct(&b, &p, 1), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_skip(&b, 1), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u16(&b, 0, &u16), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u32(&b, 0, &u32), VERR_INCOMPLETE);
 	assert_same(&b, s);
 	/* Zero-length reads always succeed and move nothing. */
 	ck_assert_int_eq(buf_get_bytes(&b, out, 0), 0);
@@ -118,22 +118,22 @@ START_TEST(test_reader_one_short)
 
 	buf_init_reader(&b, seq10, 1);
 	s = snap(&b);
-	ck_assert_int_eq(buf_get_u16(&b, &u16), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u16(&b, &u16), VERR_INCOMPLETE);
 	assert_same(&b, s);
 	buf_init_reader(&b, seq10, 3);
 	s = snap(&b);
-	ck_assert_int_eq(buf_get_u32(&b, &u32), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u32(&b, &u32), VERR_INCOMPLETE);
 	assert_same(&b, s);
 	buf_init_reader(&b, seq10, 7);
 	s = snap(&b);
-	ck_assert_int_eq(buf_get_u64(&b, &u64), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u64(&b, &u64), VERR_INCOMPLETE);
 	assert_same(&b, s);
 	buf_init_reader(&b, seq10, 9);
 	s = snap(&b);
-	ck_assert_int_eq(buf_get_bytes(&b, out, 10), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_direct(&b, &p, 10), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_get_bytes(&b, out, 10), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_direct(&b, &p, 10), VERR_INCOMPLETE);
 	ck_assert_ptr_null(p);
-	ck_assert_int_eq(buf_skip(&b, 10), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_skip(&b, 10), VERR_INCOMPLETE);
 	assert_same(&b, s);
 }
 END_TEST
@@ -150,13 +150,13 @@ START_TEST(test_reader_size_max)
 	buf_init_reader(&b, seq10, 10);
 	ck_assert_int_eq(buf_skip(&b, 3), 0);
 	s = snap(&b);
-	ck_assert_int_eq(buf_skip(&b, SIZE_MAX), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_bytes(&b, out, SIZE_MAX), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_get_direct(&b, &p, SIZE_MAX), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_skip(&b, SIZE_MAX), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_bytes(&b, out, SIZE_MAX), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_get_direct(&b, &p, SIZE_MAX), VERR_INCOMPLETE);
 	ck_assert_ptr_null(p);
-	ck_assert_int_eq(buf_peek_u16(&b, SIZE_MAX, &u16), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_peek_u32(&b, SIZE_MAX, &u32), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_peek_u32(&b, SIZE_MAX - 3, &u32), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u16(&b, SIZE_MAX, &u16), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u32(&b, SIZE_MAX, &u32), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u32(&b, SIZE_MAX - 3, &u32), VERR_INCOMPLETE);
 	assert_same(&b, s);
 }
 END_TEST
@@ -172,12 +172,12 @@ START_TEST(test_peek)
 	/* at is relative to the cursor; 8 bytes remain. */
 	ck_assert_int_eq(buf_peek_u16(&b, 6, &u16), 0);
 	ck_assert_uint_eq(u16, 0x0809);
-	ck_assert_int_eq(buf_peek_u16(&b, 7, &u16), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u16(&b, 7, &u16), VERR_INCOMPLETE);
 	ck_assert_int_eq(buf_peek_u32(&b, 4, &u32), 0);
 	ck_assert_uint_eq(u32, 0x06070809);
-	ck_assert_int_eq(buf_peek_u32(&b, 5, &u32), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_peek_u32(&b, 8, &u32), BUF_E_INCOMPLETE);
-	ck_assert_int_eq(buf_peek_u16(&b, 9, &u16), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u32(&b, 5, &u32), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u32(&b, 8, &u32), VERR_INCOMPLETE);
+	ck_assert_int_eq(buf_peek_u16(&b, 9, &u16), VERR_INCOMPLETE);
 	ck_assert_uint_eq(b.off, 2);
 }
 END_TEST
@@ -190,12 +190,12 @@ START_TEST(test_reader_refuses_writes)
 
 	buf_init_reader(&b, seq10, 10);
 	s = snap(&b);
-	ck_assert_int_eq(buf_put_u8(&b, 1), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_u16(&b, 1), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_u32(&b, 1), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_u64(&b, 1), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_bytes(&b, seq10, 1), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_reserve(&b, 1, &p), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_put_u8(&b, 1), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_u16(&b, 1), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_u32(&b, 1), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_u64(&b, 1), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_bytes(&b, seq10, 1), VERR_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, 1, &p), VERR_NOSPACE);
 	ck_assert_ptr_null(p);
 	assert_same(&b, s);
 	buf_free(&b); /* must not free caller memory */
@@ -259,16 +259,16 @@ START_TEST(test_writer_limits)
 	ck_assert_int_eq(buf_put_u32(&b, 2), 0);
 	ck_assert_int_eq(buf_put_u16(&b, 3), 0);
 	s = snap(&b);
-	ck_assert_int_eq(buf_put_u16(&b, 4), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_u32(&b, 4), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_u64(&b, 4), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_bytes(&b, seq10, 2), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_put_u16(&b, 4), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_u32(&b, 4), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_u64(&b, 4), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_bytes(&b, seq10, 2), VERR_NOSPACE);
 	assert_same(&b, s);
 	ck_assert_int_eq(buf_put_u8(&b, 5), 0);
 	ck_assert_uint_eq(b.len, 15);
 	s = snap(&b);
-	ck_assert_int_eq(buf_put_u8(&b, 6), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_reserve(&b, 1, &p), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_put_u8(&b, 6), VERR_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, 1, &p), VERR_NOSPACE);
 	ck_assert_ptr_null(p);
 	assert_same(&b, s);
 	/* Zero-length writes at the limit are fine. */
@@ -310,9 +310,9 @@ START_TEST(test_reserve_size_max)
 	buf_init(&b, 64);
 	ck_assert_int_eq(buf_put_u32(&b, 7), 0);
 	s = snap(&b);
-	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX, &p), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX - 3, &p), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_put_bytes(&b, seq10, SIZE_MAX), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX, &p), VERR_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX - 3, &p), VERR_NOSPACE);
+	ck_assert_int_eq(buf_put_bytes(&b, seq10, SIZE_MAX), VERR_NOSPACE);
 	ck_assert_ptr_null(p);
 	assert_same(&b, s);
 	buf_free(&b);
@@ -321,8 +321,8 @@ START_TEST(test_reserve_size_max)
 	buf_init(&b, SIZE_MAX);
 	ck_assert_uint_eq(b.max, BUF_SIZE_MAX);
 	s = snap(&b);
-	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX, &p), BUF_E_NOSPACE);
-	ck_assert_int_eq(buf_reserve(&b, BUF_SIZE_MAX + 1, &p), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, SIZE_MAX, &p), VERR_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, BUF_SIZE_MAX + 1, &p), VERR_NOSPACE);
 	assert_same(&b, s);
 	buf_free(&b);
 }
@@ -343,13 +343,13 @@ START_TEST(test_growth)
 	ck_assert_uint_le(b.alloc, 1000);
 	for (i = 0; i < 1000; i++)
 		ck_assert_uint_eq(b.d[i], (uint8_t)i);
-	ck_assert_int_eq(buf_put_u8(&b, 0), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_put_u8(&b, 0), VERR_NOSPACE);
 	buf_free(&b);
 
 	buf_init(&b, 1000);
 	ck_assert_int_eq(buf_reserve(&b, 999, &p), 0);
 	ck_assert_ptr_eq(p, b.d);
-	ck_assert_int_eq(buf_reserve(&b, 2, &p), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_reserve(&b, 2, &p), VERR_NOSPACE);
 	ck_assert_int_eq(buf_reserve(&b, 1, &p), 0);
 	ck_assert_ptr_eq(p, b.d + 999);
 	buf_free(&b);
@@ -365,7 +365,7 @@ START_TEST(test_reset_and_read_back)
 	ck_assert_int_eq(buf_put_u32(&b, 0xdeadbeef), 0);
 	ck_assert_int_eq(buf_get_u32(&b, &v), 0);
 	ck_assert_uint_eq(v, 0xdeadbeef);
-	ck_assert_int_eq(buf_get_u32(&b, &v), BUF_E_INCOMPLETE);
+	ck_assert_int_eq(buf_get_u32(&b, &v), VERR_INCOMPLETE);
 	buf_reset(&b);
 	ck_assert_uint_eq(b.len, 0);
 	ck_assert_uint_eq(b.off, 0);
@@ -409,7 +409,7 @@ START_TEST(test_compact)
 
 	buf_init(&b, 10);
 	ck_assert_int_eq(buf_put_bytes(&b, seq10, 10), 0);
-	ck_assert_int_eq(buf_put_u8(&b, 0), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_put_u8(&b, 0), VERR_NOSPACE);
 	ck_assert_int_eq(buf_get_bytes(&b, out, 4), 0);
 	buf_compact(&b);
 	ck_assert_uint_eq(b.off, 0);
@@ -420,7 +420,7 @@ START_TEST(test_compact)
 		ck_assert_uint_eq(b.d[i], 0);
 	/* ...and the room is writable again, up to max exactly. */
 	ck_assert_int_eq(buf_put_u32(&b, 0x01020304), 0);
-	ck_assert_int_eq(buf_put_u8(&b, 0), BUF_E_NOSPACE);
+	ck_assert_int_eq(buf_put_u8(&b, 0), VERR_NOSPACE);
 	/* Nothing consumed: no change.  All consumed: empty. */
 	buf_compact(&b);
 	ck_assert_uint_eq(b.len, 10);

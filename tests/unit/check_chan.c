@@ -1,7 +1,7 @@
 /*
  * check_chan.c - util/chan over a real SEQPACKET socketpair: round trips
  * with and without a passed fd, the payload limit on both ends, and every
- * malformed packet a hostile peer can send (CHAN_E_PROTO, fds closed).
+ * malformed packet a hostile peer can send (VERR_PROTO, fds closed).
  */
 #include "unit.h"
 #include "util/buf.h"
@@ -125,15 +125,15 @@ START_TEST(test_max_payload)
 	/* One more is refused before anything is sent. */
 	errno = 0;
 	ck_assert_int_eq(chan_send(sv[0], CHAN_NV_DATA, big, CHAN_MAX_PAYLOAD + 1, NULL, 0, -1),
-			 CHAN_E_IO);
+			 VERR_SYSTEM);
 	ck_assert_int_eq(errno, EMSGSIZE);
 	ck_assert_int_eq(chan_send(sv[0], CHAN_NV_DATA, big, 1, big, CHAN_MAX_PAYLOAD, -1),
-			 CHAN_E_IO);
+			 VERR_SYSTEM);
 	ck_assert_int_eq(chan_send(sv[0], CHAN_NV_DATA, big, SIZE_MAX, big, SIZE_MAX, -1),
-			 CHAN_E_IO);
-	ck_assert_int_eq(chan_send(sv[0], CHAN_NV_DATA, big, 1, big, SIZE_MAX, -1), CHAN_E_IO);
+			 VERR_SYSTEM);
+	ck_assert_int_eq(chan_send(sv[0], CHAN_NV_DATA, big, 1, big, SIZE_MAX, -1), VERR_SYSTEM);
 	ck_assert_int_eq(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_AGAIN);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_AGAIN);
 }
 END_TEST
 
@@ -149,11 +149,11 @@ START_TEST(test_oversized_raw)
 	be32_put(pkt, CHAN_NV_STORE);
 	be32_put(pkt + 4, CHAN_MAX_PAYLOAD + 1);
 	raw_send(pkt, n, NULL, 0);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	/* And one byte more than the receive buffer: truncated. */
 	be32_put(pkt + 4, CHAN_MAX_PAYLOAD + 2);
 	raw_send(pkt, n + 1, NULL, 0);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 }
 END_TEST
 
@@ -165,13 +165,13 @@ START_TEST(test_len_mismatch)
 	be32_put(pkt, CHAN_TPM_CMD);
 	be32_put(pkt + 4, 5); /* says 5, carries 4 */
 	raw_send(pkt, sizeof(pkt), NULL, 0);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	be32_put(pkt + 4, 3); /* says 3, carries 4 */
 	raw_send(pkt, sizeof(pkt), NULL, 0);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	be32_put(pkt + 4, 0xffffffffu);
 	raw_send(pkt, sizeof(pkt), NULL, 0);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	/* The channel still works after a rejected packet. */
 	be32_put(pkt + 4, 4);
 	raw_send(pkt, sizeof(pkt), NULL, 0);
@@ -187,7 +187,7 @@ START_TEST(test_short_packet)
 
 	for (size_t n = 1; n < CHAN_HDR_SIZE; n++) {
 		raw_send(pkt, n, NULL, 0);
-		ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+		ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	}
 }
 END_TEST
@@ -202,7 +202,7 @@ START_TEST(test_short_packet_with_fd)
 	ck_assert_int_eq(pipe(p), 0);
 	raw_send(pkt, sizeof(pkt), &p[1], 1);
 	close(p[1]);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	/* The passed write end was closed: the pipe reads EOF. */
 	ck_assert_int_eq(read(p[0], &c, 1), 0);
 	close(p[0]);
@@ -226,7 +226,7 @@ START_TEST(test_two_fds)
 	/* Our copies go, so only the ones in flight keep the pipes open. */
 	close(p1[1]);
 	close(p2[1]);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_PROTO);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_PROTO);
 	ck_assert_int_eq(read(p1[0], &c, 1), 0);
 	ck_assert_int_eq(read(p2[0], &c, 1), 0);
 	close(p1[0]);
@@ -244,8 +244,8 @@ START_TEST(test_eof)
 	/* Queued packets are still delivered, then EOF. */
 	ck_assert_int_eq(chan_recv(&rc, &m), 0);
 	ck_assert_uint_eq(m.type, CHAN_READY);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_EOF);
-	ck_assert_int_eq(chan_recv(&rc, &m), CHAN_E_EOF);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_EOF);
+	ck_assert_int_eq(chan_recv(&rc, &m), VERR_EOF);
 }
 END_TEST
 
@@ -254,7 +254,7 @@ START_TEST(test_send_to_closed)
 	close(sv[1]);
 	rc.fd = -1;
 	/* MSG_NOSIGNAL: an error, not SIGPIPE. */
-	ck_assert_int_eq(chan_send(sv[0], CHAN_STOP, NULL, 0, NULL, 0, -1), CHAN_E_IO);
+	ck_assert_int_eq(chan_send(sv[0], CHAN_STOP, NULL, 0, NULL, 0, -1), VERR_SYSTEM);
 	ck_assert_int_eq(errno, EPIPE);
 }
 END_TEST

@@ -444,7 +444,7 @@ count_fds(void)
  * F1 (fixed).  Fuzz inputs: tests/fuzz/regress/chan/F1-empty-packet-with-fd
  * (hex 0104200000: a running vtpmd sends a 0-byte packet with an fd) and
  * tests/fuzz/regress/ctl/F1-empty-packet-with-fd (hex 1409fb, the same on
- * the vtpmctl socket).  chan_recv returns CHAN_E_EOF for recvmsg() == 0
+ * the vtpmctl socket).  chan_recv returns VERR_EOF for recvmsg() == 0
  * before looking at the control data, so the fd is never closed, and a
  * vtpmd that is alive is taken for one that exited (channel "closed",
  * process not killed).
@@ -484,10 +484,10 @@ START_TEST(test_f1_chan_empty_packet_with_fd)
 	r = chan_recv(&c, &msg);
 	ck_assert_msg(count_fds() == before,
 		      "F1: chan_recv leaked the fd that came with an empty packet");
-	ck_assert_msg(r == CHAN_E_PROTO,
-		      "F1: an empty packet from a live peer gave %d (CHAN_E_EOF is %d), "
-		      "not CHAN_E_PROTO",
-		      r, CHAN_E_EOF);
+	ck_assert_msg(r == VERR_PROTO,
+		      "F1: an empty packet from a live peer gave %d (VERR_EOF is %d), "
+		      "not VERR_PROTO",
+		      r, VERR_EOF);
 	chan_close(&c);
 	close(sv[0]);
 }

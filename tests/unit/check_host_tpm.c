@@ -135,15 +135,15 @@ START_TEST(test_wrong_size)
 
 	ck_assert_int_eq(host_tpm_parse(spec, &h, err, sizeof(err)), 0);
 	write_key(31, 0600);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, &created, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, &created, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("must hold exactly 32 bytes (has 31)");
 	assert_err_has(keypath);
 	ck_assert_int_eq(created, 0);
 	write_key(33, 0600);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, &created, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, &created, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("(has 33)");
 	write_key(0, 0600);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, &created, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, &created, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("(has 0)");
 	/* Never overwritten: still the empty file. */
 	{
@@ -162,11 +162,11 @@ START_TEST(test_mode_refused)
 
 	ck_assert_int_eq(host_tpm_parse(spec, &h, err, sizeof(err)), 0);
 	write_key(32, 0644);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("is readable by group or others (mode 644); chmod 600 it");
 	assert_err_has(keypath);
 	write_key(32, 0640);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("(mode 640)");
 	write_key(32, 0400);
 	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), 0);
@@ -183,13 +183,13 @@ START_TEST(test_not_a_file)
 	/* A symlink, even to a good key, is refused and not replaced. */
 	unit_path(target, sizeof(target), tmp, "real.key");
 	ck_assert_int_eq(symlink(target, keypath), 0);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("symbolic link");
 	ck_assert_int_eq(access(target, F_OK), -1); /* nothing created through it */
 	ck_assert_int_eq(unlink(keypath), 0);
 
 	ck_assert_int_eq(mkdir(keypath, 0700), 0);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("not a regular file");
 	ck_assert_int_eq(rmdir(keypath), 0);
 
@@ -197,7 +197,7 @@ START_TEST(test_not_a_file)
 	unit_path(target, sizeof(target), tmp, "no/such/dir/key");
 	ck_assert_int_eq(snprintf(spec, sizeof(spec), "keyfile:%s", target) > 0, 1);
 	ck_assert_int_eq(host_tpm_parse(spec, &h, err, sizeof(err)), 0);
-	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), -1);
+	ck_assert_int_eq(host_tpm_master_key(&h, k, NULL, err, sizeof(err)), VERR_NOENT);
 	assert_err_has("cannot create key file");
 }
 END_TEST

@@ -116,7 +116,8 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], UNIT_FAULT_CHILD_ARG) == 0)
 		return store_fault_child(argc, argv);
 
-	sr = srunner_create(buf_suite());
+	sr = srunner_create(err_suite());
+	srunner_add_suite(sr, buf_suite());
 	srunner_add_suite(sr, strfmt_suite());
 	srunner_add_suite(sr, tpm_frame_suite());
 	srunner_add_suite(sr, ctrl_proto_suite());

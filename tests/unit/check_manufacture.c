@@ -97,36 +97,36 @@ START_TEST(test_parse_createprimary)
 	EVP_PKEY_free(got);
 	got = NULL;
 	/* Parsed as the RSA EK, it does not match. */
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_RSA2048, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_RSA2048, r.d, r.len, &h, &got), VERR_FORMAT);
 	/* Every truncation. */
 	for (size_t n = 0; n < r.len; n++)
-		ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, n, &h, &got), MF_E_FORMAT);
+		ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, n, &h, &got), VERR_FORMAT);
 	/* Any template field changed. */
 	bad = t;
 	bad.publicArea.objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
 	response(&bad, &r);
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), VERR_FORMAT);
 	bad = t;
 	bad.publicArea.authPolicy.buffer[5] ^= 1;
 	response(&bad, &r);
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), VERR_FORMAT);
 	bad = t;
 	bad.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P384;
 	response(&bad, &r);
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), VERR_FORMAT);
 	bad = t;
 	bad.publicArea.parameters.eccDetail.symmetric.keyBits.aes = 256;
 	response(&bad, &r);
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), VERR_FORMAT);
 	/* A point off the curve. */
 	bad = t;
 	bad.publicArea.unique.ecc.y.buffer[31] ^= 1;
 	response(&bad, &r);
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), VERR_FORMAT);
 	/* A TPM error code. */
 	response(&t, &r);
 	be32_put(r.d + 6, 0x9a2);
-	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_createprimary(MF_EK_ECCP256, r.d, r.len, &h, &got), VERR_FORMAT);
 	ck_assert_ptr_null(got);
 	EVP_PKEY_free(k);
 	buf_free(&r);
@@ -163,12 +163,12 @@ START_TEST(test_pubek12)
 	EVP_PKEY_free(got);
 	got = NULL;
 	nonce[0] ^= 1; /* another anti-replay nonce: the checksum fails */
-	ck_assert_int_eq(mf_parse_pubek12(r.d, r.len, nonce, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_pubek12(r.d, r.len, nonce, &got), VERR_FORMAT);
 	nonce[0] ^= 1;
 	for (size_t i = 0; i < r.len; i++)
-		ck_assert_int_eq(mf_parse_pubek12(r.d, i, nonce, &got), MF_E_FORMAT);
+		ck_assert_int_eq(mf_parse_pubek12(r.d, i, nonce, &got), VERR_FORMAT);
 	r.d[r.len - 1] ^= 1;
-	ck_assert_int_eq(mf_parse_pubek12(r.d, r.len, nonce, &got), MF_E_FORMAT);
+	ck_assert_int_eq(mf_parse_pubek12(r.d, r.len, nonce, &got), VERR_FORMAT);
 	ck_assert_ptr_null(got);
 	EVP_MD_CTX_free(ctx);
 	BN_free(bn);

@@ -61,7 +61,7 @@ refused(const uint8_t *f, size_t len, const char *msg, const char *what)
 
 	err[0] = '\0';
 	r = master_sealed_parse(f, len, &m, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_FORMAT, "%s: parse returned %d (%s), want HOST_E_FORMAT", what,
+	ck_assert_msg(r == VERR_FORMAT, "%s: parse returned %d (%s), want VERR_FORMAT", what,
 		      r, err);
 	ck_assert_msg(strstr(err, msg) != NULL, "%s: reason \"%s\", want \"%s\"", what, err, msg);
 }
@@ -217,14 +217,14 @@ START_TEST(t_mac)
 	uint8_t c[HDR + 100 + MAC];
 
 	build(&m, &f);
-	ck_assert_int_eq(master_sealed_verify(f.d, f.len, key2, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(master_sealed_verify(f.d, f.len, key2, err, sizeof(err)), VERR_AUTH);
 	ck_assert_ptr_nonnull(strstr(err, "header authentication failed"));
 	for (size_t i = 0; i < f.len; i++) {
 		memcpy(c, f.d, f.len);
 		c[i] ^= (uint8_t)(1u << (i % 8));
 		err[0] = '\0';
 		ck_assert_msg(master_sealed_verify(c, f.len, key1, err, sizeof(err)) ==
-				      HOST_E_FORMAT,
+				      VERR_AUTH,
 			      "byte %zu flipped: verified", i);
 		ck_assert_ptr_nonnull(strstr(err, "header authentication failed"));
 	}
@@ -233,10 +233,11 @@ START_TEST(t_mac)
 	memcpy(c, f.d, f.len);
 	c[19] ^= 1;
 	ck_assert_int_eq(master_sealed_parse(c, f.len, &p, err, sizeof(err)), 0);
-	ck_assert_int_eq(master_sealed_verify(c, f.len, key1, err, sizeof(err)), HOST_E_FORMAT);
-	ck_assert_int_eq(master_sealed_verify(NULL, 0, key1, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(master_sealed_verify(c, f.len, key1, err, sizeof(err)), VERR_AUTH);
+	/* Too short to hold a MAC: not this file at all. */
+	ck_assert_int_eq(master_sealed_verify(NULL, 0, key1, err, sizeof(err)), VERR_FORMAT);
 	ck_assert_int_eq(master_sealed_verify(c, HDR + MAC - 1, key1, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	buf_free(&f);
 }
 END_TEST
@@ -249,25 +250,25 @@ START_TEST(t_put_refuses)
 	buf_init(&out, MASTER_SEALED_FILE_MAX);
 	ck_assert(buf_put_bytes(&out, "x", 1) == 0);
 	m = sample(3, 10);
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	m = sample(0, 10);
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	m = sample(2, 10);
 	m.flags = 2;
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	m = sample(2, 10);
 	m.pcr_mask = 1u << 24;
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	m = sample(2, 0);
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	m = sample(2, 10);
 	m.blob = NULL;
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	m = sample(2, MASTER_SEALED_BLOB_MAX + 1);
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_INVAL);
 	/* Does not fit what is left of out: nothing written. */
 	m = sample(2, MASTER_SEALED_BLOB_MAX);
-	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(master_sealed_put(&m, key1, &out, err, sizeof(err)), VERR_NOSPACE);
 	ck_assert_uint_eq(out.len, 1);
 	buf_free(&out);
 }

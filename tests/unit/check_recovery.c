@@ -43,11 +43,11 @@ roundtrip(EVP_PKEY *k)
 	ck_assert_int_eq(pkey_fingerprint(k, fp), 0);
 	ck_assert_int_eq(pkey_fingerprint(ec2, ofp), 0);
 	ck_assert_int_eq(recovery_check(f.d, f.len, master, fp), 0);
-	ck_assert_int_eq(recovery_check(f.d, f.len, master, ofp), REC_E_OTHERKEY);
+	ck_assert_int_eq(recovery_check(f.d, f.len, master, ofp), VERR_OTHERKEY);
 	memset(out, 0, sizeof(out));
 	ck_assert_int_eq(recovery_unwrap(k, f.d, f.len, out), 0);
 	ck_assert_mem_eq(out, master, 32);
-	ck_assert_int_eq(recovery_unwrap(ec2, f.d, f.len, out), REC_E_OTHERKEY);
+	ck_assert_int_eq(recovery_unwrap(ec2, f.d, f.len, out), VERR_OTHERKEY);
 	copy = malloc(f.len);
 	ck_assert_ptr_nonnull(copy);
 	/* Every byte of a P-384 file; every 5th of an RSA one (an RSA
@@ -59,7 +59,7 @@ roundtrip(EVP_PKEY *k)
 		ck_assert_msg(recovery_check(copy, f.len, master, fp) != 0, "check: byte %zu", i);
 	}
 	for (size_t n = 0; n < f.len; n++)
-		ck_assert_int_eq(recovery_unwrap(k, f.d, n, out), REC_E_FORMAT);
+		ck_assert_int_eq(recovery_unwrap(k, f.d, n, out), VERR_FORMAT);
 	free(copy);
 	buf_free(&f);
 }
@@ -83,10 +83,10 @@ START_TEST(test_weak_keys_refused)
 	struct buf f;
 
 	buf_init(&f, RECOVERY_FILE_MAX);
-	ck_assert_int_eq(recovery_key_ok(r2), REC_E_KEY);
-	ck_assert_int_eq(recovery_key_ok(p256), REC_E_KEY);
-	ck_assert_int_eq(recovery_wrap(r2, master, &f), REC_E_KEY);
-	ck_assert_int_eq(recovery_wrap(p256, master, &f), REC_E_KEY);
+	ck_assert_int_eq(recovery_key_ok(r2), VERR_BADKEY);
+	ck_assert_int_eq(recovery_key_ok(p256), VERR_BADKEY);
+	ck_assert_int_eq(recovery_wrap(r2, master, &f), VERR_BADKEY);
+	ck_assert_int_eq(recovery_wrap(p256, master, &f), VERR_BADKEY);
 	ck_assert_uint_eq(f.len, 0);
 	EVP_PKEY_free(r2);
 	EVP_PKEY_free(p256);

@@ -123,7 +123,7 @@ START_TEST(test_lock)
 	open_store(master1);
 	/* flock locks belong to the open file description, so a second
 	 * open in this same process conflicts like another daemon would. */
-	ck_assert_int_eq(store_open(&st2, state, master1, err, sizeof(err)), STORE_E_LOCKED);
+	ck_assert_int_eq(store_open(&st2, state, master1, err, sizeof(err)), VERR_LOCKED);
 	assert_err_has("is in use by another vtpm_managerd");
 	assert_err_has(state);
 	ck_assert_int_eq(st2.dirfd, -1);
@@ -140,7 +140,7 @@ START_TEST(test_unsafe_dir)
 
 	ck_assert_int_eq(mkdir(state, 0700), 0);
 	ck_assert_int_eq(chmod(state, 0777), 0);
-	ck_assert_int_eq(store_open(&st, state, master1, err, sizeof(err)), STORE_E_INVAL);
+	ck_assert_int_eq(store_open(&st, state, master1, err, sizeof(err)), VERR_INVAL);
 	assert_err_has("not writable by group or others");
 	ck_assert_int_eq(chmod(state, 0750), 0);
 	open_store(master1);
@@ -149,7 +149,7 @@ START_TEST(test_unsafe_dir)
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';
-	ck_assert_int_eq(store_open(&st, longpath, master1, err, sizeof(err)), STORE_E_INVAL);
+	ck_assert_int_eq(store_open(&st, longpath, master1, err, sizeof(err)), VERR_INVAL);
 }
 END_TEST
 
@@ -205,11 +205,11 @@ START_TEST(test_blob_rollback)
 	ck_assert_int_eq(store_vtpm_create(&st, uuid_a), 0);
 	save(uuid_a, "permall", 5, old_data, sizeof(old_data));
 	buf_init(&out, SEAL_CT_MAX);
-	ck_assert_int_eq(load(uuid_a, "permall", 6, &out, &gen), STORE_E_ROLLBACK);
+	ck_assert_int_eq(load(uuid_a, "permall", 6, &out, &gen), VERR_ROLLBACK);
 	ck_assert_uint_eq(out.len, 0);
 	ck_assert_uint_eq(gen, 77);
 	assert_err_has("generation 5");
-	ck_assert_int_eq(load(uuid_a, "permall", UINT64_MAX, &out, &gen), STORE_E_ROLLBACK);
+	ck_assert_int_eq(load(uuid_a, "permall", UINT64_MAX, &out, &gen), VERR_ROLLBACK);
 	ck_assert_int_eq(load(uuid_a, "permall", 5, &out, &gen), 0);
 	ck_assert_uint_eq(gen, 5);
 	buf_free(&out);
@@ -247,7 +247,7 @@ START_TEST(test_blob_tampered)
 	buf_init(&out, SEAL_CT_MAX);
 
 	poke_file(p, -20, 0x01); /* inside the ciphertext */
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has(p);
 	assert_err_has("failed authentication (tampered, or sealed under another master key)");
 	ck_assert_uint_eq(out.len, 0);
@@ -257,14 +257,14 @@ START_TEST(test_blob_tampered)
 
 	/* Truncation is "malformed". */
 	ck_assert_int_eq(truncate(p, 40), 0);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has(p);
 	assert_err_has("malformed");
 	ck_assert_int_eq(truncate(p, 0), 0);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	/* Larger than any sealed file. */
 	ck_assert_int_eq(truncate(p, SEAL_FILE_MAX + 1), 0);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has(p);
 	ck_assert_uint_eq(out.len, 0);
 	buf_free(&out);
@@ -284,11 +284,11 @@ START_TEST(test_blob_not_regular)
 	buf_init(&out, SEAL_CT_MAX);
 	/* permall -> savestate: a symlink is refused, not followed. */
 	ck_assert_int_eq(symlink("savestate", p), 0);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has("symbolic link");
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has("not a regular file");
 	buf_free(&out);
 }
@@ -302,14 +302,14 @@ START_TEST(test_blob_absent)
 	open_store(master1);
 	buf_init(&out, SEAL_CT_MAX);
 	/* No directory for the vTPM. */
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_NOENT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_NOENT);
 	ck_assert_int_eq(store_blob_save(&st, uuid_a, "permall", 1, old_data, 4, err,
-					 sizeof(err)), STORE_E_NOENT);
+					 sizeof(err)), VERR_NOENT);
 	/* A directory but no such blob. */
 	ck_assert_int_eq(store_vtpm_create(&st, uuid_a), 0);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_NOENT);
-	ck_assert_int_eq(store_blob_delete(&st, uuid_a, "permall"), STORE_E_NOENT);
-	ck_assert_int_eq(store_blob_delete(&st, uuid_b, "permall"), STORE_E_NOENT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_NOENT);
+	ck_assert_int_eq(store_blob_delete(&st, uuid_a, "permall"), VERR_NOENT);
+	ck_assert_int_eq(store_blob_delete(&st, uuid_b, "permall"), VERR_NOENT);
 	buf_free(&out);
 }
 END_TEST
@@ -347,14 +347,14 @@ START_TEST(test_blob_moved)
 	vtpm_path(pa, sizeof(pa), uuid_a, "permall");
 	vtpm_path(pb, sizeof(pb), uuid_b, "permall");
 	copy_file(pa, pb);
-	ck_assert_int_eq(load(uuid_b, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_b, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has(pb);
 	assert_err_has("another vTPM");
 	ck_assert_uint_eq(out.len, 0);
 	/* A's permall renamed to A's savestate. */
 	vtpm_path(pa2, sizeof(pa2), uuid_a, "savestate");
 	copy_file(pa, pa2);
-	ck_assert_int_eq(load(uuid_a, "savestate", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "savestate", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has(pa2);
 	/* The original still opens. */
 	ck_assert_int_eq(load(uuid_a, "permall", 9, &out, &gen), 0);
@@ -376,7 +376,7 @@ START_TEST(test_other_master)
 	master2[0] ^= 1;
 	open_store(master2);
 	buf_init(&out, SEAL_CT_MAX);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_CORRUPT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_CORRUPT);
 	assert_err_has("failed authentication");
 	buf_free(&out);
 }
@@ -393,14 +393,14 @@ START_TEST(test_bad_names)
 	ck_assert_int_eq(store_vtpm_create(&st, uuid_a), 0);
 	buf_init(&out, SEAL_CT_MAX);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(load(uuid_a, bad[i], 0, &out, &gen), STORE_E_INVAL);
+		ck_assert_int_eq(load(uuid_a, bad[i], 0, &out, &gen), VERR_INVAL);
 		/* The untrusted name is not echoed into the message. */
 		ck_assert_ptr_null(strstr(err, "../"));
 		ck_assert_int_eq(store_blob_save(&st, uuid_a, bad[i], 1, old_data, 4, err,
-						 sizeof(err)), STORE_E_INVAL);
-		ck_assert_int_eq(store_blob_delete(&st, uuid_a, bad[i]), STORE_E_INVAL);
+						 sizeof(err)), VERR_INVAL);
+		ck_assert_int_eq(store_blob_delete(&st, uuid_a, bad[i]), VERR_INVAL);
 	}
-	ck_assert_int_eq(load(uuid_a, NULL, 0, &out, &gen), STORE_E_INVAL);
+	ck_assert_int_eq(load(uuid_a, NULL, 0, &out, &gen), VERR_INVAL);
 	buf_free(&out);
 }
 END_TEST
@@ -415,7 +415,7 @@ START_TEST(test_too_large)
 	open_store(master1);
 	ck_assert_int_eq(store_vtpm_create(&st, uuid_a), 0);
 	ck_assert_int_eq(store_blob_save(&st, uuid_a, "permall", 1, big, SEAL_CT_MAX + 1, err,
-					 sizeof(err)), STORE_E_INVAL);
+					 sizeof(err)), VERR_INVAL);
 	save(uuid_a, "permall", 1, big, SEAL_CT_MAX);
 	buf_init(&out, SEAL_CT_MAX);
 	ck_assert_int_eq(load(uuid_a, "permall", 1, &out, &gen), 0);
@@ -423,7 +423,7 @@ START_TEST(test_too_large)
 	buf_free(&out);
 	/* A caller buffer too small for the blob. */
 	buf_init(&out, 16);
-	ck_assert_int_eq(load(uuid_a, "permall", 1, &out, &gen), STORE_E_IO);
+	ck_assert_int_eq(load(uuid_a, "permall", 1, &out, &gen), VERR_IO);
 	ck_assert_uint_eq(out.len, 0);
 	buf_free(&out);
 	free(big);
@@ -440,9 +440,9 @@ START_TEST(test_blob_delete)
 	save(uuid_a, "permall", 1, old_data, sizeof(old_data));
 	save(uuid_a, "savestate", 1, old_data, sizeof(old_data));
 	ck_assert_int_eq(store_blob_delete(&st, uuid_a, "savestate"), 0);
-	ck_assert_int_eq(store_blob_delete(&st, uuid_a, "savestate"), STORE_E_NOENT);
+	ck_assert_int_eq(store_blob_delete(&st, uuid_a, "savestate"), VERR_NOENT);
 	buf_init(&out, SEAL_CT_MAX);
-	ck_assert_int_eq(load(uuid_a, "savestate", 0, &out, &gen), STORE_E_NOENT);
+	ck_assert_int_eq(load(uuid_a, "savestate", 0, &out, &gen), VERR_NOENT);
 	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), 0);
 	buf_free(&out);
 }
@@ -473,9 +473,9 @@ START_TEST(test_vtpm_delete)
 	vtpm_path(p, sizeof(p), uuid_a, NULL);
 	ck_assert_int_eq(lstat(p, &sb), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_int_eq(store_vtpm_delete(&st, uuid_a), STORE_E_NOENT);
+	ck_assert_int_eq(store_vtpm_delete(&st, uuid_a), VERR_NOENT);
 	buf_init(&out, SEAL_CT_MAX);
-	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), STORE_E_NOENT);
+	ck_assert_int_eq(load(uuid_a, "permall", 0, &out, &gen), VERR_NOENT);
 	/* B is untouched. */
 	ck_assert_int_eq(load(uuid_b, "permall", 1, &out, &gen), 0);
 	ck_assert_mem_eq(out.d, new_data, sizeof(new_data));
@@ -495,10 +495,10 @@ START_TEST(test_vtpm_dir_symlink)
 	vtpm_path(p, sizeof(p), uuid_a, NULL);
 	ck_assert_int_eq(symlink(target, p), 0);
 	/* The vTPM directory must be a real directory, never followed. */
-	ck_assert_int_eq(store_vtpm_create(&st, uuid_a), STORE_E_IO);
+	ck_assert_int_eq(store_vtpm_create(&st, uuid_a), VERR_IO);
 	ck_assert_int_eq(store_blob_save(&st, uuid_a, "permall", 1, old_data, 4, err,
-					 sizeof(err)), STORE_E_IO);
-	ck_assert_int_eq(store_vtpm_delete(&st, uuid_a), STORE_E_IO);
+					 sizeof(err)), VERR_IO);
+	ck_assert_int_eq(store_vtpm_delete(&st, uuid_a), VERR_IO);
 	unit_path(p, sizeof(p), target, "permall");
 	ck_assert_int_eq(access(p, F_OK), -1);
 }
@@ -553,7 +553,7 @@ START_TEST(test_manifest)
 	/* A manifest that cannot be encoded is refused, the old one kept. */
 	m.e[1].instance = 1;
 	m.seq = 8;
-	ck_assert_int_eq(store_manifest_save(&st, &m, err, sizeof(err)), STORE_E_INVAL);
+	ck_assert_int_eq(store_manifest_save(&st, &m, err, sizeof(err)), VERR_INVAL);
 	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), 0);
 	ck_assert_uint_eq(l.seq, 7);
 	manifest_free(&l);
@@ -561,12 +561,12 @@ START_TEST(test_manifest)
 
 	unit_path(p, sizeof(p), state, "manifest");
 	poke_file(p, 43, 0x01); /* the sequence number's last byte */
-	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), STORE_E_CORRUPT);
+	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), VERR_CORRUPT);
 	assert_err_has(p);
 	assert_err_has("failed authentication");
 	poke_file(p, 43, 0x01);
 	poke_file(p, 10, 0x03); /* kind: 2 -> 1, a blob */
-	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), STORE_E_CORRUPT);
+	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), VERR_CORRUPT);
 	assert_err_has(p);
 	ck_assert_ptr_null(l.e);
 }
@@ -585,7 +585,7 @@ START_TEST(test_manifest_other_master)
 	store_close(&st);
 	memset(master2, 0x99, sizeof(master2));
 	open_store(master2);
-	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), STORE_E_CORRUPT);
+	ck_assert_int_eq(store_manifest_load(&st, &l, err, sizeof(err)), VERR_CORRUPT);
 	assert_err_has("failed authentication");
 }
 END_TEST
@@ -628,7 +628,7 @@ store_fault_child(int argc, char **argv)
 			return FX_MANIFEST;
 		r = store_manifest_save(&s, &m, e, sizeof(e));
 		manifest_free(&m);
-		if (r != STORE_E_IO)
+		if (r != VERR_IO)
 			return FX_SAVE_SUCCEEDED;
 		if (store_manifest_load(&s, &l, e, sizeof(e)) != 0)
 			return FX_LOAD_FAILED;
@@ -639,7 +639,7 @@ store_fault_child(int argc, char **argv)
 	}
 
 	if (store_blob_save(&s, uuid_a, "permall", 2, new_data, sizeof(new_data), e,
-			    sizeof(e)) != STORE_E_IO)
+			    sizeof(e)) != VERR_IO)
 		return FX_SAVE_SUCCEEDED;
 	buf_init(&out, SEAL_CT_MAX);
 	if (store_blob_load(&s, uuid_a, "permall", 1, &out, &gen, e, sizeof(e)) != 0) {

@@ -79,10 +79,10 @@ encrypted(size_t keylen)
 	buf_reset(&out);
 	memcpy(wrong, key32, 32);
 	wrong[0] ^= 1;
-	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, wrong, keylen, &out, NULL), SWTPM_E_AUTH);
-	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, NULL, 0, &out, NULL), SWTPM_E_NEEDKEY);
+	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, wrong, keylen, &out, NULL), VERR_AUTH);
+	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, NULL, 0, &out, NULL), VERR_NOKEY);
 	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, keylen == 32 ? 16 : 32, &out, NULL),
-			 SWTPM_E_KEYLEN);
+			 VERR_BADKEY);
 	ck_assert_uint_eq(out.len, 0);
 	copy = malloc(f.len);
 	ck_assert_ptr_nonnull(copy);
@@ -156,16 +156,16 @@ START_TEST(test_bad_padding)
 	memset(pt, 0x41, sizeof(pt));
 	pt[31] = 0; /* a pad length of 0 */
 	raw_encrypted(pt, 32, &f);
-	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, 32, &out, NULL), SWTPM_E_PAD);
+	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, 32, &out, NULL), VERR_FORMAT);
 	buf_reset(&f);
 	pt[31] = 33; /* longer than the key */
 	raw_encrypted(pt, 32, &f);
-	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, 32, &out, NULL), SWTPM_E_PAD);
+	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, 32, &out, NULL), VERR_FORMAT);
 	buf_reset(&f);
 	pt[31] = 3; /* pad bytes that differ */
 	pt[30] = 3;
 	raw_encrypted(pt, 32, &f);
-	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, 32, &out, NULL), SWTPM_E_PAD);
+	ck_assert_int_eq(swtpm_state_decode(f.d, f.len, key32, 32, &out, NULL), VERR_FORMAT);
 	buf_reset(&f);
 	pt[29] = 3; /* now right: 29 bytes of data */
 	raw_encrypted(pt, 32, &f);
@@ -188,30 +188,30 @@ START_TEST(test_bad_headers)
 	ck_assert_uint_eq(f.len, 32);
 	memcpy(c, f.d, 32);
 	c[0] = 1; /* version 1 */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	memcpy(c, f.d, 32);
 	c[1] = 3; /* needs a newer reader */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	memcpy(c, f.d, 32);
 	c[3] = 12; /* hdrsize */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	memcpy(c, f.d, 32);
 	c[9] = 33; /* totlen */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	memcpy(c, f.d, 32);
 	c[5] = 0x04; /* migration data flag */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	memcpy(c, f.d, 32);
 	c[11] = 4; /* tag 4: migration data */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	memcpy(c, f.d, 32);
 	c[15] = 17; /* TLV length past the end */
-	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 32, NULL, 0, &out, NULL), VERR_FORMAT);
 	/* A repeated DATA tag. */
 	memcpy(c, f.d, 10);
 	memcpy(c + 10, "\x00\x01\x00\x00\x00\x01" "a" "\x00\x01\x00\x00\x00\x01" "b", 14);
 	be32_put(c + 6, 24);
-	ck_assert_int_eq(swtpm_state_decode(c, 24, NULL, 0, &out, NULL), SWTPM_E_FORMAT);
+	ck_assert_int_eq(swtpm_state_decode(c, 24, NULL, 0, &out, NULL), VERR_FORMAT);
 	ck_assert_uint_eq(out.len, 0);
 	buf_free(&f);
 	buf_free(&out);
@@ -237,12 +237,12 @@ START_TEST(test_key_files)
 	ck_assert_uint_eq(kl, 32);
 	ck_assert_int_eq(swtpm_key_parse(key32, 16, SWTPM_KEY_BINARY, key, &kl), 0);
 	ck_assert_uint_eq(kl, 16);
-	ck_assert_int_eq(swtpm_key_parse(key32, 20, SWTPM_KEY_AUTO, key, &kl), SWTPM_E_KEYFILE);
+	ck_assert_int_eq(swtpm_key_parse(key32, 20, SWTPM_KEY_AUTO, key, &kl), VERR_FORMAT);
 	ck_assert_int_eq(swtpm_key_parse((const uint8_t *)"0102xx", 6, SWTPM_KEY_HEX, key, &kl),
-			 SWTPM_E_KEYFILE);
+			 VERR_FORMAT);
 	ck_assert_int_eq(swtpm_key_parse((const uint8_t *)"01020304 junk", 13, SWTPM_KEY_HEX, key,
-					 &kl), SWTPM_E_KEYFILE);
-	ck_assert_int_eq(swtpm_key_parse(key32, 0, SWTPM_KEY_AUTO, key, &kl), SWTPM_E_KEYFILE);
+					 &kl), VERR_FORMAT);
+	ck_assert_int_eq(swtpm_key_parse(key32, 0, SWTPM_KEY_AUTO, key, &kl), VERR_FORMAT);
 }
 END_TEST
 
@@ -259,7 +259,7 @@ START_TEST(test_passphrase)
 	ck_assert_mem_eq(key, want, 32);
 	ck_assert_int_eq(swtpm_key_from_passphrase((const uint8_t *)"my passphrase\n", 14, 16, key), 0);
 	ck_assert_mem_eq(key, want, 16);
-	ck_assert_int_eq(swtpm_key_from_passphrase((const uint8_t *)"x", 1, 24, key), SWTPM_E_KEYFILE);
+	ck_assert_int_eq(swtpm_key_from_passphrase((const uint8_t *)"x", 1, 24, key), VERR_FORMAT);
 }
 END_TEST
 

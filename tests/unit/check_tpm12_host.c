@@ -148,7 +148,7 @@ START_TEST(test_pcr_composite_vector)
 		tpm12_pcr_composite_digest((1u << 16) | 1u, (const uint8_t(*)[20])pcrs, d), 0);
 	ck_assert_hex(d, V_PCR0_16, 20);
 	ck_assert_int_eq(tpm12_pcr_composite_digest(1u << 24, (const uint8_t(*)[20])pcrs, d),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 
 	buf_init(&b, 256);
 	ck_assert_int_eq(tpm12_put_pcr_info(&b, (1u << 16) | (1u << 7), d), 0);
@@ -188,7 +188,7 @@ START_TEST(test_srk_params_layout)
 	ck_assert_int_eq(tpm12_key_len(b.d, b.len, &n), 0);
 	ck_assert_uint_eq(n, b.len);
 	for (size_t i = 0; i < b.len; i++)
-		ck_assert_int_eq(tpm12_key_len(b.d, i, &n), HOST_E_FORMAT);
+		ck_assert_int_eq(tpm12_key_len(b.d, i, &n), VERR_FORMAT);
 	buf_free(&b);
 }
 END_TEST
@@ -295,7 +295,7 @@ START_TEST(test_parse_good_and_flipped)
 				resp[i] ^= (uint8_t)(1u << bit);
 				ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x18, sp, nsess, &r, err,
 								  sizeof(err)),
-						 HOST_E_FORMAT);
+						 VERR_FORMAT);
 				ck_assert_ptr_null(r.params);
 				ck_assert_uint_eq(r.plen, 0);
 				resp[i] ^= (uint8_t)(1u << bit);
@@ -306,7 +306,7 @@ START_TEST(test_parse_good_and_flipped)
 			two_sessions(s, sp);
 			ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x17, sp, nsess, &r, err,
 							  sizeof(err)),
-					 HOST_E_FORMAT);
+					 VERR_FORMAT);
 			ck_assert_ptr_nonnull(strstr(err, "HMAC"));
 		}
 	}
@@ -327,49 +327,49 @@ START_TEST(test_parse_malformed)
 	/* Short: fewer than 10 bytes, whatever they say. */
 	for (size_t i = 0; i < 10; i++)
 		ck_assert_int_eq(tpm12_parse_resp(resp, i, 0x18, sp, 1, &r, err, sizeof(err)),
-				 HOST_E_FORMAT);
+				 VERR_FORMAT);
 	ck_assert_int_eq(tpm12_parse_resp(NULL, 0, 0x18, sp, 1, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	/* Header size != bytes, both ways. */
 	ck_assert_int_eq(tpm12_parse_resp(resp, n - 1, 0x18, sp, 1, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	ck_assert_int_eq(tpm12_parse_resp(resp, n + 1, 0x18, sp, 1, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	/* Oversized: a header declaring more than a TPM frame. */
 	memset(resp, 0, sizeof(resp));
 	be16_put(resp, 0xc4);
 	be32_put(resp + 2, TPM_FRAME_MAX + 1);
 	ck_assert_int_eq(tpm12_parse_resp(resp, TPM_FRAME_MAX + 1, 0x46, NULL, 0, &r, err,
 					  sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	be32_put(resp + 2, 0xffffffffu);
 	ck_assert_int_eq(tpm12_parse_resp(resp, 10, 0x46, NULL, 0, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 
 	/* Tag mismatch: c4 when one session was sent, c5 when none, c6 for one. */
 	two_sessions(s, sp);
 	n = make_resp(resp, 0x18, (const uint8_t *)"abcd", 4, sp, 1);
 	be16_put(resp, 0xc4);
 	ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x18, sp, 1, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	be16_put(resp, 0xc6);
 	ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x18, sp, 1, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	be16_put(resp, 0xc5);
 	ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x18, NULL, 0, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	/* Too short for the authorisation trailers the tag promises. */
 	two_sessions(s, sp);
 	n = make_resp(resp, 0x18, NULL, 0, sp, 1);
 	be16_put(resp, 0xc6);
 	ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x18, sp, 2, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	/* Success with a 1.2 request tag, or a 2.0 tag. */
 	memset(resp, 0, 10);
 	be16_put(resp, 0xc1);
 	be32_put(resp + 2, 10);
 	ck_assert_int_eq(tpm12_parse_resp(resp, 10, 0x46, NULL, 0, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 
 	/* Errors: the code only, with a response tag; anything else refused. */
 	be16_put(resp, 0xc4);
@@ -379,13 +379,13 @@ START_TEST(test_parse_malformed)
 	ck_assert_ptr_null(r.params);
 	be16_put(resp, 0x8001);
 	ck_assert_int_eq(tpm12_parse_resp(resp, 10, 0x18, sp, 2, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	/* cont must be a BOOL. */
 	two_sessions(s, sp);
 	n = make_resp(resp, 0x18, NULL, 0, sp, 1);
 	resp[10 + 20] = 2;
 	ck_assert_int_eq(tpm12_parse_resp(resp, n, 0x18, sp, 1, &r, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 }
 END_TEST
 
@@ -435,16 +435,16 @@ START_TEST(test_stored_data_len)
 	ck_assert_int_eq(tpm12_stored_data_len(blob, 25, &n), 0);
 	ck_assert_uint_eq(n, 20);
 	for (size_t i = 0; i < 20; i++)
-		ck_assert_int_eq(tpm12_stored_data_len(blob, i, &n), HOST_E_FORMAT);
+		ck_assert_int_eq(tpm12_stored_data_len(blob, i, &n), VERR_FORMAT);
 	blob[0] = 2; /* not a 1.1 ver, not the 1.2 tag */
-	ck_assert_int_eq(tpm12_stored_data_len(blob, 20, &n), HOST_E_FORMAT);
+	ck_assert_int_eq(tpm12_stored_data_len(blob, 20, &n), VERR_FORMAT);
 	/* 1.2 form: tag 0x0016 | entityType | ... */
 	memcpy(blob, "\x00\x16\x00\x06\x00\x00\x00\x00\x00\x00\x00\x01z", 13);
 	ck_assert_int_eq(tpm12_stored_data_len(blob, 13, &n), 0);
 	ck_assert_uint_eq(n, 13);
 	/* A huge size field cannot wrap. */
 	memcpy(blob, "\x01\x01\x00\x00\xff\xff\xff\xff", 8);
-	ck_assert_int_eq(tpm12_stored_data_len(blob, 20, &n), HOST_E_FORMAT);
+	ck_assert_int_eq(tpm12_stored_data_len(blob, 20, &n), VERR_FORMAT);
 }
 END_TEST
 
@@ -459,10 +459,10 @@ START_TEST(test_counter_value)
 	ck_assert_uint_eq(v, 0x102);
 	ck_assert_mem_eq(label, "vTPM", 4);
 	buf_init_reader(&b, (const uint8_t *)"\x00\x0fvTPM\x00\x00\x01\x02", 10);
-	ck_assert_int_eq(tpm12_get_counter_value(&b, label, &v), HOST_E_FORMAT);
+	ck_assert_int_eq(tpm12_get_counter_value(&b, label, &v), VERR_FORMAT);
 	ck_assert_uint_eq(b.off, 0);
 	buf_init_reader(&b, (const uint8_t *)"\x00\x0evTPM\x00\x00\x01", 9);
-	ck_assert_int_eq(tpm12_get_counter_value(&b, label, &v), HOST_E_FORMAT);
+	ck_assert_int_eq(tpm12_get_counter_value(&b, label, &v), VERR_FORMAT);
 	ck_assert_uint_eq(b.off, 0);
 }
 END_TEST
@@ -526,7 +526,7 @@ START_TEST(test_pubek_and_oaep)
 	/* Every truncation and every flipped byte of key or checksum fails. */
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(tpm12_parse_pubek(pub, i, ar, &n, &nlen, &e, err, sizeof(err)),
-				 HOST_E_FORMAT);
+				 VERR_FORMAT);
 	for (size_t i = 0; i < len; i += 7) {
 		pub[i] ^= 0x40;
 		ck_assert_int_ne(tpm12_parse_pubek(pub, len, ar, &n, &nlen, &e, err, sizeof(err)), 0);
@@ -534,7 +534,7 @@ START_TEST(test_pubek_and_oaep)
 	}
 	ar[0] ^= 1; /* another nonce: a replayed answer */
 	ck_assert_int_eq(tpm12_parse_pubek(pub, len, ar, &n, &nlen, &e, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	ar[0] ^= 1;
 	ck_assert_int_eq(tpm12_parse_pubek(pub, len, ar, &n, &nlen, &e, err, sizeof(err)), 0);
 
@@ -730,7 +730,7 @@ START_TEST(test_fake_short)
 	char err[256];
 
 	fake_add(&f, "\x00\xc4\x00\x00\x00", 5, 1);
-	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), VERR_FORMAT);
 }
 END_TEST
 
@@ -741,7 +741,7 @@ START_TEST(test_fake_truncated_body)
 	char err[256];
 
 	fake_add_hdr(&f, 0xc4, 30, 0, "\x00\x00\x00\x10", 4, 1); /* 14 of 30 bytes */
-	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), VERR_FORMAT);
 }
 END_TEST
 
@@ -752,7 +752,7 @@ START_TEST(test_fake_oversized)
 	char err[256];
 
 	fake_add_hdr(&f, 0xc4, TPM_FRAME_MAX + 1, 0, "\x00\x00\x00\x04", 4, 0);
-	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), VERR_FORMAT);
 	ck_assert_ptr_nonnull(strstr(err, "declares"));
 }
 END_TEST
@@ -780,7 +780,7 @@ START_TEST(test_fake_tag_mismatch)
 	char err[256];
 
 	fake_add_hdr(&f, 0xc5, 18, 0, "\x00\x00\x00\x04WXYZ", 8, 0);
-	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), VERR_FORMAT);
 	ck_assert_ptr_nonnull(strstr(err, "tag"));
 }
 END_TEST
@@ -792,7 +792,7 @@ START_TEST(test_fake_too_many_random)
 	char err[256];
 
 	fake_add_hdr(&f, 0xc4, 18, 0, "\x00\x00\x00\x04WXYZ", 8, 0); /* 4 > 2 asked */
-	ck_assert_int_eq(fake_random(&f, 0, out, 2, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(fake_random(&f, 0, out, 2, err, sizeof(err)), VERR_FORMAT);
 }
 END_TEST
 
@@ -804,7 +804,7 @@ START_TEST(test_fake_retry_busy)
 
 	for (int i = 0; i < 5; i++)
 		fake_add_hdr(&f, 0xc4, 10, TPM12_RETRY, NULL, 0, 0);
-	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_BUSY);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), VERR_BUSY);
 	ck_assert_uint_eq(f.ncmds, 5);
 }
 END_TEST
@@ -833,7 +833,7 @@ START_TEST(test_fake_retry_bad_tag)
 	char err[256];
 
 	fake_add_hdr(&f, 0x8001, 10, TPM12_RETRY, NULL, 0, 0);
-	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), HOST_E_FORMAT);
+	ck_assert_int_eq(fake_random(&f, 0, out, 4, err, sizeof(err)), VERR_FORMAT);
 	ck_assert_ptr_nonnull(strstr(err, "tag"));
 	ck_assert_uint_eq(f.ncmds, 1);
 }
@@ -886,7 +886,7 @@ START_TEST(test_fake_bad_hmac)
 	fake_start(&f, 0);
 	ck_assert_int_eq(tpm12_host_open(f.where, &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(tpm12_host_counter_increment(t, 1, auth, &value, err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	ck_assert_ptr_nonnull(strstr(err, "HMAC"));
 	ck_assert_uint_eq(value, 777);
 	tpm12_host_close(t);
@@ -904,26 +904,26 @@ START_TEST(test_open_errors)
 	char err[256], where[600];
 	char *dir = unit_mkdtemp();
 
-	ck_assert_int_eq(tpm12_host_open("bogus", &t, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(tpm12_host_open("bogus", &t, err, sizeof(err)), VERR_INVAL);
 	ck_assert_ptr_null(t);
 	ck_assert_int_eq(tpm12_host_open("swtpm:host=127.0.0.1", &t, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 	ck_assert_int_eq(tpm12_host_open("swtpm:host=127.0.0.1,port=99999", &t, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 	ck_assert_int_eq(tpm12_host_open("swtpm:host=127.0.0.1,port=1x", &t, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 	ck_assert_int_eq(tpm12_host_open("swtpm:host=127.0.0.1,port=1,x=y", &t, err, sizeof(err)),
-			 HOST_E_FAIL);
-	ck_assert_int_eq(tpm12_host_open("device:", &t, err, sizeof(err)), HOST_E_FAIL);
+			 VERR_INVAL);
+	ck_assert_int_eq(tpm12_host_open("device:", &t, err, sizeof(err)), VERR_INVAL);
 	/* Not loopback: refused before connecting. */
 	ck_assert_int_eq(tpm12_host_open("swtpm:host=192.0.2.1,port=2321", &t, err, sizeof(err)),
-			 HOST_E_NOTPM);
+			 VERR_NOTPM);
 	ck_assert_ptr_nonnull(strstr(err, "loopback"));
 	/* Absent socket and device. */
 	snprintf(where, sizeof(where), "swtpm:path=%s/none", dir);
-	ck_assert_int_eq(tpm12_host_open(where, &t, err, sizeof(err)), HOST_E_NOTPM);
+	ck_assert_int_eq(tpm12_host_open(where, &t, err, sizeof(err)), VERR_NOTPM);
 	snprintf(where, sizeof(where), "device:%s/tpm0", dir);
-	ck_assert_int_eq(tpm12_host_open(where, &t, err, sizeof(err)), HOST_E_NOTPM);
+	ck_assert_int_eq(tpm12_host_open(where, &t, err, sizeof(err)), VERR_NOTPM);
 	ck_assert_ptr_null(t);
 	unit_rmtree(dir);
 	free(dir);
@@ -1084,7 +1084,7 @@ START_TEST(test_swtpm_ownership)
 	sw_own(&s);
 	/* Twice: refused with a clear reason. */
 	ck_assert_int_eq(tpm12_host_take_ownership(s.t, OWNER, SRK, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_TPM);
 	ck_assert_msg(strstr(err, "owner") != NULL, "%s", err);
 	sw_stop(&s);
 }
@@ -1113,19 +1113,19 @@ START_TEST(test_swtpm_seal_unseal)
 	/* Too small a buffer for the secret. */
 	ck_assert_int_eq(tpm12_host_unseal(s.t, SRK, blob.d, blob.len, out, &n, 16, err,
 					   sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_NOSPACE);
 	/* Truncated or padded blobs are refused before the TPM sees them. */
 	ck_assert_int_eq(tpm12_host_unseal(s.t, SRK, blob.d, blob.len - 1, out, &n, sizeof(out),
 					   err, sizeof(err)),
-			 HOST_E_FORMAT);
+			 VERR_FORMAT);
 	/* A damaged encData does not decrypt under this SRK. */
 	blob.d[blob.len - 5] ^= 0x55;
 	ck_assert_int_eq(tpm12_host_unseal(s.t, SRK, blob.d, blob.len, out, &n, sizeof(out), err,
 					   sizeof(err)),
-			 HOST_E_WRONG_TPM);
+			 VERR_WRONG_TPM);
 	buf_free(&blob);
 
-	/* PCR 16 binding: extend → HOST_E_PCR; sealed again to the new
+	/* PCR 16 binding: extend → VERR_PCR; sealed again to the new
 	 * value → unseals. */
 	buf_init(&blob, 4096);
 	ck_assert_msg(tpm12_host_seal(s.t, SRK, secret, 32, 1u << 16, &blob, err, sizeof(err)) ==
@@ -1138,7 +1138,7 @@ START_TEST(test_swtpm_seal_unseal)
 	sw_extend(&s, 16, 0x99);
 	ck_assert_int_eq(tpm12_host_unseal(s.t, SRK, blob.d, blob.len, out, &n, sizeof(out), err,
 					   sizeof(err)),
-			 HOST_E_PCR);
+			 VERR_PCR);
 	ck_assert_msg(strstr(err, "PCR") != NULL, "%s", err);
 	buf_reset(&blob);
 	ck_assert_int_eq(tpm12_host_seal(s.t, SRK, secret, 32, (1u << 16) | (1u << 0), &blob, err,
@@ -1150,9 +1150,9 @@ START_TEST(test_swtpm_seal_unseal)
 	ck_assert_mem_eq(out, secret, 32);
 	/* Bad masks and sizes are refused locally. */
 	ck_assert_int_eq(tpm12_host_seal(s.t, SRK, secret, 32, 1u << 24, &blob, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 	ck_assert_int_eq(tpm12_host_seal(s.t, SRK, secret, 0, 0, &blob, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 	buf_free(&blob);
 	sw_stop(&s);
 }
@@ -1173,12 +1173,12 @@ START_TEST(test_swtpm_wrong_srk_auth)
 	ck_assert_int_eq(tpm12_host_seal(s.t, SRK, secret, 32, 0, &blob, err, sizeof(err)), 0);
 	ck_assert_int_eq(tpm12_host_unseal(s.t, bad, blob.d, blob.len, out, &n, sizeof(out), err,
 					   sizeof(err)),
-			 HOST_E_AUTH);
+			 VERR_TPM_AUTH);
 	ck_assert_msg(strstr(err, "--srk-auth") != NULL, "%s", err);
 	ck_assert_uint_eq(n, 0);
 	buf_reset(&blob);
 	ck_assert_int_eq(tpm12_host_seal(s.t, bad, secret, 32, 0, &blob, err, sizeof(err)),
-			 HOST_E_AUTH);
+			 VERR_TPM_AUTH);
 	ck_assert_uint_eq(blob.len, 0);
 	buf_free(&blob);
 	sw_stop(&s);
@@ -1201,7 +1201,7 @@ START_TEST(test_swtpm_wrong_tpm)
 	ck_assert_int_eq(tpm12_host_seal(a.t, SRK, secret, 32, 0, &blob, err, sizeof(err)), 0);
 	ck_assert_int_eq(tpm12_host_unseal(b.t, SRK, blob.d, blob.len, out, &n, sizeof(out), err,
 					   sizeof(err)),
-			 HOST_E_WRONG_TPM);
+			 VERR_WRONG_TPM);
 	ck_assert_msg(strstr(err, "the sealed master key is not from this TPM") != NULL, "%s",
 		      err);
 	ck_assert_int_eq(tpm12_host_unseal(a.t, SRK, blob.d, blob.len, out, &n, sizeof(out), err,
@@ -1241,17 +1241,17 @@ START_TEST(test_swtpm_counter)
 	}
 	/* Wrong auths. */
 	ck_assert_int_eq(tpm12_host_counter_increment(s.t, id, bad, &v, err, sizeof(err)),
-			 HOST_E_AUTH);
+			 VERR_TPM_AUTH);
 	ck_assert_int_eq(tpm12_host_counter_read(s.t, id, &v, err, sizeof(err)), 0);
 	ck_assert_uint_eq(v, v0 + 3);
-	ck_assert_int_eq(tpm12_host_counter_read(s.t, id + 77, &v, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(tpm12_host_counter_read(s.t, id + 77, &v, err, sizeof(err)), VERR_TPM);
 	{
 		uint32_t id2;
 		uint64_t w;
 
 		ck_assert_int_eq(tpm12_host_counter_create(s.t, bad, cauth, &id2, &w, err,
 							   sizeof(err)),
-				 HOST_E_AUTH);
+				 VERR_TPM_AUTH);
 	}
 	sw_stop(&s);
 }

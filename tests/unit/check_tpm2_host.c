@@ -481,16 +481,16 @@ START_TEST(t_seal_roundtrip)
 
 	/* Arguments the header rules out. */
 	r = tpm2_host_seal(t, big, 129, 0, &app, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_FAIL);
+	ck_assert_int_eq(r, VERR_INVAL);
 	r = tpm2_host_seal(t, big, 0, 0, &app, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_FAIL);
+	ck_assert_int_eq(r, VERR_INVAL);
 	r = tpm2_host_seal(t, big, 16, 1u << 24, &app, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_FAIL);
+	ck_assert_int_eq(r, VERR_INVAL);
 	ck_assert(strstr(err, "PCR") != NULL);
 	/* A buffer too small for the secret: refused, nothing written past cap. */
 	memset(small, 0xee, sizeof(small));
 	r = tpm2_host_unseal(t, blob.d, blob.len, small, &len, 8, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_FAIL);
+	ck_assert_int_eq(r, VERR_NOSPACE);
 	ck_assert_uint_eq(len, 0);
 	for (size_t i = 0; i < sizeof(small); i++)
 		ck_assert_uint_eq(small[i], 0xee);
@@ -518,7 +518,7 @@ START_TEST(t_seal_pcr)
 
 	pcr16_extend(tpm_a.tcti);
 	r = unseal_rc(t, blob.d, blob.len);
-	ck_assert_msg(r == HOST_E_PCR, "unseal after extend: %d %s", r, err);
+	ck_assert_msg(r == VERR_PCR, "unseal after extend: %d %s", r, err);
 	ck_assert_msg(strstr(err, "PCR values differ") != NULL, "message: %s", err);
 	/* A blob without a PCR policy does not care. */
 	unseal_expect(t, &plain, secret32, 20);
@@ -558,7 +558,7 @@ START_TEST(t_persistent_srk)
 
 	srk_evict(tpm_a.tcti);
 	r = unseal_rc(t, pers.d, pers.len);
-	ck_assert_msg(r == HOST_E_WRONG_TPM, "unseal without the SRK: %d %s", r, err);
+	ck_assert_msg(r == VERR_WRONG_TPM, "unseal without the SRK: %d %s", r, err);
 	unseal_expect(t, &prim, secret32, sizeof(secret32));
 
 	buf_free(&prim);
@@ -583,10 +583,10 @@ START_TEST(t_wrong_tpm)
 	swtpm_start(&tpm_b);
 	tb = open_ok(tpm_b.tcti);
 	r = unseal_rc(tb, blob.d, blob.len);
-	ck_assert_msg(r == HOST_E_WRONG_TPM, "blob from A on B: %d %s", r, err);
+	ck_assert_msg(r == VERR_WRONG_TPM, "blob from A on B: %d %s", r, err);
 	ck_assert_msg(strstr(err, "another TPM") != NULL, "message: %s", err);
 	r = unseal_rc(tb, blob_pcr.d, blob_pcr.len);
-	ck_assert_msg(r == HOST_E_WRONG_TPM, "PCR blob from A on B: %d %s", r, err);
+	ck_assert_msg(r == VERR_WRONG_TPM, "PCR blob from A on B: %d %s", r, err);
 	tpm2_host_close(tb);
 	assert_clean(tpm_b.tcti);
 	swtpm_stop(&tpm_b);
@@ -610,7 +610,7 @@ priv_offset(const struct buf *b)
 static void
 assert_refused(int r, size_t at, const char *what)
 {
-	ck_assert_msg(r == HOST_E_FORMAT || r == HOST_E_WRONG_TPM,
+	ck_assert_msg(r == VERR_FORMAT || r == VERR_WRONG_TPM,
 		      "%s at %zu: %d (%s), want FORMAT or WRONG_TPM", what, at, r, err);
 }
 
@@ -635,12 +635,12 @@ START_TEST(t_malformed)
 	for (size_t n = 0; n < blob.len; n++) {
 		memcpy(m, blob.d, n);
 		r = unseal_rc(t, m, n);
-		ck_assert_msg(r == HOST_E_FORMAT, "truncated to %zu: %d %s", n, r, err);
+		ck_assert_msg(r == VERR_FORMAT, "truncated to %zu: %d %s", n, r, err);
 	}
 	memcpy(m, blob.d, blob.len);
 	m[blob.len] = 0;
-	ck_assert_int_eq(unseal_rc(t, m, blob.len + 1), HOST_E_FORMAT);
-	ck_assert_int_eq(unseal_rc(t, NULL, 0), HOST_E_FORMAT);
+	ck_assert_int_eq(unseal_rc(t, m, blob.len + 1), VERR_FORMAT);
+	ck_assert_int_eq(unseal_rc(t, NULL, 0), VERR_FORMAT);
 
 	/* Every bit of the header. */
 	for (size_t i = 0; i < 12 * 8; i++) {
@@ -661,7 +661,7 @@ START_TEST(t_malformed)
 	memcpy(m, blob.d, blob.len);
 	m[privoff + 10] ^= 0x01;
 	r = unseal_rc(t, m, blob.len);
-	ck_assert_msg(r == HOST_E_WRONG_TPM && strstr(err, "TPM2_Load") != NULL,
+	ck_assert_msg(r == VERR_WRONG_TPM && strstr(err, "TPM2_Load") != NULL,
 		      "private flip: %d %s", r, err);
 
 	/* With a PCR policy a changed mask can only be caught as a policy
@@ -673,14 +673,14 @@ START_TEST(t_malformed)
 		memcpy(mp, blob_pcr.d, blob_pcr.len);
 		mp[i / 8] ^= (uint8_t)(1u << (i % 8));
 		r = unseal_rc(t, mp, blob_pcr.len);
-		ck_assert_msg(r == HOST_E_FORMAT || r == HOST_E_PCR,
+		ck_assert_msg(r == VERR_FORMAT || r == VERR_PCR,
 			      "PCR mask bit %zu: %d %s", i, r, err);
 		free(mp);
 	}
 	/* A mask on a blob without a policy, and the reverse. */
 	memcpy(m, blob.d, blob.len);
 	m[9] = 1;
-	ck_assert_int_eq(unseal_rc(t, m, blob.len), HOST_E_FORMAT);
+	ck_assert_int_eq(unseal_rc(t, m, blob.len), VERR_FORMAT);
 
 	/* And the original still works after all that. */
 	unseal_expect(t, &blob, secret32, sizeof(secret32));
@@ -721,12 +721,12 @@ START_TEST(t_counter)
 
 	/* Only the manager's auth moves it (one failure: far from lockout). */
 	r = tpm2_host_counter_increment(t, idx, bad, sizeof(bad), &v, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_AUTH, "increment with a wrong auth: %d %s", r, err);
+	ck_assert_msg(r == VERR_TPM_AUTH, "increment with a wrong auth: %d %s", r, err);
 	r = tpm2_host_counter_read(t, idx, &v, err, sizeof(err));
 	ck_assert_msg(r == 0, "read: %d %s", r, err);
 	ck_assert_uint_eq(v, v1);
 	r = tpm2_host_counter_increment(t, idx, auth, 33, &v, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_FAIL);
+	ck_assert_int_eq(r, VERR_INVAL);
 
 	/* The next define skips used indexes, ours and others'. */
 	nv_define_ordinary(tpm_a.tcti, COUNTER_BASE + 1);
@@ -735,17 +735,17 @@ START_TEST(t_counter)
 	ck_assert_uint_eq(idx2, COUNTER_BASE + 2);
 	/* An ordinary index is not taken for a counter. */
 	r = tpm2_host_counter_read(t, COUNTER_BASE + 1, &v, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_FAIL && strstr(err, "not a counter") != NULL, "read: %d %s", r,
+	ck_assert_msg(r == VERR_MISMATCH && strstr(err, "not a counter") != NULL, "read: %d %s", r,
 		      err);
 	r = tpm2_host_counter_undefine(t, COUNTER_BASE + 1, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_FAIL);
+	ck_assert_int_eq(r, VERR_MISMATCH);
 
 	r = tpm2_host_counter_undefine(t, idx, err, sizeof(err));
 	ck_assert_msg(r == 0, "undefine: %d %s", r, err);
 	r = tpm2_host_counter_read(t, idx, &v, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_WRONG_TPM, "read after undefine: %d %s", r, err);
+	ck_assert_msg(r == VERR_WRONG_TPM, "read after undefine: %d %s", r, err);
 	r = tpm2_host_counter_increment(t, idx, auth, sizeof(auth), &v, err, sizeof(err));
-	ck_assert_int_eq(r, HOST_E_WRONG_TPM);
+	ck_assert_int_eq(r, VERR_WRONG_TPM);
 
 	/* The freed index is reused, and a new counter never starts below
 	 * one that was deleted: undefine + define is no rollback. */
@@ -762,7 +762,7 @@ START_TEST(t_counter)
 	ck_assert_int_eq(tpm2_host_counter_undefine(t, idx2, err, sizeof(err)), 0);
 	ck_assert_int_eq(tpm2_host_counter_undefine(t, idx3, err, sizeof(err)), 0);
 	ck_assert_int_eq(tpm2_host_counter_read(t, 0x81000001, &v, err, sizeof(err)),
-			 HOST_E_FAIL);
+			 VERR_INVAL);
 	tpm2_host_close(t);
 	assert_clean(tpm_a.tcti);
 }
@@ -929,27 +929,27 @@ START_TEST(t_master_sealed_file)
 	ck_assert(memcmp(key, again, 32) == 0);
 
 	rewrite(dirfd, f, flen, 19, f[19] ^ 1, flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+	unlock_refused(tpm_a.tcti, dirfd, VERR_AUTH, "header authentication failed",
 		       "counter index changed");
 	rewrite(dirfd, f, flen, 11, 1, flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+	unlock_refused(tpm_a.tcti, dirfd, VERR_AUTH, "header authentication failed",
 		       "flags changed");
 	rewrite(dirfd, f, flen, flen - 1, f[flen - 1] ^ 0x80, flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "header authentication failed",
+	unlock_refused(tpm_a.tcti, dirfd, VERR_AUTH, "header authentication failed",
 		       "MAC changed");
 	rewrite(dirfd, f, flen, 10, 1, flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_WRONG_TPM, "sealed by a TPM 1.2",
+	unlock_refused(tpm_a.tcti, dirfd, VERR_WRONG_TPM, "sealed by a TPM 1.2",
 		       "TPM version 1.2");
 	rewrite(dirfd, f, flen, 10, 7, flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "unknown TPM version", "TPM version 7");
+	unlock_refused(tpm_a.tcti, dirfd, VERR_FORMAT, "unknown TPM version", "TPM version 7");
 	rewrite(dirfd, f, flen, 13, 1, flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FAIL, "sealed to PCRs 16", "PCR mask changed");
+	unlock_refused(tpm_a.tcti, dirfd, VERR_INVAL, "sealed to PCRs 16", "PCR mask changed");
 	rewrite(dirfd, f, flen, 23, (uint8_t)(f[23] + 1), flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "inconsistent lengths", "bloblen + 1");
+	unlock_refused(tpm_a.tcti, dirfd, VERR_FORMAT, "inconsistent lengths", "bloblen + 1");
 	rewrite(dirfd, f, flen, SIZE_MAX, 0, flen + 1);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "inconsistent lengths", "a byte more");
+	unlock_refused(tpm_a.tcti, dirfd, VERR_FORMAT, "inconsistent lengths", "a byte more");
 	rewrite(dirfd, f, flen, 0, 'X', flen);
-	unlock_refused(tpm_a.tcti, dirfd, HOST_E_FORMAT, "not a vtpm-manager sealed key file",
+	unlock_refused(tpm_a.tcti, dirfd, VERR_FORMAT, "not a vtpm-manager sealed key file",
 		       "magic");
 
 	/* The file as written still opens. */
@@ -1093,7 +1093,7 @@ START_TEST(t_busy)
 	proxy = retry_proxy(sock, tpm_a.sock, -1);
 	t = open_ok(tcti);
 	r = tpm2_host_random(t, rnd, sizeof(rnd), err, sizeof(err));
-	ck_assert_msg(r == HOST_E_BUSY, "random, always RETRY: %d %s", r, err);
+	ck_assert_msg(r == VERR_BUSY, "random, always RETRY: %d %s", r, err);
 	ck_assert_msg(strstr(err, "busy") != NULL, "message: %s", err);
 	tpm2_host_close(t);
 	proxy_stop(proxy);
@@ -1111,24 +1111,24 @@ START_TEST(t_notpm)
 
 	snprintf(tcti, sizeof(tcti), "swtpm:path=%s/absent", tpm_a.dir);
 	r = tpm2_host_open(tcti, &t, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_NOTPM, "absent socket: %d %s", r, err);
+	ck_assert_msg(r == VERR_NOTPM, "absent socket: %d %s", r, err);
 	ck_assert(t == NULL);
 	ck_assert(err[0] != '\0');
 	r = tpm2_host_open("device:/nonexistent/tpmrm0", &t, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_NOTPM, "absent device: %d %s", r, err);
+	ck_assert_msg(r == VERR_NOTPM, "absent device: %d %s", r, err);
 
 	/* The TPM goes away under an open context. */
 	t = open_ok(tpm_a.tcti);
 	seal_ok(t, secret32, sizeof(secret32), 0, &blob);
 	swtpm_kill(&tpm_a);
 	r = tpm2_host_random(t, rnd, sizeof(rnd), err, sizeof(err));
-	ck_assert_msg(r == HOST_E_NOTPM, "random, swtpm gone: %d %s", r, err);
+	ck_assert_msg(r == VERR_NOTPM, "random, swtpm gone: %d %s", r, err);
 	r = tpm2_host_manufacturer(t, m, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_NOTPM, "manufacturer, swtpm gone: %d %s", r, err);
+	ck_assert_msg(r == VERR_NOTPM, "manufacturer, swtpm gone: %d %s", r, err);
 	r = unseal_rc(t, blob.d, blob.len);
-	ck_assert_msg(r == HOST_E_NOTPM, "unseal, swtpm gone: %d %s", r, err);
+	ck_assert_msg(r == VERR_NOTPM, "unseal, swtpm gone: %d %s", r, err);
 	r = tpm2_host_seal(t, secret32, 4, 0, &blob, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_NOTPM, "seal, swtpm gone: %d %s", r, err);
+	ck_assert_msg(r == VERR_NOTPM, "seal, swtpm gone: %d %s", r, err);
 
 	/* Back on the same state: the same handle reconnects, and the blob
 	 * (sealed before the restart) still opens. */

@@ -129,7 +129,7 @@ join(const struct parts *p, const uint32_t size[3], const int extra[3], size_t t
 	return off + tail;
 }
 
-/* Parses and expects HOST_E_FORMAT with msg in the reason. */
+/* Parses and expects VERR_FORMAT with msg in the reason. */
 static void
 refused(const uint8_t *b, size_t len, const char *msg, const char *what)
 {
@@ -139,7 +139,7 @@ refused(const uint8_t *b, size_t len, const char *msg, const char *what)
 	ck_assert_ptr_nonnull(s);
 	err[0] = '\0';
 	r = tpm2_sealed_parse(b, len, s, err, sizeof(err));
-	ck_assert_msg(r == HOST_E_FORMAT, "%s: parse returned %d (%s), want HOST_E_FORMAT", what,
+	ck_assert_msg(r == VERR_FORMAT, "%s: parse returned %d (%s), want VERR_FORMAT", what,
 		      r, err);
 	ck_assert_msg(strstr(err, msg) != NULL, "%s: reason \"%s\", want \"%s\"", what, err, msg);
 	free(s);
@@ -214,14 +214,14 @@ START_TEST(t_put_appends_or_nothing)
 	/* One byte short: nothing written. */
 	buf_init(&small, 3 + blen - 1);
 	ck_assert(buf_put_bytes(&small, "hdr", 3) == 0);
-	ck_assert_int_eq(tpm2_sealed_put(&s, &small, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(tpm2_sealed_put(&s, &small, err, sizeof(err)), VERR_NOSPACE);
 	ck_assert_uint_eq(small.len, 3);
 	buf_free(&small);
 
 	/* A TPM2B too large for its type does not marshal. */
 	s.pname.size = sizeof(s.pname.name) + 1;
 	buf_init(&out, MAX);
-	ck_assert_int_eq(tpm2_sealed_put(&s, &out, err, sizeof(err)), HOST_E_FAIL);
+	ck_assert_int_eq(tpm2_sealed_put(&s, &out, err, sizeof(err)), VERR_INVAL);
 	ck_assert_uint_eq(out.len, 0);
 	buf_free(&out);
 }

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <stddef.h>
 
+Suite *err_suite(void);
 Suite *buf_suite(void);
 Suite *strfmt_suite(void);
 Suite *tpm_frame_suite(void);
