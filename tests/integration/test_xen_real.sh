@@ -5,9 +5,11 @@
 # xen-tpmfront, once; the scenarios of tests/xen-real/scenarios.sh run in
 # that dom0 (xl create/shutdown/destroy/reboot, vtpm-attach/detach,
 # frontend unbind/bind, a manager restart, two domUs, an unknown UUID and
-# xen_autocreate, a TPM 1.2 vTPM, 20 create/destroy cycles) and report
-# "XTRESULT PASS|FAIL name" lines on the serial console.  Every expected
-# result must be there and pass.  Prints the wall time of each step.
+# xen_autocreate, a TPM 1.2 vTPM, xenstored frozen (kill -STOP) while a
+# vTPM reached through its sockets must answer, 20 create/destroy cycles)
+# and report "XTRESULT PASS|FAIL name" lines on the serial console.  Every
+# expected result must be there and pass.  Prints the wall time of each
+# step.
 #
 # Images: tests/xen-real/build-images.sh builds (or reuses) the Debian
 # part in $BUILD/xen-real; this project's binaries, scripts and the
@@ -27,7 +29,8 @@ IMG=$BUILD/xen-real
 QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-1200}
 EXPECTED="pv2_basic reboot_in_guest shutdown_create destroy_create manager_restart
 unknown_uuid_xenstore_error unknown_uuid_log unknown_uuid_xl_fails tpm12
-vtpm_attach_cmd vtpm_attach rebind xen_autocreate isolation busy_neighbour vtpm_detach cycles"
+vtpm_attach_cmd vtpm_attach rebind xen_autocreate isolation busy_neighbour vtpm_detach
+hung_xenstored cycles"
 
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is not installed (make deps)"
 ms() { date +%s%N | cut -c1-13; }
@@ -64,9 +67,12 @@ install -m 0755 "$HERE/dom0-init" "$P/init"
 install -m 0644 "$HERE/scenarios.sh" "$P/xt/scenarios.sh"
 install -m 0755 "$BUILD/vtpm_managerd" "$BUILD/vtpmctl" "$P/usr/sbin/"
 install -m 0755 "$BUILD/vtpmd" "$P/usr/libexec/vtpm-manager/vtpmd"
+# The tests' client, for the vTPM that hung_xenstored reaches through its
+# sockets as QEMU does (dom0 has no tpm2-tools and no python3).
+install -m 0755 "$BUILD/vtpm-client" "$P/usr/sbin/"
 # Their libraries as this host resolves them (libtpms, libssl, libtss2-*,
 # libseccomp, libxen*; the sanitizer runtimes in a SANITIZE=1 build).
-for f in "$BUILD/vtpm_managerd" "$BUILD/vtpmctl" "$BUILD/vtpmd"; do
+for f in "$BUILD/vtpm_managerd" "$BUILD/vtpmctl" "$BUILD/vtpmd" "$BUILD/vtpm-client"; do
 	ldd "$f" | awk '/=> \// { print $3 }'
 done | sort -u | while read -r lib; do
 	cp -L "$lib" "$P/lib/x86_64-linux-gnu/$(basename "$lib")"

@@ -6,7 +6,8 @@
 # per check, plus "XTSTEP <name> <seconds>" timings, on dom0's console,
 # which the host's test_xen_real.sh reads.  Trusts nothing the guests
 # print beyond comparing values.  Scenario order matters (they share
-# guests to save boots, see the plan at the bottom); XT_ONLY limits them.
+# guests and boots; each section's comment says what it uses); XT_ONLY
+# limits them to pv2, tpm12, unknown, hotplug, hung_xenstored, cycles.
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 R=/run/vtpm-manager
@@ -20,6 +21,8 @@ U2=5d8a3b7e-0d1c-4b8e-9f1a-2c3d4e5f6a7b # g2: not created: xen_autocreate
 U3=1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9 # g3: TPM 1.2
 U4=2c3d4e5f-6071-4829-93a4-b5c6d7e8f901 # c1: create/destroy cycles
 U5=3d4e5f60-7182-493a-a4b5-c6d7e8f90123 # c2: create/destroy cycles
+U6=4e5f6071-8293-4a4b-b5c6-d7e8f9012345 # g4: TPM 2.0, hung_xenstored
+U7=5f607182-93a4-4b5c-86d7-e8f901234567 # no Xen guest: its sockets, as QEMU's
 U9=99999999-8888-4777-8666-555555555555 # never defined
 ZERO=$(printf '0%.0s' $(seq 64))
 # sha256(0^32 || 0x11^32): PCR16 after one extend with 32 bytes of 0x11.
@@ -189,6 +192,8 @@ vtpmctl create --uuid $U1 >/dev/null || fail setup "vtpmctl create $U1"
 vtpmctl create --uuid $U3 --tpm-version 1.2 >/dev/null || fail setup "vtpmctl create $U3"
 vtpmctl create --uuid $U4 >/dev/null || fail setup "vtpmctl create $U4"
 vtpmctl create --uuid $U5 >/dev/null || fail setup "vtpmctl create $U5"
+vtpmctl create --uuid $U6 >/dev/null || fail setup "vtpmctl create $U6"
+vtpmctl create --uuid $U7 >/dev/null || fail setup "vtpmctl create $U7"
 BASE_COUNTS=$(mgr_counts)
 info "manager up, baseline $BASE_COUNTS"
 step setup
@@ -206,8 +211,13 @@ fi
 if want tpm12; then
 	gcfg g3 "wait,info,tpm12,halt" "backend=0,uuid=$U3"
 fi
+# g4 (hung_xenstored, near the end) boots now too and waits in its probe.
+if want hung_xenstored; then
+	gcfg g4 "wait,rand,probe,rand,idle" "backend=0,uuid=$U6"
+fi
 if want pv2; then gcreate g1 || fail pv2_create "xl create g1 failed"; fi
 if want tpm12; then gcreate g3 || fail tpm12 "xl create g3 failed"; fi
+if want hung_xenstored; then gcreate g4 || fail hung_xenstored "xl create g4 failed"; fi
 
 
 # ---- a UUID the manager does not know --------------------------------------
@@ -481,6 +491,213 @@ xl destroy g1 >/dev/null 2>&1
 xl destroy g2 >/dev/null 2>&1
 xl destroy g3 >/dev/null 2>&1
 
+# ---- a hung xenstored (issue 11) --------------------------------------------
+#
+# xenstored is frozen (kill -STOP) while the manager's Xen thread waits in a
+# xenstore call.  The Xen guests' rings stall with that thread: g4's
+# GetRandom, sent during the freeze, stays unanswered until xenstored goes
+# on, which shows that the freeze caught the Xen thread.  Meanwhile a vTPM
+# that no Xen guest uses ($U7), reached as QEMU reaches one (its data socket
+# and its control socket, with this project's vtpm-client), and `vtpmctl
+# list` must each answer within 5 s; the freeze lasts 12 s, so "answered
+# now" differs from "answered after the hang".  Then g4's GetRandom
+# completes, g4's vTPM goes on working, and the manager logged no warning
+# and no error from the hang.  The cycles after it run on the same Xen
+# thread.
+#
+# Catching the Xen thread in a call: an idle Xen thread makes none, nor
+# does a guest's ring traffic.  HX_FAKE holds HX_N device directories that
+# a toolstack never finished (no `state`: the backend waits for the rest);
+# a write to HX_FAKE itself makes the Xen thread rescan every device
+# directory, two xenstore round trips per device, and the freeze follows
+# the write at once.  When g4's GetRandom is answered during the freeze
+# anyway (the rescan was over), xenstored goes on and the freeze is tried
+# again, up to 4 times.
+HX_STOPPED=
+HX_XS=
+hx_cont() { # xenstored goes on (also from the traps)
+	[ -n "$HX_STOPPED" ] || return 0
+	kill -CONT "$HX_XS"
+	HX_STOPPED=
+}
+# hx_timed WHAT CMD...: CMD bounded to 8 s; WHAT=<ms> goes to HX_LAT, a
+# failure or more than 5 s to HX_BAD; its output to HX_OUT, true when it
+# succeeded.
+hx_timed() {
+	w=$1
+	shift
+	t0=$(now_ms)
+	HX_OUT=$(timeout 8 "$@" 2>&1)
+	rc=$?
+	dt=$(($(now_ms) - t0))
+	HX_LAT="$HX_LAT $w=${dt}ms"
+	if [ $rc != 0 ]; then
+		HX_BAD="$HX_BAD|$w: no answer (exit $rc after $dt ms)$(echo "$HX_OUT" | tail -n 1 | sed 's/^./: &/')"
+	elif [ $dt -gt 5000 ]; then
+		HX_BAD="$HX_BAD|$w answered after $dt ms (bound 5000 ms)"
+	fi
+	[ $rc = 0 ]
+}
+# What a QEMU guest's vTPM and an operator ask: a TPM command on the data
+# socket (served by the vtpmd itself, which accepts there once it runs),
+# GET_TPMESTABLISHED (the manager passes it to the vtpmd) and
+# GET_CAPABILITY (the manager answers) on the control socket, and
+# `vtpmctl list`: the last three are the manager's loop's.
+hx_requests() {
+	HX_LAT=
+	HX_BAD=
+	hx_timed getrandom /usr/sbin/vtpm-client tpm --socket "$R/$U7.sock" getrandom 8
+	hx_timed get_tpmestablished /usr/sbin/vtpm-client ctrl --socket "$R/$U7.sock.ctrl" gettpmest
+	hx_timed get_capability /usr/sbin/vtpm-client ctrl --socket "$R/$U7.sock.ctrl" getcap
+	if hx_timed vtpmctl_list /usr/sbin/vtpmctl --run-dir "$R" list; then
+		case "$HX_OUT" in
+		*"$U7"*) ;;
+		*) HX_BAD="$HX_BAD|vtpmctl list does not name $U7" ;;
+		esac
+	fi
+}
+hx_probes() { glog g4 | grep -c '^XT probe_ms='; }
+hx_wait_probes() { # N SECONDS: true once g4 has answered N probes
+	i=0
+	while [ "$(hx_probes)" -lt "$1" ] && [ $i -lt $(($2 * 4)) ]; do
+		sleep 0.25
+		i=$((i + 1))
+	done
+	[ "$(hx_probes)" -ge "$1" ]
+}
+# Where the manager's threads wait (diagnostics).
+hx_wchans() {
+	for t in /proc/$MGR_PID/task/*; do
+		printf '%s:%s ' "${t##*/}" "$(cat $t/wchan 2>/dev/null)"
+	done
+}
+if want hung_xenstored; then
+	gone g1 30
+	gone g2 30
+	gone g3 30
+	HX_XS=$(cat /run/xenstored.pid 2>/dev/null)
+	kill -0 "$HX_XS" 2>/dev/null || HX_XS=$(pidof xenstored)
+	HX_FAKE=/local/domain/0/backend/vtpm/32000
+	HX_N=128
+	hx_ok=1
+	if [ -z "$HX_XS" ] || ! kill -0 "$HX_XS" 2>/dev/null; then
+		fail hung_xenstored "no xenstored process (pid file: '$(cat /run/xenstored.pid 2>/dev/null)')"
+		hx_ok=0
+	elif ! gwait g4 '^XT rand=' 120 || [ -n "$(gerrors g4)" ]; then
+		fail hung_xenstored "g4 did not boot and answer a GetRandom: $(glog g4 | tail -n 6 | tr '\n' '|')"
+		hx_ok=0
+	fi
+	if [ $hx_ok = 1 ]; then
+		info "hung_xenstored: xenstored pid $HX_XS ($(readlink /proc/$HX_XS/exe)); g4's first GetRandom $(gval g4 rand)"
+		# Looked up now: xl and xenstore-read would hang during the freeze.
+		tty4=$(xenstore-read "/local/domain/$(xl domid g4)/console/tty")
+		# $U7's vtpmd is started and powered on before the freeze (its
+		# first request waits for that: a few seconds here).
+		t0=$(now_ms)
+		o=$(timeout 60 /usr/sbin/vtpm-client tpm --socket "$R/$U7.sock" getrandom 8 2>&1) ||
+			{ fail hung_xenstored "$U7's first GetRandom: $o"; hx_ok=0; }
+		info "hung_xenstored: $U7's first GetRandom (its vtpmd starts): $(($(now_ms) - t0)) ms"
+	fi
+	if [ $hx_ok = 1 ]; then
+		hx_requests
+		info "hung_xenstored: before the freeze:$HX_LAT"
+		[ -z "$HX_BAD" ] || { fail hung_xenstored "before the freeze: ${HX_BAD#|}"; hx_ok=0; }
+	fi
+	if [ $hx_ok = 1 ]; then
+		set --
+		i=0
+		while [ $i -lt $HX_N ]; do
+			set -- "$@" "$HX_FAKE/$i" ""
+			i=$((i + 1))
+		done
+		xenstore-write "$@" || info "hung_xenstored: writing $HX_N fake device directories failed"
+		set --
+		trap 'hx_cont' EXIT
+		trap 'hx_cont; exit 1' INT TERM
+	fi
+	if [ $hx_ok = 1 ]; then
+		off=$(log_size)
+		caught=
+		broken=
+		k=0
+		while [ -z "$caught" ] && [ -z "$broken" ] && [ $k -lt 4 ]; do
+			k=$((k + 1))
+			xenstore-write "$HX_FAKE" "t$k"
+			HX_STOPPED=1 # first: the traps must never miss a freeze
+			kill -STOP "$HX_XS"
+			t_stop=$(now_ms)
+			echo go >"$tty4"
+			if ! gwait g4 "^XT probe_sent=$k\$" 20; then
+				hx_cont
+				fail hung_xenstored "g4 did not send GetRandom $k: $(glog g4 | tail -n 4 | tr '\n' '|')"
+				broken=1
+				continue
+			fi
+			sleep 1.5
+			if [ "$(hx_probes)" -ge $k ]; then
+				hx_cont
+				info "hung_xenstored: freeze $k: g4's GetRandom answered during it ($(gval g4 probe_ms) ms): the Xen thread was in no xenstore call; again"
+				continue
+			fi
+			hx_requests
+			during=$HX_LAT
+			during_bad=$HX_BAD
+			while [ $(($(now_ms) - t_stop)) -lt 12000 ]; do sleep 0.5; done
+			wchans=$(hx_wchans)
+			answered=$(hx_probes)
+			hx_cont
+			t_cont=$(now_ms)
+			if [ "$answered" -ge $k ]; then
+				info "hung_xenstored: freeze $k: g4's GetRandom answered during it ($(gval g4 probe_ms) ms), after the requests; again"
+				continue
+			fi
+			caught=$k
+		done
+		if [ -n "$broken" ]; then
+			:
+		elif [ -z "$caught" ]; then
+			fail hung_xenstored "$k freezes of xenstored caught the Xen thread in no xenstore call"
+		else
+			info "hung_xenstored: freeze $caught of $((t_cont - t_stop)) ms, requests during it:$during"
+			info "hung_xenstored: manager threads (tid:wchan) during the freeze: $wchans"
+			if [ -n "$during_bad" ]; then
+				fail hung_xenstored "while xenstored was frozen: ${during_bad#|}"
+			elif ! hx_wait_probes "$caught" 60; then
+				fail hung_xenstored "g4's GetRandom sent during the freeze was not answered within 60 s after it: $(glog g4 | tail -n 4 | tr '\n' '|')"
+			else
+				info "hung_xenstored: g4's GetRandom sent during the freeze answered after $(gval g4 probe_ms) ms, $(($(now_ms) - t_cont)) ms or less after xenstored went on"
+				echo end >"$tty4"
+				if ! gwait g4 '^XT-END' 60; then
+					fail hung_xenstored "g4 did not finish: $(glog g4 | tail -n 4 | tr '\n' '|')"
+				elif [ -n "$(gerrors g4)" ]; then
+					fail hung_xenstored "g4: $(gerrors g4)"
+				else
+					case "$(gval g4 rand)" in
+					[0-9a-f][0-9a-f]*)
+						hx_requests
+						info "hung_xenstored: after the freeze:$HX_LAT; g4's GetRandom $(gval g4 rand)"
+						logged=$(tail -c +$((off + 1)) "$LOG" | grep -E ': (error|warning): ' | head -n 5 | tr '\n' '|')
+						if [ -n "$HX_BAD" ]; then
+							fail hung_xenstored "after the freeze: ${HX_BAD#|}"
+						elif [ -n "$logged" ]; then
+							fail hung_xenstored "the manager logged: $logged"
+						else
+							pass hung_xenstored
+						fi
+						;;
+					*) fail hung_xenstored "g4's GetRandom after the freeze printed '$(gval g4 rand)'" ;;
+					esac
+				fi
+			fi
+		fi
+	fi
+	hx_cont
+	trap - EXIT INT TERM
+	xenstore-rm "$HX_FAKE" 2>/dev/null
+	xl destroy g4 >/dev/null 2>&1
+	step hung_xenstored
+fi
+
 # ---- 20 create/destroy cycles ----------------------------------------------
 #
 # Two guests (c1, c2; own vTPMs) in parallel, 10 cycles each.  One cycle
@@ -531,6 +748,7 @@ if want cycles; then
 	gone g1 30
 	gone g2 30
 	gone g3 30
+	gone g4 30
 	sleep 2
 	before=$(mgr_counts)
 	vd_before=$(vtpmd_count)
