@@ -353,7 +353,7 @@ now_ms(void)
 static int
 conn_write(int fd, const uint8_t *p, size_t len)
 {
-	int64_t deadline = now_ms() + WRITE_TIMEOUT_MS;
+	int64_t deadline = -1; /* set when the client first makes us wait */
 
 	while (len > 0) {
 		ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -367,7 +367,11 @@ conn_write(int fd, const uint8_t *p, size_t len)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-			int64_t left = deadline - now_ms();
+			int64_t left;
+
+			if (deadline < 0)
+				deadline = now_ms() + WRITE_TIMEOUT_MS;
+			left = deadline - now_ms();
 
 			if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
 				log_warn(LOGM_VTPM, "data client did not read its response in %d ms",
@@ -391,9 +395,15 @@ conn_read(struct conn *c)
 		return;
 	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
 	if (n > 0) {
-		if (c->len == 0)
-			c->since = now_ms();
+		uint32_t sz, was = c->len;
+
 		c->len += (uint32_t)n;
+		/* An incomplete command's clock starts with its first bytes.
+		 * One that arrived whole is served this turn and needs none
+		 * (conn_serve starts the clock of what is left after it). */
+		if (was == 0 &&
+		    tpm_frame_check(c->buf, c->len, vd.bufsize, &sz) == TPM_FRAME_INCOMPLETE)
+			c->since = now_ms();
 	}
 	else if (n == 0)
 		c->eof = 1;
@@ -474,7 +484,8 @@ conn_serve(struct conn *c)
 	memmove(c->buf, c->buf + sz, c->len - sz);
 	c->len -= sz;
 	c->served = 1;
-	c->since = now_ms(); /* a pipelined next command counts from here */
+	if (c->len != 0)
+		c->since = now_ms(); /* a pipelined next command counts from here */
 }
 
 /*
@@ -484,7 +495,7 @@ conn_serve(struct conn *c)
 static int
 conn_deadlines(void)
 {
-	int64_t now = now_ms(), next = -1, due;
+	int64_t now = -1, next = -1, due;
 
 	for (unsigned i = 0; i < nconns; i++) {
 		struct conn *c = conns[i];
@@ -497,6 +508,8 @@ conn_deadlines(void)
 			due = c->since + IDLE_FIRST_COMMAND_MS;
 		else
 			continue;
+		if (now < 0)
+			now = now_ms(); /* only when some connection has a deadline */
 		if (now >= due) {
 			log_warn(LOGM_VTPM, "data connection %s for %d s; closing it",
 				 c->len != 0 ? "left a command incomplete" : "sent no command",
