@@ -77,7 +77,7 @@ install_seccomp(void)
 		SCMP_SYS(close), SCMP_SYS(poll), SCMP_SYS(ppoll),
 		SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 		SCMP_SYS(accept4), SCMP_SYS(shutdown), SCMP_SYS(fcntl), SCMP_SYS(getsockopt),
-		SCMP_SYS(lseek), /* stdio on the libtpms log pipe */
+		SCMP_SYS(lseek), /* stdio on the libtpms log; tpmlog.c rewinds it */
 		SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 		SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(getpid), SCMP_SYS(gettid),
 		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),

@@ -65,6 +65,7 @@ tpm_execute(uint8_t *cmd, uint32_t len, const uint8_t **resp, uint32_t *rlen)
 		return;
 	}
 	rc = TPMLIB_Process(&vd.rbuf, &n, &vd.rbufsize, cmd, len);
+	tpmlog_drain(); /* libtpms' words first, then ours about the same command */
 	if (rc != TPM_SUCCESS || vd.rbuf == NULL ||
 	    tpm_frame_exact(vd.rbuf, n, TPM_FRAME_MAX) != 0) {
 		log_err(LOGM_VTPM, "TPM command of %u bytes: libtpms rc 0x%x, bad response of %u bytes",

@@ -749,13 +749,16 @@ dispatch_deferred(void)
 static void __attribute__((noreturn))
 main_loop(void)
 {
-	struct pollfd pfd[3 + MAX_CONNS]; /* channel, log pipe, listener, connections */
+	struct pollfd pfd[2 + MAX_CONNS]; /* channel (or adopt socket), listener, connections */
 	struct conn *polled[MAX_CONNS];
 
 	for (;;) {
 		unsigned np = 0, nc = 0, base;
 		int timeout, r;
 
+		/* What libtpms wrote during the last turn's calls (no syscall
+		 * when it wrote nothing; tpmlog.c). */
+		tpmlog_drain();
 		dispatch_deferred();
 		timeout = conn_deadlines();
 		conn_reap();
@@ -767,12 +770,10 @@ main_loop(void)
 				timeout = t;
 		}
 
-		/* libtpms' log pipe is read only when it has something: a
-		 * blind read per turn cost a system call per command.  Without
-		 * a manager, the adopt socket is where the next one comes. */
+		/* Without a manager, the adopt socket is where the next one
+		 * comes. */
 		pfd[np++] = (struct pollfd){ .fd = vd.chan.fd >= 0 ? vd.chan.fd : vd.adopt_fd,
 					     .events = POLLIN };
-		pfd[np++] = (struct pollfd){ .fd = tpmlog_fd(), .events = POLLIN };
 		if (vd.listen_fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = vd.listen_fd, .events = POLLIN };
 		base = np;
@@ -803,9 +804,7 @@ main_loop(void)
 		} else if (pfd[0].revents != 0) {
 			(void)adopt_try();
 		}
-		if (pfd[1].revents != 0)
-			tpmlog_drain();
-		if (base == 3 && pfd[2].revents != 0)
+		if (base == 2 && pfd[1].revents != 0)
 			accept_clients();
 		for (unsigned i = 0; i < nc; i++) {
 			if (pfd[base + i].revents != 0)
@@ -848,7 +847,7 @@ main(int argc, char **argv)
 	}
 	if (tpmlog_init() != 0) {
 		/* Without it libtpms would write to stderr unfiltered. */
-		log_err(LOGM_VTPM, "pipe: %s", strerror(errno));
+		log_err(LOGM_VTPM, "libtpms log: %s", strerror(errno));
 		_exit(1);
 	}
 	rc = TPMLIB_ChooseTPMVersion(vd.is_tpm2 ? TPMLIB_TPM_VERSION_2 : TPMLIB_TPM_VERSION_1_2);

@@ -190,12 +190,12 @@ int ctrl_handle(const uint8_t *p, uint32_t len);
 
 /* ---- tpmlog.c ---- */
 
-/* Points libtpms' debug output at a pipe we filter; 0 or -1. */
+/* Points libtpms' debug output at a memfd we map and filter; 0, or -1
+ * with errno set. */
 int tpmlog_init(void);
-/* Logs what libtpms wrote since the last call (never blocks). */
+/* Logs what libtpms wrote since the last call: call it after calls into
+ * libtpms.  A memory read and no system call when there is nothing. */
 void tpmlog_drain(void);
-/* The pipe to poll for libtpms' messages (-1 before tpmlog_init). */
-int tpmlog_fd(void);
 
 /* ---- vtpmd.c ---- */
 
