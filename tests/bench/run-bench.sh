@@ -9,7 +9,9 @@
 #            measured interleaved in blocks of 50 operations so that other
 #            load on the host weighs on both alike; time from `vtpmctl
 #            create --no-ek-cert` (resp. spawning swtpm) to the first
-#            response; RSS of one vtpmd vs one swtpm.
+#            response; RSS of one vtpmd vs one swtpm.  A second swtpm, in
+#            the other kind of session (see BENCH_SWTPM_SESSION), is
+#            measured in the same blocks and shown in the notes.
 #   durable  a bare durable save (create, write, fsync, close, rename,
 #            fsync of the directory) of a file the size of the vTPM's sealed
 #            permall, in a directory on the state directory's filesystem,
@@ -42,6 +44,14 @@
 #                       max_connections descriptors, manager/mgr.h)
 #   BENCH_SCALE_MAXCONN (16)  the scale manager's --max-connections
 #   BENCH_CREATE_RUNS (5)     creates of each kind timed by the create part
+#   BENCH_SWTPM_SESSION (own) where the swtpm baseline runs: "own", a
+#                       session of its own, as `swtpm socket --daemon` (how
+#                       libvirt starts it) and every vtpmd run; "client", the
+#                       bench client's session, as before 2026-12-02.  With
+#                       CONFIG_SCHED_AUTOGROUP a server in its client's
+#                       session shares its scheduling group, and each
+#                       switch between the two is cheaper (about 7 % of a
+#                       GetRandom here).
 #   BENCH_PIN (0)       CPU list everything runs on; "none": unpinned
 #   BENCH_WAKE_PIN (BENCH_PIN)  the same for the wake part alone (its
 #                       manager, vtpmds, swtpms and client), e.g. "none" to
@@ -63,6 +73,7 @@ WAKE_ROUNDS=${BENCH_WAKE_ROUNDS:-2}
 WAKE_PIN=${BENCH_WAKE_PIN:-${BENCH_PIN:-0}}
 SCALE_MAXCONN=${BENCH_SCALE_MAXCONN:-16}
 CREATE_RUNS=${BENCH_CREATE_RUNS:-5}
+SWTPM_SESSION=${BENCH_SWTPM_SESSION:-own}
 SWTPM=${SWTPM:-swtpm}
 BENCH=$BUILD/vtpm-bench
 CTL=$BUILD/vtpmctl
@@ -104,6 +115,13 @@ for v in ITERS WARMUP WAKE_N WAKE_ROUNDS SCALE_MAXCONN CREATE_RUNS; do
 done
 [ "$ITERS" -ge 1 ] && [ "$WAKE_N" -ge 1 ] && [ "$WAKE_ROUNDS" -ge 1 ] && [ "$CREATE_RUNS" -ge 1 ] ||
 	die "BENCH_ITERS, BENCH_WAKE_N, BENCH_WAKE_ROUNDS and BENCH_CREATE_RUNS must be at least 1"
+# --setsid: the swtpm baseline in a session of its own; ALT_SETSID: the
+# other kind, measured alongside in the latency part.
+case $SWTPM_SESSION in
+own) SETSID=(--setsid) ALT_SETSID=() ALT_SESSION=client ;;
+client) SETSID=() ALT_SETSID=(--setsid) ALT_SESSION=own ;;
+*) die "BENCH_SWTPM_SESSION must be own or client, not '$SWTPM_SESSION'" ;;
+esac
 [ -x "$BENCH" ] || die "$BENCH not built (make bench builds it)"
 
 # Each defined vTPM holds two listening sockets; take every descriptor we may.
@@ -238,14 +256,22 @@ touch "$D/mgr.txt" "$D/swtpm.txt" "$D/extra.txt"
 # ---- latency and durable ------------------------------------------------
 if has_part latency || has_part durable; then
 	t_part=$(date +%s)
-	mkdir -m 0700 "$D/swtpm-state"
+	mkdir -m 0700 "$D/swtpm-state" "$D/swtpm-alt-state"
 	SW_SOCK=$R/swtpm.sock
-	"$BENCH" first --spawn --socket "$SW_SOCK" -- "$SWTPM" socket --tpm2 \
+	"$BENCH" first --spawn "${SETSID[@]}" --socket "$SW_SOCK" -- "$SWTPM" socket --tpm2 \
 		--server "type=unixio,path=$SW_SOCK" --ctrl "type=unixio,path=$SW_SOCK.ctrl" \
 		--flags not-need-init,startup-clear --tpmstate "dir=$D/swtpm-state" \
 		>"$D/swtpm-first.txt" 2>"$D/swtpm.log" || die "swtpm did not answer: $(cat "$D/swtpm.log")"
 	SW_PID=$(value pid "$D/swtpm-first.txt")
 	PIDS+=("$SW_PID")
+	ALT_SOCK=$R/swtpm-alt.sock
+	"$BENCH" first --spawn "${ALT_SETSID[@]}" --socket "$ALT_SOCK" -- "$SWTPM" socket --tpm2 \
+		--server "type=unixio,path=$ALT_SOCK" --ctrl "type=unixio,path=$ALT_SOCK.ctrl" \
+		--flags not-need-init,startup-clear --tpmstate "dir=$D/swtpm-alt-state" \
+		>"$D/swtpm-alt-first.txt" 2>"$D/swtpm-alt.log" ||
+		die "swtpm ($ALT_SESSION session) did not answer: $(cat "$D/swtpm-alt.log")"
+	ALT_PID=$(value pid "$D/swtpm-alt-first.txt")
+	PIDS+=("$ALT_PID")
 
 	start_manager lat
 	LAT_PID=$MGR_PID
@@ -266,10 +292,12 @@ if has_part latency || has_part durable; then
 	fi
 	note "manager vTPM $UUID vs swtpm pid $SW_PID: $ITERS iterations per operation ($ops)"
 	"$BENCH" run --target "manager=$MGR_RUN/$UUID.sock" --target "swtpm=$SW_SOCK" \
+		--target "alt=$ALT_SOCK" \
 		--iters "$ITERS" --warmup "$WARMUP" --ops "$ops" "${dur[@]}" >"$D/run.txt" ||
 		die "benchmark run failed; manager log: $(mgr_log_tail lat)"
 	sed -n 's/^manager\.//p' "$D/run.txt" >>"$D/mgr.txt"
 	sed -n 's/^swtpm\.//p' "$D/run.txt" >>"$D/swtpm.txt"
+	sed -n 's/^alt\.//p' "$D/run.txt" >"$D/alt.txt"
 	sed -n 's/^durable\.//p' "$D/run.txt" >"$D/durable.txt"
 
 	VTPMD_PID=$(pgrep -P "$LAT_PID" -x vtpmd | head -n 1 || true)
@@ -292,6 +320,7 @@ if has_part latency || has_part durable; then
 	fi
 	stop_manager "$LAT_PID" >/dev/null
 	! ours "$SW_PID" || kill -TERM "$SW_PID" 2>/dev/null || true
+	! ours "$ALT_PID" || kill -TERM "$ALT_PID" 2>/dev/null || true
 	echo "latency_s $(($(date +%s) - t_part))" >>"$D/extra.txt"
 fi
 
@@ -306,7 +335,7 @@ wake_swtpm() {
 		mkdir -m 0700 "$D/wake-sw-$k/$i"
 		echo "$R/wake-sw-$k/$i.sock $D/wake-sw-$k/$i" >>"$list"
 	done
-	"${WRAP[@]}" "$BENCH" wake --list "$list" --swtpm "$SWTPM" >"$D/wake-sw-$k.txt" 2>"$D/wake-sw-$k.log" ||
+	"${WRAP[@]}" "$BENCH" wake --list "$list" --swtpm "$SWTPM" "${SETSID[@]}" >"$D/wake-sw-$k.txt" 2>"$D/wake-sw-$k.log" ||
 		die "wake of $WAKE_N swtpm failed: $(tail -n 5 "$D/wake-sw-$k.log")"
 	rm -rf "$D/wake-sw-$k" "$R/wake-sw-$k"
 }
@@ -502,10 +531,23 @@ if has_part scale; then
 fi
 
 echo
+if [ "$SWTPM_SESSION" = own ]; then
+	echo "swtpm runs in a session of its own, as under libvirt (swtpm --daemon) and like every vtpmd"
+	echo "  (BENCH_SWTPM_SESSION=own)."
+else
+	echo "swtpm runs in the bench client's session, as before 2026-12-02 (BENCH_SWTPM_SESSION=client)."
+fi
 if has_part latency; then
 	echo "latency: $ITERS iterations/op after $WARMUP warm-up, one connection per target, targets"
 	echo "  interleaved in blocks of 50 operations.  first response: manager = vtpmctl create"
 	echo "  --no-ek-cert .. first GetRandom reply (vtpmd spawned on first use); swtpm = spawn .. first reply."
+	alt() { # label key: the alternative swtpm's figure and manager/it
+		printf '%s %s (m/s %s)' "$1" "$(value "$2" "$D/alt.txt")" \
+			"$(ratio "$(value "$2" "$D/mgr.txt")" "$(value "$2" "$D/alt.txt")")"
+	}
+	echo "  a swtpm in the $ALT_SESSION session, same blocks: $(alt "GetRandom p50" getrandom_p50_us)," \
+		"$(alt "PCR_Extend p50" pcrextend_p50_us),"
+	echo "    $(alt "NV_Write p50" nvwrite_p50_us) us"
 fi
 if has_part durable; then
 	echo "durable: create+write+fsync+close+rename+fsync(dir) of $(value size_bytes "$D/durable.txt") B (the"
