@@ -23,7 +23,7 @@
  * Owns: the memfd and its mapping.  Trusts: libtpms' text (non-printable
  * bytes are still replaced before logging; a NUL ends what is read).
  */
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "util/log.h"
 
