@@ -182,7 +182,7 @@ FUZZ_SEALED_NAMES := tpm2_sealed master_sealed
 FUZZ_SEALED_OBJS := $(call fobj,tcs/tpm2_sealed.c tcs/master_sealed.c tcs/tpm12_marshal.c)
 FUZZ_SEALED_LDLIBS := -ltss2-mu -ltss2-rc $(SSL_LIBS)
 FUZZ_MGR_OBJS := $(call fobj,tests/fuzz/mgr_fixture.c $(filter-out manager/main.c,$(MGR_SRCS)) $(TCS_SRCS))
-FUZZ_VTPMD_OBJS := $(call fobj,vtpm/adopt.c vtpm/chanio.c vtpm/ctrl.c vtpm/nvram.c vtpm/tpm.c)
+FUZZ_VTPMD_OBJS := $(call fobj,vtpm/adopt.c vtpm/chanio.c vtpm/ctrl.c vtpm/nvram.c vtpm/tpm.c vtpm/tpmlog.c)
 FUZZ_MGR_LDLIBS := -Wl,--wrap=fork,--wrap=chan_socketpair,--wrap=log_msg $(TSS_LIBS) $(SSL_LIBS) -lpthread
 FUZZ_VTPMD_LDLIBS := -Wl,--wrap=_exit,--wrap=tpm_power_on,--wrap=TPMLIB_RegisterCallbacks,--wrap=log_msg \
 	$(TPMS_LIBS) $(SSL_LIBS)

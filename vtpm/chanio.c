@@ -3,14 +3,14 @@
  * per-type payload checks for manager requests, and the small bounded queue
  * of requests that arrived while an NV request of ours was outstanding.
  *
- * Owns: the deferred-request queue.  Trusts: the manager, to the extent
+ * Owns: the deferred-request queue (vd->queue).  Trusts: the manager, to the extent
  * that chan_recv() has validated the packet framing; payload sizes and fds
  * are still checked here, and anything unexpected ends the process
  * (_exit 1) because a confused peer must not drive libtpms.  Channel EOF
  * means the manager is gone: adopt.c decides whether to wait for the next
  * one (guests keep being served) or to _exit(0) at once, saving nothing.
  */
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "util/buf.h"
 #include "util/log.h"
@@ -20,15 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Deferred requests.  What the manager may legitimately send while we
- * wait bounds it: one CTRL/TPM_CMD/STOP outstanding, a LISTEN_FD, and the
- * DATA_FDs it hands over after a restart (at most one per connection we
- * would accept, MAX_CONNS in vtpmd.c), plus slack. */
-#define QUEUE_MAX 80
-
-static struct qmsg queue[QUEUE_MAX];
-static unsigned q_head, q_count;
 
 static void
 wait_fd(int fd, short events)
@@ -44,21 +35,21 @@ wait_fd(int fd, short events)
 }
 
 int
-chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
+chanio_send(struct vtpmd *vd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
-	if (vd.chan.fd < 0)
+	if (vd->chan.fd < 0)
 		return -1; /* orphaned: nobody to answer */
 	for (;;) {
-		int r = chan_send(vd.chan.fd, type, a, alen, b, blen, -1);
+		int r = chan_send(vd->chan.fd, type, a, alen, b, blen, -1);
 
 		if (r == 0)
 			return 0;
 		if (r == VERR_AGAIN) {
-			wait_fd(vd.chan.fd, POLLOUT);
+			wait_fd(vd->chan.fd, POLLOUT);
 			continue;
 		}
 		if (errno == EPIPE || errno == ECONNRESET) {
-			adopt_manager_lost("the manager is gone");
+			chanio_manager_lost(vd, "the manager is gone");
 			return -1;
 		}
 		log_err(LOGM_VTPM, "channel send (type %u, %zu bytes): %s", type, alen + blen,
@@ -68,28 +59,28 @@ chanio_send(uint32_t type, const void *a, size_t alen, const void *b, size_t ble
 }
 
 int
-chanio_recv(struct chan_msg *m)
+chanio_recv(struct vtpmd *vd, struct chan_msg *m)
 {
-	if (vd.chan.fd < 0)
+	if (vd->chan.fd < 0)
 		return -1;
 	for (;;) {
-		int r = chan_recv(&vd.chan, m);
+		int r = chan_recv(&vd->chan, m);
 
 		switch (r) {
 		case 0:
 			return 0;
 		case VERR_AGAIN:
-			wait_fd(vd.chan.fd, POLLIN);
+			wait_fd(vd->chan.fd, POLLIN);
 			continue;
 		case VERR_EOF:
-			adopt_manager_lost("the manager closed the channel");
+			chanio_manager_lost(vd, "the manager closed the channel");
 			return -1;
 		case VERR_PROTO:
 			log_err(LOGM_VTPM, "malformed packet on the channel");
 			_exit(1);
 		default:
 			if (errno == ECONNRESET) {
-				adopt_manager_lost("the manager is gone");
+				chanio_manager_lost(vd, "the manager is gone");
 				return -1;
 			}
 			log_err(LOGM_VTPM, "channel receive: %s", strerror(errno));
@@ -167,15 +158,15 @@ chanio_check_request(const struct chan_msg *m)
 }
 
 void
-chanio_defer(const struct chan_msg *m)
+chanio_defer(struct vtpmd *vd, const struct chan_msg *m)
 {
 	struct qmsg *q;
 
-	if (q_count == QUEUE_MAX) {
-		log_err(LOGM_VTPM, "too many deferred channel messages (%u)", QUEUE_MAX);
+	if (vd->q_count == VTPMD_QUEUE_MAX) {
+		log_err(LOGM_VTPM, "too many deferred channel messages (%u)", VTPMD_QUEUE_MAX);
 		_exit(1);
 	}
-	q = &queue[(q_head + q_count) % QUEUE_MAX];
+	q = &vd->queue[(vd->q_head + vd->q_count) % VTPMD_QUEUE_MAX];
 	q->type = m->type;
 	q->len = m->len;
 	q->fd = m->fd;
@@ -187,20 +178,20 @@ chanio_defer(const struct chan_msg *m)
 			_exit(1);
 		}
 		memcpy(q->data, m->data, m->len);
-		chanio_wipe(m);
+		chanio_wipe(vd, m);
 	}
-	q_count++;
+	vd->q_count++;
 }
 
 int
-chanio_pop(struct qmsg *q)
+chanio_pop(struct vtpmd *vd, struct qmsg *q)
 {
-	if (q_count == 0)
+	if (vd->q_count == 0)
 		return -1;
-	*q = queue[q_head];
-	memset(&queue[q_head], 0, sizeof(queue[q_head]));
-	q_head = (q_head + 1) % QUEUE_MAX;
-	q_count--;
+	*q = vd->queue[vd->q_head];
+	memset(&vd->queue[vd->q_head], 0, sizeof(vd->queue[vd->q_head]));
+	vd->q_head = (vd->q_head + 1) % VTPMD_QUEUE_MAX;
+	vd->q_count--;
 	return 0;
 }
 
@@ -218,10 +209,10 @@ qmsg_free(struct qmsg *q)
 /* Waits for the reply to our one outstanding NV request: 0, or -1 when the
  * manager went away first. */
 static int
-wait_reply(uint32_t want, struct chan_msg *m)
+wait_reply(struct vtpmd *vd, uint32_t want, struct chan_msg *m)
 {
 	for (;;) {
-		if (chanio_recv(m) != 0)
+		if (chanio_recv(vd, m) != 0)
 			return -1;
 		if (m->type == want) {
 			if (m->fd >= 0)
@@ -231,52 +222,59 @@ wait_reply(uint32_t want, struct chan_msg *m)
 		/* Anything else must be a well-formed manager request; the
 		 * other NV reply type is rejected by the check. */
 		chanio_check_request(m);
-		chanio_defer(m);
+		chanio_defer(vd, m);
 	}
 }
 
 void
-chanio_call(uint32_t type, const void *a, size_t alen, const void *b, size_t blen, uint32_t want,
-	    struct chan_msg *m)
+chanio_call(struct vtpmd *vd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen,
+	    uint32_t want, struct chan_msg *m)
 {
 	/* A request the old manager may or may not have carried out is
 	 * asked again of the next one: loads and deletes are idempotent,
 	 * and a store writes the same bytes at a newer generation. */
-	while (chanio_send(type, a, alen, b, blen) != 0 || wait_reply(want, m) != 0)
-		adopt_wait();
+	while (chanio_send(vd, type, a, alen, b, blen) != 0 || wait_reply(vd, want, m) != 0)
+		adopt_wait(vd);
 }
 
-void
-chanio_forget_requests(void)
+/* Drops the deferred requests whose answer the gone manager waited for:
+ * nobody will read it, and the next manager would take it for a protocol
+ * violation.  Descriptors it passed are ours to keep using. */
+static void
+forget_requests(struct vtpmd *vd)
 {
-	unsigned n = q_count, dropped = 0;
+	unsigned n = vd->q_count, dropped = 0;
 	struct qmsg q;
 
-	/* Requests whose answer the gone manager waited for: nobody will
-	 * read it, and the next manager would take it for a protocol
-	 * violation.  Descriptors it passed are ours to keep using. */
 	for (unsigned i = 0; i < n; i++) {
-		q = queue[q_head];
-		memset(&queue[q_head], 0, sizeof(queue[q_head]));
-		q_head = (q_head + 1) % QUEUE_MAX;
-		q_count--;
+		q = vd->queue[vd->q_head];
+		memset(&vd->queue[vd->q_head], 0, sizeof(vd->queue[vd->q_head]));
+		vd->q_head = (vd->q_head + 1) % VTPMD_QUEUE_MAX;
+		vd->q_count--;
 		if (q.type == CHAN_CTRL || q.type == CHAN_TPM_CMD || q.type == CHAN_STOP ||
 		    q.type == CHAN_DETACH) {
 			qmsg_free(&q);
 			dropped++;
 			continue;
 		}
-		queue[(q_head + q_count) % QUEUE_MAX] = q;
-		q_count++;
+		vd->queue[(vd->q_head + vd->q_count) % VTPMD_QUEUE_MAX] = q;
+		vd->q_count++;
 	}
 	if (dropped != 0)
 		log_info(LOGM_VTPM, "dropped %u request(s) of the manager that went away", dropped);
 }
 
 void
-chanio_wipe(const struct chan_msg *m)
+chanio_manager_lost(struct vtpmd *vd, const char *why)
+{
+	adopt_manager_lost(vd, why); /* returns only when we wait for the next one */
+	forget_requests(vd);
+}
+
+void
+chanio_wipe(struct vtpmd *vd, const struct chan_msg *m)
 {
 	/* m->data points into our own receive buffer. */
 	if (m->len != 0)
-		explicit_bzero(vd.chan.rbuf + CHAN_HDR_SIZE, m->len);
+		explicit_bzero(vd->chan.rbuf + CHAN_HDR_SIZE, m->len);
 }

@@ -10,7 +10,7 @@
  * re-checks each body size it reads (a bad one gets TPM_BAD_PARAMETER, as
  * from swtpm); trusts libtpms.
  */
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "util/buf.h"
 #include "util/ctrl_proto.h"
@@ -72,18 +72,18 @@ do_get_info(const uint8_t *body, uint32_t blen, uint8_t *out, size_t outlen)
 }
 
 static size_t
-do_set_buffersize(const uint8_t *body, uint32_t blen, uint8_t *out, size_t outlen)
+do_set_buffersize(struct vtpmd *vd, const uint8_t *body, uint32_t blen, uint8_t *out, size_t outlen)
 {
 	uint32_t want, size, min = 0, max = 0;
 
 	if (blen < 4)
 		return err_reply(CMD_SET_BUFFERSIZE, CTRL_RES_BAD_PARAMETER, out, outlen);
 	want = be32_get(body);
-	if (want != 0 && vd.running)
+	if (want != 0 && vd->running)
 		return err_reply(CMD_SET_BUFFERSIZE, CTRL_RES_BAD_ORDINAL, out, outlen);
 	size = TPMLIB_SetBufferSize(want, &min, &max);
 	if (want != 0)
-		vd.bufsize = size;
+		vd->bufsize = size;
 	be32_put(out, CTRL_RES_SUCCESS);
 	be32_put(out + 4, size);
 	be32_put(out + 8, min);
@@ -92,7 +92,7 @@ do_set_buffersize(const uint8_t *body, uint32_t blen, uint8_t *out, size_t outle
 }
 
 static size_t
-do_reset_established(const uint8_t *body, uint32_t blen, uint8_t *out)
+do_reset_established(struct vtpmd *vd, const uint8_t *body, uint32_t blen, uint8_t *out)
 {
 	TPM_MODIFIER_INDICATOR saved;
 	uint32_t res;
@@ -101,10 +101,10 @@ do_reset_established(const uint8_t *body, uint32_t blen, uint8_t *out)
 		return res_reply(CTRL_RES_BAD_PARAMETER, out);
 	if (body[0] > 4)
 		return res_reply(CTRL_RES_BAD_LOCALITY, out);
-	saved = vd.locality;
-	vd.locality = body[0];
+	saved = vd->locality;
+	vd->locality = body[0];
 	res = TPM_IO_TpmEstablished_Reset();
-	vd.locality = saved;
+	vd->locality = saved;
 	return res_reply(res, out);
 }
 
@@ -115,7 +115,7 @@ do_reset_established(const uint8_t *body, uint32_t blen, uint8_t *out)
  * | blob, without copying the blob.
  */
 static void
-do_get_stateblob(const uint8_t *body, uint32_t blen)
+do_get_stateblob(struct vtpmd *vd, const uint8_t *body, uint32_t blen)
 {
 	uint8_t hdr[16];
 	unsigned char *blob = NULL;
@@ -125,11 +125,11 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
 
 	if (blen != 12 || be32_get(body + 8) != 0) {
 		n = err_reply(CMD_GET_STATEBLOB, CTRL_RES_BAD_PARAMETER, hdr, sizeof(hdr));
-		(void)chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
+		(void)chanio_send(vd, CHAN_CTRL_RESP, hdr, n, NULL, 0);
 		return;
 	}
 	type = be32_get(body + 4);
-	rc = tpm_get_state(type, &blob, &len);
+	rc = tpm_get_state(vd, type, &blob, &len);
 	if (rc == TPM_SUCCESS && len > CTRL_STATEBLOB_RAW_MAX) {
 		log_err(LOGM_VTPM, "GET_STATEBLOB: the blob of type %u has %u bytes, over the "
 			"%u-byte limit", type, len, CTRL_STATEBLOB_RAW_MAX);
@@ -140,7 +140,7 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
 		if (rc != TPM_RETRY)
 			log_warn(LOGM_VTPM, "GET_STATEBLOB(type %u): rc 0x%x", type, rc);
 		n = err_reply(CMD_GET_STATEBLOB, rc, hdr, sizeof(hdr));
-		(void)chanio_send(CHAN_CTRL_RESP, hdr, n, NULL, 0);
+		(void)chanio_send(vd, CHAN_CTRL_RESP, hdr, n, NULL, 0);
 		log_debug(LOGM_VTPM, "control command 0x%x: result 0x%x", CMD_GET_STATEBLOB, rc);
 		return;
 	}
@@ -148,7 +148,7 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
 	be32_put(hdr + 4, 0);
 	be32_put(hdr + 8, len);
 	be32_put(hdr + 12, len);
-	(void)chanio_send(CHAN_CTRL_RESP, hdr, sizeof(hdr), blob, len);
+	(void)chanio_send(vd, CHAN_CTRL_RESP, hdr, sizeof(hdr), blob, len);
 	freezero(blob, len);
 	log_debug(LOGM_VTPM, "control command 0x%x: result 0x0, %u-byte blob of type %u",
 		  CMD_GET_STATEBLOB, len, type);
@@ -163,11 +163,11 @@ do_get_stateblob(const uint8_t *body, uint32_t blen)
  * An empty permanent blob is refused (it would wipe the TPM).
  */
 static size_t
-do_set_stateblob(const uint8_t *body, uint32_t blen, uint8_t *out)
+do_set_stateblob(struct vtpmd *vd, const uint8_t *body, uint32_t blen, uint8_t *out)
 {
 	uint32_t type, n;
 
-	if (vd.running)
+	if (vd->running)
 		return res_reply(CTRL_RES_BAD_ORDINAL, out);
 	if (blen < 12)
 		return res_reply(CTRL_RES_BAD_PARAMETER, out);
@@ -175,7 +175,7 @@ do_set_stateblob(const uint8_t *body, uint32_t blen, uint8_t *out)
 	n = be32_get(body + 8);
 	if (n != blen - 12 || n > CTRL_STATEBLOB_MAX || (n == 0 && type == PTM_BLOB_TYPE_PERMANENT))
 		return res_reply(CTRL_RES_BAD_PARAMETER, out);
-	return res_reply(tpm_set_state(type, body + 12, n), out);
+	return res_reply(tpm_set_state(vd, type, body + 12, n), out);
 }
 
 static size_t
@@ -192,7 +192,7 @@ do_hash_data(const uint8_t *body, uint32_t blen, uint8_t *out)
 }
 
 int
-ctrl_handle(const uint8_t *p, uint32_t len)
+ctrl_handle(struct vtpmd *vd, const uint8_t *p, uint32_t len)
 {
 	uint8_t out[16 + GET_INFO_CHUNK];
 	const uint8_t *body = p + 4;
@@ -211,7 +211,7 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 	case CMD_CANCEL_TPM_CMD:
 	case CMD_STORE_VOLATILE:
 	case CMD_GET_STATEBLOB:
-		if (!vd.running) {
+		if (!vd->running) {
 			n = err_reply(cmd, CTRL_RES_BAD_ORDINAL, out, sizeof(out));
 			goto send;
 		}
@@ -230,15 +230,15 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 			n = res_reply(CTRL_RES_BAD_PARAMETER, out);
 			break;
 		}
-		tpm_power_off();
-		n = res_reply(tpm_power_on(be32_get(body)), out);
+		tpm_power_off(vd);
+		n = res_reply(tpm_power_on(vd, be32_get(body)), out);
 		break;
 	case CMD_SHUTDOWN:
 		if (blen != 0) {
 			n = res_reply(CTRL_RES_BAD_PARAMETER, out);
 			break;
 		}
-		tpm_power_off();
+		tpm_power_off(vd);
 		n = res_reply(CTRL_RES_SUCCESS, out);
 		quit = 1;
 		break;
@@ -247,7 +247,7 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 			n = res_reply(CTRL_RES_BAD_PARAMETER, out);
 			break;
 		}
-		tpm_power_off();
+		tpm_power_off(vd);
 		n = res_reply(CTRL_RES_SUCCESS, out);
 		break;
 	case CMD_GET_TPMESTABLISHED:
@@ -267,12 +267,12 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 		else if (body[0] > 4)
 			n = res_reply(CTRL_RES_BAD_LOCALITY, out);
 		else {
-			vd.locality = body[0];
+			vd->locality = body[0];
 			n = res_reply(CTRL_RES_SUCCESS, out);
 		}
 		break;
 	case CMD_RESET_TPMESTABLISHED:
-		n = do_reset_established(body, blen, out);
+		n = do_reset_established(vd, body, blen, out);
 		break;
 	case CMD_HASH_START:
 		n = res_reply(blen != 0 ? CTRL_RES_BAD_PARAMETER : TPM_IO_Hash_Start(), out);
@@ -291,7 +291,7 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 		n = res_reply(blen != 0 ? CTRL_RES_BAD_PARAMETER : TPMLIB_CancelCommand(), out);
 		break;
 	case CMD_STORE_VOLATILE:
-		n = res_reply(blen != 0 ? CTRL_RES_BAD_PARAMETER : tpm_store_volatile(), out);
+		n = res_reply(blen != 0 ? CTRL_RES_BAD_PARAMETER : tpm_store_volatile(vd), out);
 		break;
 	case CMD_GET_CONFIG:
 		if (blen != 0) {
@@ -303,16 +303,16 @@ ctrl_handle(const uint8_t *p, uint32_t len)
 		n = 8;
 		break;
 	case CMD_SET_BUFFERSIZE:
-		n = do_set_buffersize(body, blen, out, sizeof(out));
+		n = do_set_buffersize(vd, body, blen, out, sizeof(out));
 		break;
 	case CMD_GET_INFO:
 		n = do_get_info(body, blen, out, sizeof(out));
 		break;
 	case CMD_GET_STATEBLOB:
-		do_get_stateblob(body, blen);
+		do_get_stateblob(vd, body, blen);
 		return 0;
 	case CMD_SET_STATEBLOB:
-		n = do_set_stateblob(body, blen, out);
+		n = do_set_stateblob(vd, body, blen, out);
 		break;
 	case CMD_LOCK_STORAGE:
 		/* The manager answers it (it holds the storage lock); a vtpmd
@@ -335,6 +335,6 @@ send:
 	}
 	log_debug(LOGM_VTPM, "control command 0x%x: result 0x%x", cmd,
 		  cmd == CMD_GET_CAPABILITY ? 0 : be32_get(out));
-	(void)chanio_send(CHAN_CTRL_RESP, out, n, NULL, 0);
+	(void)chanio_send(vd, CHAN_CTRL_RESP, out, n, NULL, 0);
 	return quit;
 }

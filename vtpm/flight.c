@@ -23,7 +23,7 @@
  * does not signal 1.2 vtpmds.  SA_RESTART keeps the channel and data I/O
  * uninterrupted; poll() returns EINTR, which every caller handles.
  */
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "util/buf.h"
 #include "util/flight.h"

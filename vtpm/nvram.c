@@ -4,11 +4,13 @@
  * channel, answered before libtpms continues (one request outstanding).
  *
  * Owns: nothing persistent; loaded blobs are handed to libtpms (which
- * frees them) and the channel copy is wiped.  Trusts: the manager's reply
+ * frees them) and the channel copy is wiped.  libtpms' callbacks take no
+ * context, so nvram_register keeps the process's struct vtpmd for them
+ * (cb_vd: set once, before libtpms can call back; one thread).  Trusts: the manager's reply
  * framing (chan_recv) and libtpms; reply sizes are checked here and a
  * malformed reply ends the process.  Blob contents are never logged.
  */
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "util/buf.h"
 #include "util/log.h"
@@ -20,6 +22,9 @@
 
 #include <string.h>
 #include <unistd.h>
+
+/* What libtpms' callbacks serve (nvram_register). */
+static struct vtpmd *cb_vd;
 
 static size_t
 check_name(const char *name)
@@ -38,11 +43,12 @@ bad_reply(const char *what, uint32_t len)
 
 /* Sends an NV request answered by CHAN_NV_STATUS and returns its rc. */
 static TPM_RESULT
-call_status(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
+call_status(struct vtpmd *vd, uint32_t type, const void *a, size_t alen, const void *b,
+	    size_t blen)
 {
 	struct chan_msg m;
 
-	chanio_call(type, a, alen, b, blen, CHAN_NV_STATUS, &m);
+	chanio_call(vd, type, a, alen, b, blen, CHAN_NV_STATUS, &m);
 	if (m.len != 4)
 		bad_reply("NV status", m.len);
 	return be32_get(m.data);
@@ -55,7 +61,7 @@ cb_nvram_init(void)
 }
 
 TPM_RESULT
-nvram_load(const char *name, unsigned char **data, uint32_t *length)
+nvram_load(struct vtpmd *vd, const char *name, unsigned char **data, uint32_t *length)
 {
 	struct chan_msg m;
 	size_t nl = check_name(name);
@@ -68,7 +74,7 @@ nvram_load(const char *name, unsigned char **data, uint32_t *length)
 		log_err(LOGM_VTPM, "NV load: bad blob name");
 		return TPM_FAIL;
 	}
-	chanio_call(CHAN_NV_LOAD, name, nl, NULL, 0, CHAN_NV_DATA, &m);
+	chanio_call(vd, CHAN_NV_LOAD, name, nl, NULL, 0, CHAN_NV_DATA, &m);
 	if (m.len < 4)
 		bad_reply("NV data", m.len);
 	rc = be32_get(m.data);
@@ -86,17 +92,17 @@ nvram_load(const char *name, unsigned char **data, uint32_t *length)
 		/* An empty blob is not "absent": treating it so would make
 		 * libtpms manufacture a new TPM over the stored one. */
 		log_err(LOGM_VTPM, "NV load %s: unusable blob size %u", name, n);
-		chanio_wipe(&m);
+		chanio_wipe(vd, &m);
 		return TPM_FAIL;
 	}
 	rc = TPM_Malloc(data, n);
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "NV load %s: cannot allocate %u bytes", name, n);
-		chanio_wipe(&m);
+		chanio_wipe(vd, &m);
 		return rc;
 	}
 	memcpy(*data, m.data + 4, n);
-	chanio_wipe(&m);
+	chanio_wipe(vd, &m);
 	*length = n;
 	log_debug(LOGM_VTPM, "NV load %s: %u bytes", name, n);
 	return TPM_SUCCESS;
@@ -106,11 +112,11 @@ static TPM_RESULT
 cb_loaddata(unsigned char **data, uint32_t *length, uint32_t tpm_number, const char *name)
 {
 	(void)tpm_number;
-	return nvram_load(name, data, length);
+	return nvram_load(cb_vd, name, data, length);
 }
 
 TPM_RESULT
-nvram_store(const char *name, const unsigned char *data, uint32_t len)
+nvram_store(struct vtpmd *vd, const char *name, const unsigned char *data, uint32_t len)
 {
 	uint8_t hdr[1 + NV_NAME_MAX];
 	size_t nl = check_name(name);
@@ -126,14 +132,14 @@ nvram_store(const char *name, const unsigned char *data, uint32_t len)
 	}
 	hdr[0] = (uint8_t)nl;
 	memcpy(hdr + 1, name, nl);
-	rc = call_status(CHAN_NV_STORE, hdr, 1 + nl, data, len);
+	rc = call_status(vd, CHAN_NV_STORE, hdr, 1 + nl, data, len);
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "NV store %s (%u bytes) failed: rc 0x%x", name, len, rc);
-		vd.store_failures++;
+		vd->store_failures++;
 	} else
 		log_debug(LOGM_VTPM, "NV store %s: %u bytes", name, len);
 	if (rc == TPM_SUCCESS && strcmp(name, TPM_PERMANENT_ALL_NAME) == 0)
-		vd.permall_stores++;
+		vd->permall_stores++;
 	return rc;
 }
 
@@ -141,11 +147,11 @@ static TPM_RESULT
 cb_storedata(const unsigned char *data, uint32_t length, uint32_t tpm_number, const char *name)
 {
 	(void)tpm_number;
-	return nvram_store(name, data, length);
+	return nvram_store(cb_vd, name, data, length);
 }
 
 TPM_RESULT
-nvram_delete(const char *name, int must_exist)
+nvram_delete(struct vtpmd *vd, const char *name, int must_exist)
 {
 	uint8_t msg[1 + NV_NAME_MAX];
 	size_t nl = check_name(name);
@@ -157,7 +163,7 @@ nvram_delete(const char *name, int must_exist)
 	}
 	msg[0] = must_exist ? 1 : 0;
 	memcpy(msg + 1, name, nl);
-	rc = call_status(CHAN_NV_DELETE, msg, 1 + nl, NULL, 0);
+	rc = call_status(vd, CHAN_NV_DELETE, msg, 1 + nl, NULL, 0);
 	if (rc == TPM_RETRY && !must_exist)
 		rc = TPM_SUCCESS;
 	if (rc != TPM_SUCCESS)
@@ -171,7 +177,7 @@ static TPM_RESULT
 cb_deletename(uint32_t tpm_number, const char *name, TPM_BOOL mustExist)
 {
 	(void)tpm_number;
-	return nvram_delete(name, mustExist);
+	return nvram_delete(cb_vd, name, mustExist);
 }
 
 static TPM_RESULT
@@ -184,12 +190,12 @@ static TPM_RESULT
 cb_io_getlocality(TPM_MODIFIER_INDICATOR *locality, uint32_t tpm_number)
 {
 	(void)tpm_number;
-	*locality = vd.locality;
+	*locality = cb_vd->locality;
 	return TPM_SUCCESS;
 }
 
 TPM_RESULT
-nvram_register(void)
+nvram_register(struct vtpmd *vd)
 {
 	/* Physical presence keeps libtpms' default (FALSE), as swtpm does. */
 	static struct libtpms_callbacks cbs = {
@@ -202,5 +208,6 @@ nvram_register(void)
 		.tpm_io_getlocality = cb_io_getlocality,
 	};
 
+	cb_vd = vd;
 	return TPMLIB_RegisterCallbacks(&cbs);
 }

@@ -17,7 +17,7 @@
  *              [--flight-fd N]
  */
 #include "vtpm/sandbox.h"
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "util/buf.h"
 #include "util/flight.h"
@@ -42,28 +42,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 64
 #define WRITE_TIMEOUT_MS 5000
 /* A connection is closed when a command of it stays incomplete this long
  * (a client sends a whole command at once) ... */
 #define PARTIAL_TIMEOUT_MS 5000
 /* ... or when one the vtpmd accepted sends nothing at all this long. */
 #define IDLE_FIRST_COMMAND_MS 10000
-
-struct vtpmd vd = { .chan = { .fd = -1 }, .listen_fd = -1, .adopt_fd = -1 };
-
-struct conn {
-	int fd;
-	uint32_t id;  /* CHAN_DATA_FD id (the manager keeps a duplicate), or FLIGHT_CONN_NONE */
-	int eof;      /* peer finished sending; serve what is buffered, then close */
-	int served;   /* a command of it was answered (or it is QEMU's, passed to us) */
-	int64_t since; /* when its incomplete command began, or when it was accepted */
-	uint32_t len; /* bytes buffered */
-	uint8_t buf[TPM_FRAME_MAX];
-};
-
-static struct conn *conns[MAX_CONNS];
-static unsigned nconns;
 
 /* ---------------------------------------------------------------- usage */
 
@@ -103,7 +87,7 @@ struct options {
 };
 
 static void
-parse_args(int argc, char **argv, struct options *o)
+parse_args(int argc, char **argv, struct options *o, struct vtpmd *vd)
 {
 	static const struct option longopts[] = {
 		{ "channel-fd", required_argument, NULL, 'c' },
@@ -141,9 +125,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 't':
 			if (strcmp(optarg, "2") == 0)
-				vd.is_tpm2 = 1;
+				vd->is_tpm2 = 1;
 			else if (strcmp(optarg, "1.2") == 0)
-				vd.is_tpm2 = 0;
+				vd->is_tpm2 = 0;
 			else
 				usage_error("bad value for --tpm-version (2 or 1.2): ", optarg);
 			have_version = 1;
@@ -152,13 +136,13 @@ parse_args(int argc, char **argv, struct options *o)
 			o->autostart = 1;
 			break;
 		case 'l':
-			vd.locality = (TPM_MODIFIER_INDICATOR)parse_num(optarg, 0, 4, "--locality");
+			vd->locality = (TPM_MODIFIER_INDICATOR)parse_num(optarg, 0, 4, "--locality");
 			break;
 		case 'u':
 			if (uuid_parse(optarg, u) != 0)
 				usage_error("bad value for --uuid: ", optarg);
 			uuid_format(u, ustr);
-			memcpy(vd.uuid, u, sizeof(vd.uuid));
+			memcpy(vd->uuid, u, sizeof(vd->uuid));
 			snprintf(o->title, sizeof(o->title), "vtpmd[%s]", ustr);
 			break;
 		case 'L':
@@ -221,7 +205,7 @@ parse_args(int argc, char **argv, struct options *o)
 			usage_error("--uid, --gid and --root go together", "");
 		o->sb.enabled = 1;
 	}
-	o->sb.max_fds = MAX_CONNS + 16 + CHAN_HELD_MAX;
+	o->sb.max_fds = VTPMD_MAX_CONNS + 16 + CHAN_HELD_MAX;
 }
 
 /*
@@ -229,7 +213,7 @@ parse_args(int argc, char **argv, struct options *o)
  * manager must kill us and leave every other vTPM, and every blob, alone.
  */
 static void
-test_misbehave(const char *kind)
+test_misbehave(struct vtpmd *vd, const char *kind)
 {
 	static const uint8_t bad[] = { 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 99, 'x' };
 	/* Another vTPM's blob, by path: names are not paths to the manager. */
@@ -238,16 +222,16 @@ test_misbehave(const char *kind)
 
 	log_warn(LOGM_VTPM, "test: misbehaving on purpose (%s)", kind);
 	if (strcmp(kind, "garbage") == 0) {
-		(void)!send(vd.chan.fd, bad, sizeof(bad), MSG_NOSIGNAL);
+		(void)!send(vd->chan.fd, bad, sizeof(bad), MSG_NOSIGNAL);
 	} else if (strcmp(kind, "mismatch") == 0) {
 		/* Header claims 99 payload bytes, one follows. */
-		(void)!send(vd.chan.fd, bad + 4, 5, MSG_NOSIGNAL);
+		(void)!send(vd->chan.fd, bad + 4, 5, MSG_NOSIGNAL);
 	} else if (strcmp(kind, "badname") == 0) {
 		nv[0] = (uint8_t)(sizeof(other) - 1);
 		memcpy(nv + 1, other, sizeof(other) - 1);
-		(void)chanio_send(CHAN_NV_STORE, nv, sizeof(other), "x", 1);
+		(void)chanio_send(vd, CHAN_NV_STORE, nv, sizeof(other), "x", 1);
 	} else {
-		(void)chanio_send(CHAN_CTRL_RESP, "\0\0\0\0", 4, NULL, 0);
+		(void)chanio_send(vd, CHAN_CTRL_RESP, "\0\0\0\0", 4, NULL, 0);
 	}
 	/* Serve nobody: whatever a client sees comes from the manager's
 	 * handling of this vtpmd (poll is in the seccomp allow-list). */
@@ -258,7 +242,7 @@ test_misbehave(const char *kind)
 /* The channel must be an open SEQPACKET socket (util/chan.h).  Its peer
  * is the manager: a next one that adopts us must run as the same user. */
 static void
-check_channel_fd(int fd)
+check_channel_fd(struct vtpmd *vd, int fd)
 {
 	struct ucred cr;
 	int type = 0;
@@ -268,7 +252,7 @@ check_channel_fd(int fd)
 	    type != SOCK_SEQPACKET)
 		usage_error("--channel-fd is not an open SEQPACKET socket", "");
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	vd.manager_uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 ? cr.uid : 0;
+	vd->manager_uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 ? cr.uid : 0;
 }
 
 /* ---------------------------------------------------- data connections */
@@ -276,12 +260,13 @@ check_channel_fd(int fd)
 static int64_t now_ms(void);
 
 static void
-conn_add(int fd, uint32_t id)
+conn_add(struct vtpmd *vd, int fd, uint32_t id)
 {
 	struct conn *c;
 
-	if (nconns == MAX_CONNS) {
-		log_warn(LOGM_VTPM, "too many data connections (%u), refusing a new one", MAX_CONNS);
+	if (vd->nconns == VTPMD_MAX_CONNS) {
+		log_warn(LOGM_VTPM, "too many data connections (%u), refusing a new one",
+			 VTPMD_MAX_CONNS);
 		close(fd);
 		return;
 	}
@@ -297,8 +282,8 @@ conn_add(int fd, uint32_t id)
 	c->len = 0;
 	c->served = id != FLIGHT_CONN_NONE;
 	c->since = now_ms();
-	conns[nconns++] = c;
-	log_debug(LOGM_VTPM, "data connection added (%u open)", nconns);
+	vd->conns[vd->nconns++] = c;
+	log_debug(LOGM_VTPM, "data connection added (%u open)", vd->nconns);
 }
 
 /* Marks a connection closed; conn_reap() removes it from the table. */
@@ -323,20 +308,20 @@ conn_close(struct conn *c)
 }
 
 static void
-conn_reap(void)
+conn_reap(struct vtpmd *vd)
 {
 	unsigned j = 0;
 
-	for (unsigned i = 0; i < nconns; i++) {
-		if (conns[i]->fd >= 0) {
-			conns[j++] = conns[i];
+	for (unsigned i = 0; i < vd->nconns; i++) {
+		if (vd->conns[i]->fd >= 0) {
+			vd->conns[j++] = vd->conns[i];
 			continue;
 		}
 		/* Served commands were moved, not erased: wipe it all. */
-		explicit_bzero(conns[i]->buf, sizeof(conns[i]->buf));
-		free(conns[i]);
+		explicit_bzero(vd->conns[i]->buf, sizeof(vd->conns[i]->buf));
+		free(vd->conns[i]);
 	}
-	nconns = j;
+	vd->nconns = j;
 }
 
 static int64_t
@@ -353,7 +338,7 @@ now_ms(void)
 static int
 conn_write(int fd, const uint8_t *p, size_t len)
 {
-	int64_t deadline = now_ms() + WRITE_TIMEOUT_MS;
+	int64_t deadline = -1; /* set when the client first makes us wait */
 
 	while (len > 0) {
 		ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -367,7 +352,11 @@ conn_write(int fd, const uint8_t *p, size_t len)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-			int64_t left = deadline - now_ms();
+			int64_t left;
+
+			if (deadline < 0)
+				deadline = now_ms() + WRITE_TIMEOUT_MS;
+			left = deadline - now_ms();
 
 			if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
 				log_warn(LOGM_VTPM, "data client did not read its response in %d ms",
@@ -383,7 +372,7 @@ conn_write(int fd, const uint8_t *p, size_t len)
 }
 
 static void
-conn_read(struct conn *c)
+conn_read(const struct vtpmd *vd, struct conn *c)
 {
 	ssize_t n;
 
@@ -391,9 +380,15 @@ conn_read(struct conn *c)
 		return;
 	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
 	if (n > 0) {
-		if (c->len == 0)
-			c->since = now_ms();
+		uint32_t sz, was = c->len;
+
 		c->len += (uint32_t)n;
+		/* An incomplete command's clock starts with its first bytes.
+		 * One that arrived whole is served this turn and needs none
+		 * (conn_serve starts the clock of what is left after it). */
+		if (was == 0 &&
+		    tpm_frame_check(c->buf, c->len, vd->bufsize, &sz) == TPM_FRAME_INCOMPLETE)
+			c->since = now_ms();
 	}
 	else if (n == 0)
 		c->eof = 1;
@@ -405,11 +400,11 @@ conn_read(struct conn *c)
 
 /* A whole packet (or a bad header) is buffered: serving it needs no read. */
 static int
-conn_ready(const struct conn *c)
+conn_ready(const struct vtpmd *vd, const struct conn *c)
 {
 	uint32_t sz;
 
-	return c->fd >= 0 && tpm_frame_check(c->buf, c->len, vd.bufsize, &sz) != TPM_FRAME_INCOMPLETE;
+	return c->fd >= 0 && tpm_frame_check(c->buf, c->len, vd->bufsize, &sz) != TPM_FRAME_INCOMPLETE;
 }
 
 /*
@@ -419,9 +414,9 @@ conn_ready(const struct conn *c)
  * the last state that was saved (it shows the vTPM degraded meanwhile).
  */
 static void
-exit_if_state_lost(unsigned failures_before)
+exit_if_state_lost(const struct vtpmd *vd, unsigned failures_before)
 {
-	if (vd.store_failures == failures_before)
+	if (vd->store_failures == failures_before)
 		return;
 	log_err(LOGM_VTPM, "saving the TPM state failed: exiting, to be restarted from the last "
 		"saved state");
@@ -431,7 +426,7 @@ exit_if_state_lost(unsigned failures_before)
 
 /* Serves at most one command from the connection's buffer. */
 static void
-conn_serve(struct conn *c)
+conn_serve(struct vtpmd *vd, struct conn *c)
 {
 	uint8_t err[TPM_HDR_SIZE];
 	const uint8_t *resp;
@@ -440,10 +435,10 @@ conn_serve(struct conn *c)
 
 	if (c->fd < 0)
 		return;
-	switch (tpm_frame_check(c->buf, c->len, vd.bufsize, &sz)) {
+	switch (tpm_frame_check(c->buf, c->len, vd->bufsize, &sz)) {
 	case TPM_FRAME_BAD:
 		log_warn(LOGM_VTPM, "data client sent a bad packet size; closing it");
-		tpm_bad_frame_response(err, c->buf, c->len);
+		tpm_bad_frame_response(vd, err, c->buf, c->len);
 		(void)conn_write(c->fd, err, sizeof(err));
 		conn_close(c);
 		return;
@@ -458,23 +453,24 @@ conn_serve(struct conn *c)
 	case TPM_FRAME_OK:
 		break;
 	}
-	failures = vd.store_failures;
+	failures = vd->store_failures;
 	flight_begin(c->id, c->buf);
-	tpm_execute(c->buf, sz, &resp, &rlen);
+	tpm_execute(vd, c->buf, sz, &resp, &rlen);
 	flight_responding();
 	if (conn_write(c->fd, resp, rlen) != 0) {
 		flight_idle();
 		conn_close(c);
-		exit_if_state_lost(failures);
+		exit_if_state_lost(vd, failures);
 		return;
 	}
 	flight_idle();
-	exit_if_state_lost(failures);
+	exit_if_state_lost(vd, failures);
 	explicit_bzero(c->buf, sz);
 	memmove(c->buf, c->buf + sz, c->len - sz);
 	c->len -= sz;
 	c->served = 1;
-	c->since = now_ms(); /* a pipelined next command counts from here */
+	if (c->len != 0)
+		c->since = now_ms(); /* a pipelined next command counts from here */
 }
 
 /*
@@ -482,12 +478,12 @@ conn_serve(struct conn *c)
  * time; returns the ms until the next such deadline (or -1: none).
  */
 static int
-conn_deadlines(void)
+conn_deadlines(struct vtpmd *vd)
 {
-	int64_t now = now_ms(), next = -1, due;
+	int64_t now = -1, next = -1, due;
 
-	for (unsigned i = 0; i < nconns; i++) {
-		struct conn *c = conns[i];
+	for (unsigned i = 0; i < vd->nconns; i++) {
+		struct conn *c = vd->conns[i];
 
 		if (c->fd < 0 || c->eof)
 			continue;
@@ -497,6 +493,8 @@ conn_deadlines(void)
 			due = c->since + IDLE_FIRST_COMMAND_MS;
 		else
 			continue;
+		if (now < 0)
+			now = now_ms(); /* only when some connection has a deadline */
 		if (now >= due) {
 			log_warn(LOGM_VTPM, "data connection %s for %d s; closing it",
 				 c->len != 0 ? "left a command incomplete" : "sent no command",
@@ -511,13 +509,13 @@ conn_deadlines(void)
 }
 
 static void
-accept_clients(void)
+accept_clients(struct vtpmd *vd)
 {
 	for (;;) {
-		int fd = accept4(vd.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(vd->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			conn_add(fd, FLIGHT_CONN_NONE);
+			conn_add(vd, fd, FLIGHT_CONN_NONE);
 			continue;
 		}
 		if (errno == EINTR)
@@ -529,7 +527,7 @@ accept_clients(void)
 }
 
 static void
-set_listen_fd(int fd)
+set_listen_fd(struct vtpmd *vd, int fd)
 {
 	int acc = 0, fl;
 	socklen_t sl = sizeof(acc);
@@ -547,85 +545,64 @@ set_listen_fd(int fd)
 		close(fd);
 		return;
 	}
-	if (vd.listen_fd >= 0) {
+	if (vd->listen_fd >= 0) {
 		log_warn(LOGM_VTPM, "replacing the listening data socket");
-		close(vd.listen_fd);
+		close(vd->listen_fd);
 	}
-	vd.listen_fd = fd;
+	vd->listen_fd = fd;
 	log_debug(LOGM_VTPM, "listening data socket installed");
-}
-
-unsigned
-vtpmd_kept_conns(int *fds, uint32_t *ids, unsigned max)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < nconns; i++) {
-		if (conns[i]->fd < 0 || conns[i]->id == FLIGHT_CONN_NONE)
-			continue;
-		if (n < max) {
-			fds[n] = conns[i]->fd;
-			ids[n] = conns[i]->id;
-		}
-		n++;
-	}
-	return n;
-}
-
-int
-vtpmd_listen_fd(void)
-{
-	return vd.listen_fd;
 }
 
 /* ------------------------------------------------------- manager requests */
 
-void
-vtpmd_cleanup(void)
+/* Releases everything (wiping buffers that held TPM data) before an
+ * orderly exit; also vd->cleanup, for adopt.c. */
+static void
+vtpmd_cleanup(struct vtpmd *vd)
 {
 	tpmlog_drain();
 	/* Exiting: the manager decides what becomes of the connections it
 	 * keeps (closed on STOP, kept after SHUTDOWN), so no shutdown here. */
-	for (unsigned i = 0; i < nconns; i++)
-		conn_drop(conns[i]);
-	conn_reap();
-	if (vd.listen_fd >= 0)
-		close(vd.listen_fd);
-	vd.listen_fd = -1;
-	adopt_close_all();
-	freezero(vd.rbuf, vd.rbufsize);
-	vd.rbuf = NULL;
-	vd.rbufsize = 0;
-	for (struct qmsg q; chanio_pop(&q) == 0;)
+	for (unsigned i = 0; i < vd->nconns; i++)
+		conn_drop(vd->conns[i]);
+	conn_reap(vd);
+	if (vd->listen_fd >= 0)
+		close(vd->listen_fd);
+	vd->listen_fd = -1;
+	adopt_close_all(vd);
+	freezero(vd->rbuf, vd->rbufsize);
+	vd->rbuf = NULL;
+	vd->rbufsize = 0;
+	for (struct qmsg q; chanio_pop(vd, &q) == 0;)
 		qmsg_free(&q);
-	chan_close(&vd.chan);
+	chan_close(&vd->chan);
 }
 
 static void
-handle_tpm_cmd(struct qmsg *q)
+handle_tpm_cmd(struct vtpmd *vd, struct qmsg *q)
 {
 	uint8_t err[TPM_HDR_SIZE];
 	const uint8_t *resp;
 	uint32_t rlen;
-	unsigned failures = vd.store_failures;
+	unsigned failures = vd->store_failures;
 
-	if (q->data == NULL || tpm_frame_exact(q->data, q->len, vd.bufsize) != 0) {
+	if (q->data == NULL || tpm_frame_exact(q->data, q->len, vd->bufsize) != 0) {
 		log_warn(LOGM_VTPM, "CHAN_TPM_CMD: bad packet of %u bytes", q->len);
-		tpm_bad_frame_response(err, q->data, q->len);
+		tpm_bad_frame_response(vd, err, q->data, q->len);
 		resp = err;
 		rlen = sizeof(err);
 	} else {
 		flight_begin(FLIGHT_CONN_NONE, q->data);
-		tpm_execute(q->data, q->len, &resp, &rlen);
+		tpm_execute(vd, q->data, q->len, &resp, &rlen);
 		flight_responding();
 	}
-	(void)chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+	(void)chanio_send(vd, CHAN_TPM_RESP, resp, rlen, NULL, 0);
 	flight_idle();
-	exit_if_state_lost(failures);
+	exit_if_state_lost(vd, failures);
 }
 
 static void __attribute__((noreturn))
-handle_stop(uint32_t flags)
+handle_stop(struct vtpmd *vd, uint32_t flags)
 {
 	uint32_t rc = TPM_SUCCESS;
 	uint8_t out[4];
@@ -635,84 +612,84 @@ handle_stop(uint32_t flags)
 		 * nothing volatile may survive into its next boot, however the
 		 * TPM was started.  Shutdown(CLEAR) first, as an OS would, so
 		 * the next Startup does not count as after an unorderly one. */
-		if (vd.running) {
-			tpm_auto_shutdown();
+		if (vd->running) {
+			tpm_auto_shutdown(vd);
 			TPMLIB_Terminate();
-			vd.running = 0;
+			vd->running = 0;
 		}
-		rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		rc = nvram_delete(vd, TPM_VOLATILESTATE_NAME, 0);
 		log_info(LOGM_VTPM, "powered off: volatile state discarded");
-	} else if (vd.running) {
-		if (vd.failed) {
+	} else if (vd->running) {
+		if (vd->failed) {
 			/* Nothing worth resuming: the next start is a clean
 			 * power cycle from the permanent state, so an older
 			 * saved volatile state (STORE_VOLATILE) goes too. */
 			log_warn(LOGM_VTPM, "TPM in failure mode: volatile state not saved");
-			rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
-		} else if (vd.autostarted) {
+			rc = nvram_delete(vd, TPM_VOLATILESTATE_NAME, 0);
+		} else if (vd->autostarted) {
 			/* Tool/FIFO clients never power-cycle the TPM: keep the
 			 * session state for the next autostart to resume. */
-			rc = tpm_store_volatile();
+			rc = tpm_store_volatile(vd);
 		} else {
 			/* A hypervisor sends its own Startup at every boot. */
-			tpm_auto_shutdown();
+			tpm_auto_shutdown(vd);
 		}
 		TPMLIB_Terminate();
-		vd.running = 0;
+		vd->running = 0;
 	}
 	be32_put(out, rc);
-	(void)chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
+	(void)chanio_send(vd, CHAN_STOPPED, out, sizeof(out), NULL, 0);
 	log_info(LOGM_VTPM, "stopped (rc 0x%x)", rc);
-	vtpmd_cleanup();
+	vtpmd_cleanup(vd);
 	exit(0);
 }
 
 static void
-dispatch(struct qmsg *q)
+dispatch(struct vtpmd *vd, struct qmsg *q)
 {
 	switch (q->type) {
 	case CHAN_CTRL:
-		if (ctrl_handle(q->data, q->len)) {
+		if (ctrl_handle(vd, q->data, q->len)) {
 			qmsg_free(q);
 			log_info(LOGM_VTPM, "shut down by control command");
-			vtpmd_cleanup();
+			vtpmd_cleanup(vd);
 			exit(0);
 		}
 		break;
 	case CHAN_TPM_CMD:
-		handle_tpm_cmd(q);
+		handle_tpm_cmd(vd, q);
 		break;
 	case CHAN_LISTEN_FD:
-		set_listen_fd(q->fd);
+		set_listen_fd(vd, q->fd);
 		q->fd = -1;
 		break;
 	case CHAN_DATA_FD:
 		/* u32 id (chanio_check_request: 0 or 4 bytes). */
-		conn_add(q->fd, q->len == 4 ? be32_get(q->data) : FLIGHT_CONN_NONE);
+		conn_add(vd, q->fd, q->len == 4 ? be32_get(q->data) : FLIGHT_CONN_NONE);
 		q->fd = -1;
 		break;
 	case CHAN_ADOPT_SOCK:
-		adopt_set_sock(q->fd);
+		adopt_set_sock(vd, q->fd);
 		q->fd = -1;
 		break;
 	case CHAN_HOLD_FD:
 		/* chanio_check_request: u32 kind | u32 id. */
-		adopt_hold(be32_get(q->data), be32_get(q->data + 4), q->fd);
+		adopt_hold(vd, be32_get(q->data), be32_get(q->data + 4), q->fd);
 		q->fd = -1;
 		break;
 	case CHAN_RELEASE_FD:
-		adopt_release(be32_get(q->data), be32_get(q->data + 4));
+		adopt_release(vd, be32_get(q->data), be32_get(q->data + 4));
 		break;
 	case CHAN_DETACH:
 		qmsg_free(q);
-		adopt_manager_lost("the manager detached");
+		chanio_manager_lost(vd, "the manager detached");
 		return;
 	case CHAN_STOP: {
 		/* chanio_check_request: no payload, or u32 flags. */
 		uint32_t flags = q->len == 4 ? be32_get(q->data) : 0;
 
 		qmsg_free(q);
-		handle_stop(flags);
+		handle_stop(vd, flags);
 	}
 	default:
 		/* chanio_check_request() let nothing else through. */
@@ -723,50 +700,51 @@ dispatch(struct qmsg *q)
 }
 
 static void
-dispatch_deferred(void)
+dispatch_deferred(struct vtpmd *vd)
 {
 	struct qmsg q;
 
-	while (chanio_pop(&q) == 0)
-		dispatch(&q);
+	while (chanio_pop(vd, &q) == 0)
+		dispatch(vd, &q);
 }
 
 /* ---------------------------------------------------------------- loop */
 
 static void __attribute__((noreturn))
-main_loop(void)
+main_loop(struct vtpmd *vd)
 {
-	struct pollfd pfd[3 + MAX_CONNS]; /* channel, log pipe, listener, connections */
-	struct conn *polled[MAX_CONNS];
+	struct pollfd pfd[2 + VTPMD_MAX_CONNS]; /* channel (or adopt socket), listener, connections */
+	struct conn *polled[VTPMD_MAX_CONNS];
 
 	for (;;) {
 		unsigned np = 0, nc = 0, base;
 		int timeout, r;
 
-		dispatch_deferred();
-		timeout = conn_deadlines();
-		conn_reap();
-		if (vd.chan.fd < 0) {
+		/* What libtpms wrote during the last turn's calls (no syscall
+		 * when it wrote nothing; tpmlog.c). */
+		tpmlog_drain();
+		dispatch_deferred(vd);
+		timeout = conn_deadlines(vd);
+		conn_reap(vd);
+		if (vd->chan.fd < 0) {
 			/* Orphaned: exits here once no guest is left. */
-			int t = adopt_orphan_deadline();
+			int t = adopt_orphan_deadline(vd);
 
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
 
-		/* libtpms' log pipe is read only when it has something: a
-		 * blind read per turn cost a system call per command.  Without
-		 * a manager, the adopt socket is where the next one comes. */
-		pfd[np++] = (struct pollfd){ .fd = vd.chan.fd >= 0 ? vd.chan.fd : vd.adopt_fd,
+		/* Without a manager, the adopt socket is where the next one
+		 * comes. */
+		pfd[np++] = (struct pollfd){ .fd = vd->chan.fd >= 0 ? vd->chan.fd : vd->adopt_fd,
 					     .events = POLLIN };
-		pfd[np++] = (struct pollfd){ .fd = tpmlog_fd(), .events = POLLIN };
-		if (vd.listen_fd >= 0)
-			pfd[np++] = (struct pollfd){ .fd = vd.listen_fd, .events = POLLIN };
+		if (vd->listen_fd >= 0)
+			pfd[np++] = (struct pollfd){ .fd = vd->listen_fd, .events = POLLIN };
 		base = np;
-		for (unsigned i = 0; i < nconns; i++) {
-			struct conn *c = conns[i];
+		for (unsigned i = 0; i < vd->nconns; i++) {
+			struct conn *c = vd->conns[i];
 
-			if (conn_ready(c) || c->eof)
+			if (conn_ready(vd, c) || c->eof)
 				timeout = 0; /* serve it without waiting */
 			if (c->eof || c->len == sizeof(c->buf))
 				continue;
@@ -780,46 +758,49 @@ main_loop(void)
 			log_err(LOGM_VTPM, "poll: %s", strerror(errno));
 			_exit(1);
 		}
-		if (pfd[0].revents != 0 && vd.chan.fd >= 0) {
+		if (pfd[0].revents != 0 && vd->chan.fd >= 0) {
 			struct chan_msg m;
 
-			if (chanio_recv(&m) == 0) {
+			if (chanio_recv(vd, &m) == 0) {
 				chanio_check_request(&m);
-				chanio_defer(&m);
+				chanio_defer(vd, &m);
 			}
 		} else if (pfd[0].revents != 0) {
-			(void)adopt_try();
+			(void)adopt_try(vd);
 		}
-		if (pfd[1].revents != 0)
-			tpmlog_drain();
-		if (base == 3 && pfd[2].revents != 0)
-			accept_clients();
+		if (base == 2 && pfd[1].revents != 0)
+			accept_clients(vd);
 		for (unsigned i = 0; i < nc; i++) {
 			if (pfd[base + i].revents != 0)
-				conn_read(polled[i]);
+				conn_read(vd, polled[i]);
 		}
 		/* One command per connection per round keeps clients fair; a
 		 * deferred manager request is served at the top of the loop. */
-		for (unsigned i = 0; i < nconns; i++)
-			conn_serve(conns[i]);
+		for (unsigned i = 0; i < vd->nconns; i++)
+			conn_serve(vd, vd->conns[i]);
 	}
 }
 
 int
 main(int argc, char **argv)
 {
+	/* The process's one context (vtpmd_int.h), passed to whoever uses it;
+	 * main never returns, so it lives as long as the process. */
+	struct vtpmd ctx = { .chan = { .fd = -1 }, .listen_fd = -1, .adopt_fd = -1,
+			     .cleanup = vtpmd_cleanup };
+	struct vtpmd *vd = &ctx;
 	struct options o;
 	uint32_t min, max;
 	uint8_t out[4];
 	TPM_RESULT rc;
 
 	memset(&o, 0, sizeof(o));
-	parse_args(argc, argv, &o);
+	parse_args(argc, argv, &o, vd);
 	if (o.features) {
 		printf("seccomp=%s\n", sandbox_has_seccomp() ? "yes" : "no");
 		return 0;
 	}
-	check_channel_fd(o.chan_fd);
+	check_channel_fd(vd, o.chan_fd);
 	if (o.flight_fd >= 0 && flight_init(o.flight_fd) != 0) {
 		fprintf(stderr, "vtpmd: --flight-fd %d is not a mappable record: %s\n", o.flight_fd,
 			strerror(errno));
@@ -829,27 +810,27 @@ main(int argc, char **argv)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init(o.title, o.level, LOGGING_MODULES, 0);
 
-	if (chan_init(&vd.chan, o.chan_fd) != 0) {
+	if (chan_init(&vd->chan, o.chan_fd) != 0) {
 		log_err(LOGM_VTPM, "out of memory");
 		_exit(1);
 	}
 	if (tpmlog_init() != 0) {
 		/* Without it libtpms would write to stderr unfiltered. */
-		log_err(LOGM_VTPM, "pipe: %s", strerror(errno));
+		log_err(LOGM_VTPM, "libtpms log: %s", strerror(errno));
 		_exit(1);
 	}
-	rc = TPMLIB_ChooseTPMVersion(vd.is_tpm2 ? TPMLIB_TPM_VERSION_2 : TPMLIB_TPM_VERSION_1_2);
+	rc = TPMLIB_ChooseTPMVersion(vd->is_tpm2 ? TPMLIB_TPM_VERSION_2 : TPMLIB_TPM_VERSION_1_2);
 	if (rc == TPM_SUCCESS)
-		rc = nvram_register();
+		rc = nvram_register(vd);
 	if (rc != TPM_SUCCESS) {
 		log_err(LOGM_VTPM, "libtpms set-up failed: rc 0x%x", rc);
 		be32_put(out, rc);
-		(void)chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+		(void)chanio_send(vd, CHAN_READY, out, sizeof(out), NULL, 0);
 		_exit(1);
 	}
-	vd.bufsize = TPMLIB_SetBufferSize(0, &min, &max);
-	if (vd.bufsize > TPM_FRAME_MAX)
-		vd.bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
+	vd->bufsize = TPMLIB_SetBufferSize(0, &min, &max);
+	if (vd->bufsize > TPM_FRAME_MAX)
+		vd->bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
 
 	/* sigaction is not in the seccomp allow-list: install it now. */
 	if (flight_cancel_setup() != 0) {
@@ -860,7 +841,7 @@ main(int argc, char **argv)
 	 * state: from here on only the channel and passed fds exist. */
 	if (sandbox_enter(&o.sb) != 0) {
 		be32_put(out, TPM_FAIL);
-		(void)chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+		(void)chanio_send(vd, CHAN_READY, out, sizeof(out), NULL, 0);
 		_exit(1);
 	}
 	if (o.sb.test_syscall != NULL) {
@@ -870,21 +851,21 @@ main(int argc, char **argv)
 	}
 	rc = TPM_SUCCESS;
 	if (o.autostart)
-		rc = tpm_autostart();
+		rc = tpm_autostart(vd);
 	tpmlog_drain();
 	be32_put(out, rc);
-	(void)chanio_send(CHAN_READY, out, sizeof(out), NULL, 0);
+	(void)chanio_send(vd, CHAN_READY, out, sizeof(out), NULL, 0);
 	if (rc != TPM_SUCCESS) {
-		log_err(LOGM_VTPM, "TPM %s failed to start: rc 0x%x", vd.is_tpm2 ? "2.0" : "1.2", rc);
+		log_err(LOGM_VTPM, "TPM %s failed to start: rc 0x%x", vd->is_tpm2 ? "2.0" : "1.2", rc);
 		_exit(1);
 	}
-	log_info(LOGM_VTPM, "ready: TPM %s, %s", vd.is_tpm2 ? "2.0" : "1.2",
+	log_info(LOGM_VTPM, "ready: TPM %s, %s", vd->is_tpm2 ? "2.0" : "1.2",
 		 o.autostart ? "started" : "waiting for INIT");
 	if (o.hostile != NULL)
-		test_misbehave(o.hostile);
+		test_misbehave(vd, o.hostile);
 	if (o.test_crash) {
 		log_warn(LOGM_VTPM, "test: aborting on purpose after READY");
 		abort();
 	}
-	main_loop();
+	main_loop(vd);
 }

@@ -8,27 +8,33 @@
 #            (vtpm-bench, one persistent connection per target), the two
 #            measured interleaved in blocks of 50 operations so that other
 #            load on the host weighs on both alike; time from `vtpmctl
-#            create` (resp. spawning swtpm) to the first response; RSS of
-#            one vtpmd vs one swtpm.
+#            create --no-ek-cert` (resp. spawning swtpm) to the first
+#            response; RSS of one vtpmd vs one swtpm.  A second swtpm, in
+#            the other kind of session (see BENCH_SWTPM_SESSION), is
+#            measured in the same blocks and shown in the notes.
 #   durable  a bare durable save (create, write, fsync, close, rename,
 #            fsync of the directory) of a file the size of the vTPM's sealed
 #            permall, in a directory on the state directory's filesystem,
 #            interleaved with the NV_Write measurement (NV_Write alone is
 #            measured when latency is off); prints NV_Write p50 / save p50.
-#   wake     BENCH_WAKE_N vTPMs created with `vtpmctl create` (defined, no
-#            vtpmd yet), then connected all at once (one client process,
+#   wake     BENCH_WAKE_N vTPMs created with `vtpmctl create --no-ek-cert`
+#            (defined, no vtpmd yet), then connected all at once (one client process,
 #            non-blocking): time until all answered a GetRandom; against
 #            spawning BENCH_WAKE_N `swtpm socket --tpm2` (own state dir
 #            each) until all answered.  Summed RSS of the vtpmds / swtpms.
 #            Rounds alternate swtpm, manager, manager, swtpm, ...
-#   scale    BENCH_SCALE_N vTPMs defined by `vtpmctl create` in a row (on a
-#            manager of their own with --max-connections
+#   scale    BENCH_SCALE_N vTPMs defined by `vtpmctl create --no-ek-cert`
+#            in a row (on a manager of their own with --max-connections
 #            BENCH_SCALE_MAXCONN): create rate, manager RSS, and the time of
 #            `vtpmctl list` (and `list --json`).
+#   create   the time of one `vtpmctl create` as it is by default, with EK
+#            certificates (a private vtpmd makes the RSA-2048 and ECC EKs),
+#            and of one `vtpmctl create --no-ek-cert`: min/p50/max of
+#            BENCH_CREATE_RUNS each, on a manager of their own.
 #
 # Environment:
 #   BUILD               absolute build directory (required; make sets it)
-#   BENCH_PARTS         parts to run, "latency durable wake scale" (all)
+#   BENCH_PARTS         parts to run, "latency durable wake scale create" (all)
 #   BENCH_ITERS (2000), BENCH_WARMUP (200)   operations per op (latency,
 #                       durable)
 #   BENCH_WAKE_N (256), BENCH_WAKE_ROUNDS (2)
@@ -37,6 +43,15 @@
 #                       FD_FIXED_RESERVE + FD_PER_VTPM per vTPM +
 #                       max_connections descriptors, manager/mgr.h)
 #   BENCH_SCALE_MAXCONN (16)  the scale manager's --max-connections
+#   BENCH_CREATE_RUNS (5)     creates of each kind timed by the create part
+#   BENCH_SWTPM_SESSION (own) where the swtpm baseline runs: "own", a
+#                       session of its own, as `swtpm socket --daemon` (how
+#                       libvirt starts it) and every vtpmd run; "client", the
+#                       bench client's session, as before 2026-12-02.  With
+#                       CONFIG_SCHED_AUTOGROUP a server in its client's
+#                       session shares its scheduling group, and each
+#                       switch between the two is cheaper (about 7 % of a
+#                       GetRandom here).
 #   BENCH_PIN (0)       CPU list everything runs on; "none": unpinned
 #   BENCH_WAKE_PIN (BENCH_PIN)  the same for the wake part alone (its
 #                       manager, vtpmds, swtpms and client), e.g. "none" to
@@ -52,11 +67,13 @@ set -euo pipefail
 : "${BUILD:?BUILD must name the build directory}"
 ITERS=${BENCH_ITERS:-2000}
 WARMUP=${BENCH_WARMUP:-200}
-PARTS=${BENCH_PARTS:-latency durable wake scale}
+PARTS=${BENCH_PARTS:-latency durable wake scale create}
 WAKE_N=${BENCH_WAKE_N:-256}
 WAKE_ROUNDS=${BENCH_WAKE_ROUNDS:-2}
 WAKE_PIN=${BENCH_WAKE_PIN:-${BENCH_PIN:-0}}
 SCALE_MAXCONN=${BENCH_SCALE_MAXCONN:-16}
+CREATE_RUNS=${BENCH_CREATE_RUNS:-5}
+SWTPM_SESSION=${BENCH_SWTPM_SESSION:-own}
 SWTPM=${SWTPM:-swtpm}
 BENCH=$BUILD/vtpm-bench
 CTL=$BUILD/vtpmctl
@@ -87,17 +104,24 @@ has_part() {
 }
 for p in $PARTS; do
 	case $p in
-	latency | durable | wake | scale) ;;
-	*) die "BENCH_PARTS: unknown part '$p' (latency durable wake scale)" ;;
+	latency | durable | wake | scale | create) ;;
+	*) die "BENCH_PARTS: unknown part '$p' (latency durable wake scale create)" ;;
 	esac
 done
-for v in ITERS WARMUP WAKE_N WAKE_ROUNDS SCALE_MAXCONN; do
+for v in ITERS WARMUP WAKE_N WAKE_ROUNDS SCALE_MAXCONN CREATE_RUNS; do
 	case ${!v} in
 	'' | *[!0-9]*) die "BENCH_$v must be a number, not '${!v}'" ;;
 	esac
 done
-[ "$ITERS" -ge 1 ] && [ "$WAKE_N" -ge 1 ] && [ "$WAKE_ROUNDS" -ge 1 ] ||
-	die "BENCH_ITERS, BENCH_WAKE_N and BENCH_WAKE_ROUNDS must be at least 1"
+[ "$ITERS" -ge 1 ] && [ "$WAKE_N" -ge 1 ] && [ "$WAKE_ROUNDS" -ge 1 ] && [ "$CREATE_RUNS" -ge 1 ] ||
+	die "BENCH_ITERS, BENCH_WAKE_N, BENCH_WAKE_ROUNDS and BENCH_CREATE_RUNS must be at least 1"
+# --setsid: the swtpm baseline in a session of its own; ALT_SETSID: the
+# other kind, measured alongside in the latency part.
+case $SWTPM_SESSION in
+own) SETSID=(--setsid) ALT_SETSID=() ALT_SESSION=client ;;
+client) SETSID=() ALT_SETSID=(--setsid) ALT_SESSION=own ;;
+*) die "BENCH_SWTPM_SESSION must be own or client, not '$SWTPM_SESSION'" ;;
+esac
 [ -x "$BENCH" ] || die "$BENCH not built (make bench builds it)"
 
 # Each defined vTPM holds two listening sockets; take every descriptor we may.
@@ -232,18 +256,27 @@ touch "$D/mgr.txt" "$D/swtpm.txt" "$D/extra.txt"
 # ---- latency and durable ------------------------------------------------
 if has_part latency || has_part durable; then
 	t_part=$(date +%s)
-	mkdir -m 0700 "$D/swtpm-state"
+	mkdir -m 0700 "$D/swtpm-state" "$D/swtpm-alt-state"
 	SW_SOCK=$R/swtpm.sock
-	"$BENCH" first --spawn --socket "$SW_SOCK" -- "$SWTPM" socket --tpm2 \
+	"$BENCH" first --spawn "${SETSID[@]}" --socket "$SW_SOCK" -- "$SWTPM" socket --tpm2 \
 		--server "type=unixio,path=$SW_SOCK" --ctrl "type=unixio,path=$SW_SOCK.ctrl" \
 		--flags not-need-init,startup-clear --tpmstate "dir=$D/swtpm-state" \
 		>"$D/swtpm-first.txt" 2>"$D/swtpm.log" || die "swtpm did not answer: $(cat "$D/swtpm.log")"
 	SW_PID=$(value pid "$D/swtpm-first.txt")
 	PIDS+=("$SW_PID")
+	ALT_SOCK=$R/swtpm-alt.sock
+	"$BENCH" first --spawn "${ALT_SETSID[@]}" --socket "$ALT_SOCK" -- "$SWTPM" socket --tpm2 \
+		--server "type=unixio,path=$ALT_SOCK" --ctrl "type=unixio,path=$ALT_SOCK.ctrl" \
+		--flags not-need-init,startup-clear --tpmstate "dir=$D/swtpm-alt-state" \
+		>"$D/swtpm-alt-first.txt" 2>"$D/swtpm-alt.log" ||
+		die "swtpm ($ALT_SESSION session) did not answer: $(cat "$D/swtpm-alt.log")"
+	ALT_PID=$(value pid "$D/swtpm-alt-first.txt")
+	PIDS+=("$ALT_PID")
 
 	start_manager lat
 	LAT_PID=$MGR_PID
-	"$BENCH" first --run-dir "$MGR_RUN" -- "$CTL" --run-dir "$MGR_RUN" create \
+	# Without EK certificates, as swtpm here (the create part times both).
+	"$BENCH" first --run-dir "$MGR_RUN" -- "$CTL" --run-dir "$MGR_RUN" create --no-ek-cert \
 		>"$D/mgr-first.txt" || die "no first response from a new vTPM; manager log: $(mgr_log_tail lat)"
 	UUID=$(value uuid "$D/mgr-first.txt")
 
@@ -259,10 +292,12 @@ if has_part latency || has_part durable; then
 	fi
 	note "manager vTPM $UUID vs swtpm pid $SW_PID: $ITERS iterations per operation ($ops)"
 	"$BENCH" run --target "manager=$MGR_RUN/$UUID.sock" --target "swtpm=$SW_SOCK" \
+		--target "alt=$ALT_SOCK" \
 		--iters "$ITERS" --warmup "$WARMUP" --ops "$ops" "${dur[@]}" >"$D/run.txt" ||
 		die "benchmark run failed; manager log: $(mgr_log_tail lat)"
 	sed -n 's/^manager\.//p' "$D/run.txt" >>"$D/mgr.txt"
 	sed -n 's/^swtpm\.//p' "$D/run.txt" >>"$D/swtpm.txt"
+	sed -n 's/^alt\.//p' "$D/run.txt" >"$D/alt.txt"
 	sed -n 's/^durable\.//p' "$D/run.txt" >"$D/durable.txt"
 
 	VTPMD_PID=$(pgrep -P "$LAT_PID" -x vtpmd | head -n 1 || true)
@@ -285,6 +320,7 @@ if has_part latency || has_part durable; then
 	fi
 	stop_manager "$LAT_PID" >/dev/null
 	! ours "$SW_PID" || kill -TERM "$SW_PID" 2>/dev/null || true
+	! ours "$ALT_PID" || kill -TERM "$ALT_PID" 2>/dev/null || true
 	echo "latency_s $(($(date +%s) - t_part))" >>"$D/extra.txt"
 fi
 
@@ -299,7 +335,7 @@ wake_swtpm() {
 		mkdir -m 0700 "$D/wake-sw-$k/$i"
 		echo "$R/wake-sw-$k/$i.sock $D/wake-sw-$k/$i" >>"$list"
 	done
-	"${WRAP[@]}" "$BENCH" wake --list "$list" --swtpm "$SWTPM" >"$D/wake-sw-$k.txt" 2>"$D/wake-sw-$k.log" ||
+	"${WRAP[@]}" "$BENCH" wake --list "$list" --swtpm "$SWTPM" "${SETSID[@]}" >"$D/wake-sw-$k.txt" 2>"$D/wake-sw-$k.log" ||
 		die "wake of $WAKE_N swtpm failed: $(tail -n 5 "$D/wake-sw-$k.log")"
 	rm -rf "$D/wake-sw-$k" "$R/wake-sw-$k"
 }
@@ -309,7 +345,7 @@ wake_mgr() {
 	local k=$1 u list=$D/wake-m-$1.list out=$D/wake-m-$1.txt rss
 	start_manager "wake-m-$k"
 	"$BENCH" create --count "$WAKE_N" --uuids "$D/wake-m-$k.uuids" -- \
-		"$CTL" --run-dir "$MGR_RUN" create >"$D/wake-m-$k.create" ||
+		"$CTL" --run-dir "$MGR_RUN" create --no-ek-cert >"$D/wake-m-$k.create" ||
 		die "creating $WAKE_N vTPMs failed; manager log: $(mgr_log_tail "wake-m-$k")"
 	[ "$(value created "$D/wake-m-$k.create")" = "$WAKE_N" ] ||
 		die "only $(value created "$D/wake-m-$k.create") of $WAKE_N vTPMs could be created; manager log: $(mgr_log_tail "wake-m-$k")"
@@ -375,7 +411,7 @@ if has_part scale; then
 		echo "scale_max $SCALE_MAX"
 		echo "mgr_rss0_kb $(rss_kb "$MGR_PID")"
 	} >"$D/scale.txt"
-	"$BENCH" create --count "$SCALE_N" --chunk 1000 -- "$CTL" --run-dir "$MGR_RUN" create \
+	"$BENCH" create --count "$SCALE_N" --chunk 1000 -- "$CTL" --run-dir "$MGR_RUN" create --no-ek-cert \
 		>>"$D/scale.txt" 2>"$D/scale-create.log" ||
 		die "creating vTPMs failed: $(tail -n 3 "$D/scale-create.log"); manager log: $(mgr_log_tail scale)"
 	[ "$(value created "$D/scale.txt")" = "$SCALE_N" ] ||
@@ -392,6 +428,18 @@ if has_part scale; then
 	echo "manifest_bytes $(stat -c %s "$MGR_STATE/manifest" 2>/dev/null || echo n/a)" >>"$D/scale.txt"
 	echo "stop_ms $(stop_manager "$MGR_PID")" >>"$D/scale.txt"
 	echo "scale_s $(($(date +%s) - t_part))" >>"$D/extra.txt"
+fi
+
+# ---- create: one vtpmctl create with and without EK certificates ---------
+if has_part create; then
+	t_part=$(date +%s)
+	start_manager create
+	"$BENCH" time --runs "$CREATE_RUNS" -- "$CTL" --run-dir "$MGR_RUN" create >"$D/create-ek.txt" ||
+		die "vtpmctl create failed; manager log: $(mgr_log_tail create)"
+	"$BENCH" time --runs "$CREATE_RUNS" -- "$CTL" --run-dir "$MGR_RUN" create --no-ek-cert \
+		>"$D/create-noek.txt" || die "vtpmctl create --no-ek-cert failed; manager log: $(mgr_log_tail create)"
+	stop_manager "$MGR_PID" >/dev/null
+	echo "create_s $(($(date +%s) - t_part))" >>"$D/extra.txt"
 fi
 
 # ---- the table --------------------------------------------------------
@@ -469,6 +517,10 @@ if has_part wake; then
 		"$(mean_of 1 wake_p50_ms "${SW[@]}")"
 	fmt_row "$WAKE_N woken: RSS sum (kB)" "$(mean_of 0 rss_sum_kb "${MW[@]}")" "$(mean_of 0 rss_sum_kb "${SW[@]}")"
 fi
+if has_part create; then
+	fmt_row "vtpmctl create, EK certs (ms)" "$(value time_ms_p50 "$D/create-ek.txt")" - -
+	fmt_row "create --no-ek-cert (ms)" "$(value time_ms_p50 "$D/create-noek.txt")" - -
+fi
 if has_part scale; then
 	N=$(value created "$D/scale.txt")
 	fmt_row "$N defined: create (/s)" "$(value create_per_s "$D/scale.txt")" - -
@@ -479,10 +531,23 @@ if has_part scale; then
 fi
 
 echo
+if [ "$SWTPM_SESSION" = own ]; then
+	echo "swtpm runs in a session of its own, as under libvirt (swtpm --daemon) and like every vtpmd"
+	echo "  (BENCH_SWTPM_SESSION=own)."
+else
+	echo "swtpm runs in the bench client's session, as before 2026-12-02 (BENCH_SWTPM_SESSION=client)."
+fi
 if has_part latency; then
 	echo "latency: $ITERS iterations/op after $WARMUP warm-up, one connection per target, targets"
-	echo "  interleaved in blocks of 50 operations.  first response: manager = vtpmctl create .."
-	echo "  first GetRandom reply (vtpmd spawned on first use); swtpm = spawn .. first reply."
+	echo "  interleaved in blocks of 50 operations.  first response: manager = vtpmctl create"
+	echo "  --no-ek-cert .. first GetRandom reply (vtpmd spawned on first use); swtpm = spawn .. first reply."
+	alt() { # label key: the alternative swtpm's figure and manager/it
+		printf '%s %s (m/s %s)' "$1" "$(value "$2" "$D/alt.txt")" \
+			"$(ratio "$(value "$2" "$D/mgr.txt")" "$(value "$2" "$D/alt.txt")")"
+	}
+	echo "  a swtpm in the $ALT_SESSION session, same blocks: $(alt "GetRandom p50" getrandom_p50_us)," \
+		"$(alt "PCR_Extend p50" pcrextend_p50_us),"
+	echo "    $(alt "NV_Write p50" nvwrite_p50_us) us"
 fi
 if has_part durable; then
 	echo "durable: create+write+fsync+close+rename+fsync(dir) of $(value size_bytes "$D/durable.txt") B (the"
@@ -492,7 +557,7 @@ if has_part durable; then
 fi
 if has_part wake; then
 	echo "wake: $WAKE_N at once, $WAKE_ROUNDS round(s) each (means shown), CPU pinning: $WAKE_PIN (BENCH_WAKE_PIN);"
-	echo "  manager: $WAKE_N vTPMs defined,"
+	echo "  manager: $WAKE_N vTPMs defined (vtpmctl create --no-ek-cert),"
 	echo "  clock from the first connect (vtpmd spawned on it) to the last GetRandom reply;"
 	echo "  swtpm: clock from the first of $WAKE_N spawns to the last reply.  Per round (ms):"
 	echo "  manager $(list_of wake_ms "${MW[@]}")| swtpm $(list_of wake_ms "${SW[@]}")"
@@ -501,8 +566,13 @@ if has_part wake; then
 	echo "  create of $WAKE_N (/s): $(list_of create_per_s "${MW[@]/%.txt/.create}");" \
 		"manager stop with $WAKE_N running (ms): $(list_of stop_ms "${MW[@]}")"
 fi
+if has_part create; then
+	echo "create: $CREATE_RUNS of each in a row on a fresh manager, min/p50/max (ms): with EK certificates" \
+		"$(value time_ms_min "$D/create-ek.txt")/$(value time_ms_p50 "$D/create-ek.txt")/$(value time_ms_max "$D/create-ek.txt"),"
+	echo "  --no-ek-cert $(value time_ms_min "$D/create-noek.txt")/$(value time_ms_p50 "$D/create-noek.txt")/$(value time_ms_max "$D/create-noek.txt")"
+fi
 if has_part scale; then
-	echo "scale: $(value created "$D/scale.txt") of $(value scale_n "$D/scale.txt") vTPMs created by \`vtpmctl create\` in a row in" \
+	echo "scale: $(value created "$D/scale.txt") of $(value scale_n "$D/scale.txt") vTPMs created by \`vtpmctl create --no-ek-cert\` in a row in" \
 		"$(value create_s "$D/scale.txt") s;"
 	[ "$(value create_chunk "$D/scale.txt")" = n/a ] ||
 		echo "  /s in the first and last $(value create_chunk "$D/scale.txt"):" \

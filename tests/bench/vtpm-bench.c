@@ -20,13 +20,14 @@
  *       the same bare durable save alone: create DIR/.permall.tmp, write N
  *       bytes, fsync, close, rename it to DIR/permall, fsync DIR (what the
  *       manager does for every sealed file, without sealing): durable_*.
- *   vtpm-bench first --spawn --socket PATH -- CMD [ARGS...]
+ *   vtpm-bench first --spawn [--setsid] --socket PATH -- CMD [ARGS...]
  *       starts CMD (a server, left running), polls PATH, times the first
- *       GetRandom(32) response: first_ms, pid
+ *       GetRandom(32) response: first_ms, pid.  --setsid starts it in a
+ *       session of its own (see below).
  *   vtpm-bench first --run-dir DIR -- CMD [ARGS...]
  *       runs CMD (e.g. vtpmctl create), reads the UUID it prints, connects
  *       DIR/<uuid>.sock, times the first GetRandom(32) response: first_ms, uuid
- *   vtpm-bench wake --list FILE [--swtpm BIN] [--timeout-ms N]
+ *   vtpm-bench wake --list FILE [--swtpm BIN [--setsid]] [--timeout-ms N]
  *       FILE: one data socket path a line.  Connects to all of them at
  *       once (non-blocking, one process, poll), sends each a GetRandom(32)
  *       and times until every one has answered: wake_ms (last answer),
@@ -35,7 +36,8 @@
  *       `BIN socket --tpm2 ... --flags not-need-init,startup-clear` per
  *       line; their summed RSS is printed (rss_sum_kb) before they are
  *       terminated.  Without --swtpm the servers must be listening already
- *       (or appear within the timeout).
+ *       (or appear within the timeout).  --setsid: each swtpm in a session
+ *       of its own.
  *   vtpm-bench create --count N [--chunk K] [--uuids FILE] -- CMD [ARGS...]
  *       runs CMD (vtpmctl create) N times in a row, each printing a UUID
  *       (written to FILE): created, create_s, create_per_s, and the rates
@@ -44,6 +46,13 @@
  *   vtpm-bench time [--runs K] -- CMD [ARGS...]
  *       runs CMD K times (default 3), its output counted and dropped:
  *       time_ms_min, time_ms_p50, time_ms_max, out_lines, out_bytes.
+ *
+ * Sessions: a server that shares this client's session also shares its
+ * scheduler autogroup (CONFIG_SCHED_AUTOGROUP, on in Debian), which makes
+ * every switch between client and server cheaper than between processes of
+ * different groups.  vtpmd runs in a session of its own, as does swtpm
+ * started the way libvirt starts it (swtpm socket --daemon), so like is
+ * compared with like only with --setsid.
  */
 #include "tests/lib/tpmclient.h"
 
@@ -657,7 +666,7 @@ cmd_first(int argc, char **argv)
 	char path[PATH_MAX], uuid[256];
 	uint8_t resp[TPM_FRAME_MAX];
 	uint64_t t0, t1;
-	int i, spawn = 0, fd, e;
+	int i, spawn = 0, own_session = 0, fd, e;
 	pid_t pid = -1;
 	struct buf cmd;
 	size_t len = 0;
@@ -669,6 +678,8 @@ cmd_first(int argc, char **argv)
 			run_dir = argv[++i];
 		else if (strcmp(argv[i], "--spawn") == 0)
 			spawn = 1;
+		else if (strcmp(argv[i], "--setsid") == 0)
+			own_session = 1;
 		else if (strcmp(argv[i], "--") == 0)
 			break;
 		else
@@ -679,6 +690,8 @@ cmd_first(int argc, char **argv)
 	argv += i + 1;
 	if (spawn ? sock == NULL : run_dir == NULL)
 		die("first needs --spawn --socket PATH or --run-dir DIR");
+	if (own_session && !spawn)
+		die("first: --setsid goes with --spawn");
 
 	buf_init(&cmd, TPM_FRAME_MAX);
 	if (tc_build_tpm2_getrandom(&cmd, 32) != 0)
@@ -689,6 +702,8 @@ cmd_first(int argc, char **argv)
 		if (pid < 0)
 			die("fork: %s", strerror(errno));
 		if (pid == 0) {
+			if (own_session && setsid() < 0)
+				_exit(126);
 			/* Keep our stdout for the figures. */
 			dup2(STDERR_FILENO, STDOUT_FILENO);
 			execvp(argv[0], argv);
@@ -855,7 +870,7 @@ wake_recv(struct waker *w, uint64_t now)
 }
 
 static void
-wake_spawn_swtpm(struct waker *w, const char *bin)
+wake_spawn_swtpm(struct waker *w, const char *bin, int own_session)
 {
 	char server[PATH_MAX + 32], ctrl[PATH_MAX + 40], state[PATH_MAX + 16];
 	pid_t pid, parent = getpid();
@@ -875,7 +890,8 @@ wake_spawn_swtpm(struct waker *w, const char *bin)
 				 state, NULL };
 
 		/* Even a vtpm-bench killed by SIGKILL leaves no swtpm behind. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+		    (own_session && setsid() < 0))
 			_exit(126);
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execvp(bin, argv);
@@ -930,13 +946,15 @@ cmd_wake(int argc, char **argv)
 	size_t reqlen;
 	struct buf cmd;
 	uint64_t t0, t_spawned = 0, deadline;
-	int ino, k;
+	int ino, k, own_session = 0;
 
 	for (k = 0; k < argc; k++) {
 		if (strcmp(argv[k], "--list") == 0 && k + 1 < argc)
 			list = argv[++k];
 		else if (strcmp(argv[k], "--swtpm") == 0 && k + 1 < argc)
 			swtpm = argv[++k];
+		else if (strcmp(argv[k], "--setsid") == 0)
+			own_session = 1;
 		else if (strcmp(argv[k], "--timeout-ms") == 0 && k + 1 < argc)
 			timeout_ms = num(argv[++k], 3600000, "timeout");
 		else
@@ -944,6 +962,8 @@ cmd_wake(int argc, char **argv)
 	}
 	if (list == NULL)
 		die("wake needs --list FILE");
+	if (own_session && swtpm == NULL)
+		die("wake: --setsid goes with --swtpm");
 	if ((w = calloc(WAKE_MAX, sizeof(*w))) == NULL ||
 	    (pfd = calloc(WAKE_MAX + 1, sizeof(*pfd))) == NULL ||
 	    (which = calloc(WAKE_MAX + 1, sizeof(*which))) == NULL ||
@@ -984,7 +1004,7 @@ cmd_wake(int argc, char **argv)
 	deadline = t0 + (uint64_t)timeout_ms * 1000000u;
 	if (swtpm != NULL) {
 		for (i = 0; i < n; i++)
-			wake_spawn_swtpm(&w[i], swtpm);
+			wake_spawn_swtpm(&w[i], swtpm, own_session);
 		t_spawned = tc_now_ns();
 	}
 	while (ndone < n) {
@@ -1260,9 +1280,9 @@ main(int argc, char **argv)
 		"                      [--durable DIR (--durable-size N | --durable-size-of FILE)]\n"
 		"       vtpm-bench durable --dir DIR (--size N | --size-of FILE) [--iters N]\n"
 		"                          [--warmup N]\n"
-		"       vtpm-bench first --spawn --socket PATH -- CMD [ARGS...]\n"
+		"       vtpm-bench first --spawn [--setsid] --socket PATH -- CMD [ARGS...]\n"
 		"       vtpm-bench first --run-dir DIR -- CMD [ARGS...]\n"
-		"       vtpm-bench wake --list FILE [--swtpm BIN] [--timeout-ms N]\n"
+		"       vtpm-bench wake --list FILE [--swtpm BIN [--setsid]] [--timeout-ms N]\n"
 		"       vtpm-bench create --count N [--chunk K] [--uuids FILE] -- CMD [ARGS...]\n"
 		"       vtpm-bench time [--runs K] -- CMD [ARGS...]\n");
 	return 1;

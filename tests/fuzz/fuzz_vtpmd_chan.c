@@ -8,9 +8,10 @@
  * payload, i.e. the swtpm control request bodies) and vtpm/tpm.c.
  *
  * Harness glue (vtpm/vtpmd.c has main() and keeps its dispatch static, so
- * it is not linked): the `vd` global, dispatch()/handle_tpm_cmd() copied
- * from vtpmd.c's main loop (channel part only), and vtpmd.c's accessors
- * for adopt.c (no data connections, no flight record).  Link-time wraps:
+ * it is not linked): the vtpmd's context (struct vtpmd, made afresh for
+ * each input, with no data connections and a cleanup that does nothing),
+ * dispatch()/handle_tpm_cmd() copied from vtpmd.c's main loop (channel
+ * part only), and flight.c's flight_fd (no flight record).  Link-time wraps:
  *   _exit            longjmps back here: every protocol violation ends the
  *                    vtpmd with _exit(1), channel EOF with _exit(0);
  *   tpm_power_on     libtpms is not powered on (this target fuzzes our
@@ -37,7 +38,7 @@
  * the documented layout.  And no fd or memory leaks.
  */
 #include "tests/fuzz/common.h"
-#include "vtpm/vtpmd.h"
+#include "vtpm/vtpmd_int.h"
 
 #include "crypto/blobfmt.h"
 #include "util/buf.h"
@@ -58,7 +59,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-struct vtpmd vd;
+static struct vtpmd ctx;
 
 static jmp_buf jb;
 static int armed;
@@ -75,7 +76,7 @@ static int in_ctrl;
 
 void __real__exit(int status) __attribute__((noreturn));
 void __wrap__exit(int status) __attribute__((noreturn));
-TPM_RESULT __wrap_tpm_power_on(uint32_t init_flags);
+TPM_RESULT __wrap_tpm_power_on(struct vtpmd *vd, uint32_t init_flags);
 TPM_RESULT __wrap_TPMLIB_RegisterCallbacks(struct libtpms_callbacks *c);
 
 void
@@ -114,7 +115,7 @@ nv_load(const char *name)
 }
 
 TPM_RESULT
-__wrap_tpm_power_on(uint32_t init_flags)
+__wrap_tpm_power_on(struct vtpmd *vd, uint32_t init_flags)
 {
 	static const unsigned char state[] = "permanent state";
 	TPM_RESULT rc = nv_load(TPM_PERMANENT_ALL_NAME);
@@ -122,12 +123,12 @@ __wrap_tpm_power_on(uint32_t init_flags)
 	if (rc != TPM_SUCCESS && rc != TPM_RETRY)
 		return rc;
 	if (init_flags & PTM_INIT_FLAG_DELETE_VOLATILE)
-		rc = nvram_delete(TPM_VOLATILESTATE_NAME, 0);
+		rc = nvram_delete(vd, TPM_VOLATILESTATE_NAME, 0);
 	else
 		rc = nv_load(TPM_VOLATILESTATE_NAME);
 	if (rc != TPM_SUCCESS && rc != TPM_RETRY)
 		return rc;
-	rc = nvram_store(TPM_PERMANENT_ALL_NAME, state, sizeof(state));
+	rc = nvram_store(vd, TPM_PERMANENT_ALL_NAME, state, sizeof(state));
 	return rc != TPM_SUCCESS ? rc : TPM_FAIL;
 }
 
@@ -182,41 +183,27 @@ mgr_drain(void)
 
 /* vtpmd.c handle_tpm_cmd(). */
 static void
-handle_tpm_cmd(struct qmsg *q)
+handle_tpm_cmd(struct vtpmd *vd, struct qmsg *q)
 {
 	uint8_t err[TPM_HDR_SIZE];
 	const uint8_t *resp;
 	uint32_t rlen;
 
-	if (q->data == NULL || tpm_frame_exact(q->data, q->len, vd.bufsize) != 0) {
-		tpm_bad_frame_response(err, q->data, q->len);
+	if (q->data == NULL || tpm_frame_exact(q->data, q->len, vd->bufsize) != 0) {
+		tpm_bad_frame_response(vd, err, q->data, q->len);
 		resp = err;
 		rlen = sizeof(err);
 	} else {
-		tpm_execute(q->data, q->len, &resp, &rlen);
+		tpm_execute(vd, q->data, q->len, &resp, &rlen);
 	}
-	(void)chanio_send(CHAN_TPM_RESP, resp, rlen, NULL, 0);
+	(void)chanio_send(vd, CHAN_TPM_RESP, resp, rlen, NULL, 0);
 }
 
-/* vtpmd.c's accessors for adopt.c. */
-unsigned
-vtpmd_kept_conns(int *fds, uint32_t *ids, unsigned max)
+/* vd->cleanup: nothing of vtpmd.c's to release here. */
+static void
+cleanup_nothing(struct vtpmd *vd)
 {
-	(void)fds;
-	(void)ids;
-	(void)max;
-	return 0;
-}
-
-int
-vtpmd_listen_fd(void)
-{
-	return -1;
-}
-
-void
-vtpmd_cleanup(void)
-{
+	(void)vd;
 }
 
 int
@@ -228,7 +215,7 @@ flight_fd(void)
 /* vtpmd.c dispatch(), minus the data connections (their fds are closed)
  * and the exits (returned as 1). */
 static int
-dispatch(struct qmsg *q)
+dispatch(struct vtpmd *vd, struct qmsg *q)
 {
 	uint8_t out[4];
 	int quit = 0;
@@ -237,34 +224,34 @@ dispatch(struct qmsg *q)
 	case CHAN_CTRL:
 		expect_cmd = be32_get(q->data);
 		in_ctrl = 1;
-		quit = ctrl_handle(q->data, q->len);
+		quit = ctrl_handle(vd, q->data, q->len);
 		mgr_drain();
 		FZ_CHECK(!in_ctrl, "control command 0x%x got no CTRL_RESP", expect_cmd);
 		break;
 	case CHAN_TPM_CMD:
-		handle_tpm_cmd(q);
+		handle_tpm_cmd(vd, q);
 		break;
 	case CHAN_LISTEN_FD:
 	case CHAN_DATA_FD:
 		break;
 	case CHAN_ADOPT_SOCK:
-		adopt_set_sock(q->fd);
+		adopt_set_sock(vd, q->fd);
 		q->fd = -1;
 		break;
 	case CHAN_HOLD_FD:
-		adopt_hold(be32_get(q->data), be32_get(q->data + 4), q->fd);
+		adopt_hold(vd, be32_get(q->data), be32_get(q->data + 4), q->fd);
 		q->fd = -1;
 		break;
 	case CHAN_RELEASE_FD:
-		adopt_release(be32_get(q->data), be32_get(q->data + 4));
+		adopt_release(vd, be32_get(q->data), be32_get(q->data + 4));
 		break;
 	case CHAN_DETACH:
 		qmsg_free(q);
-		adopt_manager_lost("detached");
+		chanio_manager_lost(vd, "detached");
 		break;
 	case CHAN_STOP:
 		be32_put(out, 0);
-		(void)chanio_send(CHAN_STOPPED, out, sizeof(out), NULL, 0);
+		(void)chanio_send(vd, CHAN_STOPPED, out, sizeof(out), NULL, 0);
 		quit = 1;
 		break;
 	default:
@@ -280,7 +267,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0 || nvram_register() != TPM_SUCCESS || cbs.tpm_nvram_loaddata == NULL)
+	if (nullfd < 0 || nvram_register(&ctx) != TPM_SUCCESS || cbs.tpm_nvram_loaddata == NULL)
 		abort();
 	return 0;
 }
@@ -376,18 +363,20 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned char blob[] = "volatile state";
+	struct vtpmd *vd = &ctx;
 	int sv[2], base = fz_count_fds(), how;
 	uint32_t min, max;
 
 	if (size < 1)
 		return 0;
 	FZ_CHECK(chan_socketpair(sv) == 0, "socketpair: %s", strerror(errno));
-	memset(&vd, 0, sizeof(vd));
-	vd.is_tpm2 = data[0] & 1;
-	vd.listen_fd = -1;
-	vd.adopt_fd = -1;
-	vd.bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
-	FZ_CHECK(chan_init(&vd.chan, sv[0]) == 0, "chan_init");
+	memset(vd, 0, sizeof(*vd));
+	vd->is_tpm2 = data[0] & 1;
+	vd->listen_fd = -1;
+	vd->adopt_fd = -1;
+	vd->cleanup = cleanup_nothing;
+	vd->bufsize = TPMLIB_SetBufferSize(TPM_FRAME_MAX, &min, &max);
+	FZ_CHECK(chan_init(&vd->chan, sv[0]) == 0, "chan_init");
 	mgr_fd = sv[1];
 	(void)fcntl(mgr_fd, F_SETFL, O_NONBLOCK);
 	FZ_CHECK(chan_init(&mgr_ch, mgr_fd) == 0, "chan_init");
@@ -405,26 +394,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)nv_load(TPM_SAVESTATE_NAME);
 				break;
 			case 1:
-				(void)nvram_store(TPM_VOLATILESTATE_NAME, blob, sizeof(blob));
+				(void)nvram_store(vd, TPM_VOLATILESTATE_NAME, blob, sizeof(blob));
 				break;
 			default:
-				(void)nvram_delete(TPM_VOLATILESTATE_NAME, (data[0] >> 3) & 1);
+				(void)nvram_delete(vd, TPM_VOLATILESTATE_NAME, (data[0] >> 3) & 1);
 				break;
 			}
 			mgr_drain();
 		}
 		/* vtpmd.c main_loop(), channel part. */
 		for (int steps = 0; steps < 256; steps++) {
-			while (chanio_pop(&cur) == 0) {
-				if (dispatch(&cur))
+			while (chanio_pop(vd, &cur) == 0) {
+				if (dispatch(vd, &cur))
 					goto quit;
 				mgr_drain();
 			}
 			rmsg.fd = -1;
-			chanio_recv(&rmsg);
+			chanio_recv(vd, &rmsg);
 			rmsg_owned = 1;
 			chanio_check_request(&rmsg);
-			chanio_defer(&rmsg);
+			chanio_defer(vd, &rmsg);
 			rmsg_owned = 0;
 		}
 	}
@@ -433,15 +422,15 @@ quit:
 	mgr_drain();
 	/* Everything a vtpmd would release at exit. */
 	qmsg_free(&cur);
-	while (chanio_pop(&cur) == 0)
+	while (chanio_pop(vd, &cur) == 0)
 		qmsg_free(&cur);
-	if (vd.listen_fd >= 0)
-		close(vd.listen_fd);
-	adopt_close_all();
-	freezero(vd.rbuf, vd.rbufsize);
+	if (vd->listen_fd >= 0)
+		close(vd->listen_fd);
+	adopt_close_all(vd);
+	freezero(vd->rbuf, vd->rbufsize);
 	if (rmsg_owned && rmsg.fd >= 0)
 		close(rmsg.fd);
-	chan_close(&vd.chan);
+	chan_close(&vd->chan);
 	chan_close(&mgr_ch);
 	mgr_fd = -1;
 	/* _exit(): the process would end here, taking every fd with it
