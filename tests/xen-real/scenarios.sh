@@ -777,9 +777,15 @@ fi
 # ---- the end ------------------------------------------------------------------
 stop_mgr
 # A sanitizer build (make check SANITIZE=1) reports here, at the latest
-# when the manager and its vtpmds exit.
-if grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation' "$LOG"; then
-	fail manager_log "$(grep -E 'Sanitizer|runtime error|Segmentation' "$LOG" | head -n 3 | tr '\n' '|')"
+# when the manager and its vtpmds exit.  LeakSanitizer cannot run inside a
+# vtpmd's sandbox (RLIMIT_NPROC 0 forbids the tracer process it clones at
+# exit, and the vtpmd is not dumpable): it says it "has encountered a fatal
+# error" and checks nothing.  That is the variant's limit (docs/TESTING.md),
+# not a finding; every report is.
+san=$(grep -E 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation' "$LOG" |
+	grep -v -E 'LeakSanitizer has encountered a fatal error|LeakSanitizer does not work under ptrace' || true)
+if [ -n "$san" ]; then
+	fail manager_log "$(echo "$san" | head -n 3 | tr '\n' '|')"
 fi
 info "manager log (warnings and errors): $(grep -E ' (warn|error|err)' "$LOG" | tail -n 20 | tr '\n' '|' | cut -c1-3000)"
 echo "XTTOTAL $((($(now_ms) - T_START) / 1000)) s in dom0, $failures failed"
