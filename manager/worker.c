@@ -254,7 +254,12 @@ worker_shutdown(struct mgr *m)
 	pthread_mutex_unlock(&w->mu);
 	for (unsigned i = 0; i < w->nthr; i++)
 		pthread_join(w->thr[i], NULL);
-	worker_reap(m);
+	/* A done may complete another work (a creation's manifest commit
+	 * completes at once when the commit thread has ended): reap until
+	 * none is left, or its memory and its waiter are lost. */
+	do
+		worker_reap(m);
+	while (w->d_head != NULL);
 	if (w->ev.events != 0)
 		ev_del(m, &w->ev);
 	close(w->efd);
