@@ -130,36 +130,14 @@ prov_secret_save(struct mgr *m, const char *file, const char *name, const uint8_
 int
 prov_read_path(const char *path, size_t max, int private, struct buf *out, char *err, size_t errlen)
 {
-	struct stat st;
-	uint8_t *p;
-	int fd, r;
+	unsigned mode;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		seterr(err, errlen, "cannot open %s: %s", path,
-		       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+	if (file_read_named(path, max, out, &mode, err, errlen) != 0)
 		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    (size_t)st.st_size > max) {
-		seterr(err, errlen, "%s is not a regular file of 1..%zu bytes", path, max);
-		close(fd);
-		return -1;
-	}
-	if (private && (st.st_mode & 077) != 0) {
+	if (private && (mode & 077) != 0) {
 		seterr(err, errlen, "%s holds a private key but is readable by group or others "
-		       "(mode %o); chmod 600 it", path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
-	if (buf_reserve(out, (size_t)st.st_size, &p) != 0) {
-		seterr(err, errlen, "out of memory reading %s", path);
-		close(fd);
-		return -1;
-	}
-	r = read_full(fd, p, (size_t)st.st_size);
-	close(fd);
-	if (r != 0) {
-		seterr(err, errlen, "cannot read %s: %s", path, strerror(-r));
+		       "(mode %o); chmod 600 it", path, mode);
+		buf_reset(out);
 		return -1;
 	}
 	return 0;

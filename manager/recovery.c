@@ -33,36 +33,13 @@
 static int
 read_key_file(const char *path, int private, struct buf *out, char *err, size_t errlen)
 {
-	struct stat st;
-	uint8_t *p;
-	int fd, r;
+	unsigned mode;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		seterr(err, errlen, "cannot open %s: %s", path,
-		       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+	if (file_read_named(path, PKEY_PEM_MAX, out, &mode, err, errlen) != 0)
 		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    (size_t)st.st_size > PKEY_PEM_MAX) {
-		seterr(err, errlen, "%s is not a regular file of 1..%u bytes", path,
-		       (unsigned)PKEY_PEM_MAX);
-		close(fd);
-		return -1;
-	}
-	if (private && (st.st_mode & 077) != 0)
+	if (private && (mode & 077) != 0)
 		log_warn(LOGM_MAIN, "RECOVERY: %s is readable by group or others (mode %o); keep "
-			 "the recovery key private", path, (unsigned)(st.st_mode & 07777));
-	if (buf_reserve(out, (size_t)st.st_size, &p) != 0) {
-		close(fd);
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	r = read_full(fd, p, (size_t)st.st_size);
-	close(fd);
-	if (r != 0) {
-		seterr(err, errlen, "cannot read %s: %s", path, strerror(-r));
-		return -1;
-	}
+			 "the recovery key private", path, mode);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "fileio.h"
 #include "buf.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -334,4 +335,38 @@ subdir_open_trusted(int dirfd, const char *name, mode_t mode, const char *what, 
 		return -1;
 	}
 	return fd;
+}
+
+int
+file_read_named(const char *path, size_t max, struct buf *out, unsigned *mode, char *err,
+		size_t errlen)
+{
+	struct stat st;
+	uint8_t *p;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		seterr(err, errlen, "cannot open %s: %s", path,
+		       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (size_t)st.st_size > max) {
+		seterr(err, errlen, "%s is not a regular file of 1..%zu bytes", path, max);
+		close(fd);
+		return -1;
+	}
+	if (buf_reserve(out, (size_t)st.st_size, &p) != 0) {
+		seterr(err, errlen, "out of memory reading %s", path);
+		close(fd);
+		return -1;
+	}
+	r = read_full(fd, p, (size_t)st.st_size);
+	close(fd);
+	if (r != 0) {
+		seterr(err, errlen, "cannot read %s: %s", path, strerror(-r));
+		return -1;
+	}
+	*mode = (unsigned)(st.st_mode & 07777);
+	return 0;
 }

@@ -57,4 +57,11 @@ int subdir_open_trusted(int dirfd, const char *name, mode_t mode, const char *wh
  * Read once at the first call; costs one branch otherwise.
  */
 
+struct buf;
+/* A small file an administrator names (a key, a certificate): a regular file,
+ * not a symbolic link, of 1..max bytes, appended to out; *mode gets its
+ * permission bits for the caller to judge.  0, or -1 with a reason in err. */
+int file_read_named(const char *path, size_t max, struct buf *out, unsigned *mode, char *err,
+		    size_t errlen);
+
 #endif

@@ -37,27 +37,12 @@
 #include "crypto/transport.h"
 #include "manager/ctl_proto.h"
 #include "util/buf.h"
+#include "vtpmctl/cli.h"
 #include "util/chan.h"
 #include "util/err.h"
 #include "util/fileio.h"
 #include "util/uuid.h"
 
-#define EX_REFUSED 1
-#define EX_USAGE 2
-#define EX_UNREACHABLE 3
-
-static int __attribute__((format(printf, 2, 3)))
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vtpmctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
-}
 
 int
 vtpmctl_parse_banks(const char *s, uint8_t *mask)
@@ -160,25 +145,25 @@ roundtrip(const char *run_dir, uint32_t type, const struct buf *req, FILE *out, 
 	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", run_dir, CTL_SOCKET_NAME);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path) ||
 	    (fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
-		return die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s", run_dir);
+		return vtpmctl_die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s", run_dir);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		close(fd);
-		return die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s (is it running?)",
+		return vtpmctl_die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s (is it running?)",
 			   run_dir);
 	}
 	if (chan_init(&ch, fd) != 0) {
 		close(fd);
-		return die(EX_UNREACHABLE, "%s", "out of memory");
+		return vtpmctl_die(EX_UNREACHABLE, "%s", "out of memory");
 	}
 	if (req->len > CHAN_MAX_PAYLOAD) {
 		chan_close(&ch);
-		return die(EX_REFUSED, "the request (%zu bytes) is larger than the control "
+		return vtpmctl_die(EX_REFUSED, "the request (%zu bytes) is larger than the control "
 			   "socket's limit (%u bytes)", req->len, CHAN_MAX_PAYLOAD);
 	}
 	if (chan_send(fd, type, req->d, req->len, NULL, 0, -1) != 0 ||
 	    chan_recv(&ch, &msg) != 0 || msg.type != CTL_REPLY) {
 		chan_close(&ch);
-		return die(EX_UNREACHABLE, "no valid reply from vtpm_managerd in %s", run_dir);
+		return vtpmctl_die(EX_UNREACHABLE, "no valid reply from vtpm_managerd in %s", run_dir);
 	}
 	if (msg.fd >= 0)
 		close(msg.fd);
@@ -186,12 +171,12 @@ roundtrip(const char *run_dir, uint32_t type, const struct buf *req, FILE *out, 
 	if (buf_get_u32(&b, &status) != 0 || buf_get_u16(&b, &ml) != 0 || ml > 1024 ||
 	    buf_get_bytes(&b, text, ml) != 0 || buf_get_u32(&b, &count) != 0 || count > 1) {
 		chan_close(&ch);
-		return die(EX_UNREACHABLE, "%s", "malformed reply from vtpm_managerd");
+		return vtpmctl_die(EX_UNREACHABLE, "%s", "malformed reply from vtpm_managerd");
 	}
 	text[ml] = '\0';
 	if (status != 0) {
 		chan_close(&ch);
-		return die(EX_REFUSED, "%s", text);
+		return vtpmctl_die(EX_REFUSED, "%s", text);
 	}
 	if (msgout != NULL)
 		snprintf(msgout, msglen, "%s", text);
@@ -204,7 +189,7 @@ roundtrip(const char *run_dir, uint32_t type, const struct buf *req, FILE *out, 
 		if (buf_get_bytes(&b, uuid, UUID_LEN) != 0 || buf_skip(&b, 4 + 1 + 1 + 4 + 8) != 0 ||
 		    buf_get_u16(&b, &rl) != 0 || buf_skip(&b, rl) != 0) {
 			chan_close(&ch);
-			return die(EX_UNREACHABLE, "%s", "malformed record from vtpm_managerd");
+			return vtpmctl_die(EX_UNREACHABLE, "%s", "malformed record from vtpm_managerd");
 		}
 		uuid_format(uuid, us);
 		if (print_uuid)
@@ -216,15 +201,15 @@ roundtrip(const char *run_dir, uint32_t type, const struct buf *req, FILE *out, 
 		if (buf_get_u32(&b, &dlen) != 0 || buf_get_direct(&b, &d, dlen) != 0 ||
 		    buf_avail(&b) != 0) {
 			chan_close(&ch);
-			return die(EX_UNREACHABLE, "%s", "malformed data in the reply");
+			return vtpmctl_die(EX_UNREACHABLE, "%s", "malformed data in the reply");
 		}
 		if (data_out != NULL && buf_put_bytes(data_out, d, dlen) != 0) {
 			chan_close(&ch);
-			return die(EX_UNREACHABLE, "%s", "out of memory");
+			return vtpmctl_die(EX_UNREACHABLE, "%s", "out of memory");
 		}
 		if (out != NULL && fwrite(d, 1, dlen, out) != dlen) {
 			chan_close(&ch);
-			return die(EX_REFUSED, "cannot write the output: %s", strerror(errno));
+			return vtpmctl_die(EX_REFUSED, "cannot write the output: %s", strerror(errno));
 		}
 	}
 	chan_close(&ch);
@@ -238,7 +223,7 @@ cmd_simple(const char *run_dir, uint32_t type, int argc, char **argv, const char
 	int r;
 
 	if (argc != 0)
-		return die(EX_USAGE, "%s takes no arguments", name);
+		return vtpmctl_die(EX_USAGE, "%s takes no arguments", name);
 	buf_init(&req, 16);
 	r = roundtrip(run_dir, type, &req, stdout, 0, NULL, NULL, 0);
 	buf_free(&req);
@@ -265,16 +250,16 @@ cmd_ek(const char *run_dir, int argc, char **argv)
 		else if (argv[i][0] != '-' && u == NULL)
 			u = argv[i];
 		else
-			return die(EX_USAGE, "ek: unexpected argument '%s'", argv[i]);
+			return vtpmctl_die(EX_USAGE, "ek: unexpected argument '%s'", argv[i]);
 	}
 	if (u == NULL)
-		return die(EX_USAGE, "ek takes a UUID");
+		return vtpmctl_die(EX_USAGE, "ek takes a UUID");
 	if (uuid_parse(u, uuid) != 0)
-		return die(EX_USAGE, "'%s' is not a UUID", u);
+		return vtpmctl_die(EX_USAGE, "'%s' is not a UUID", u);
 	buf_init(&req, 32);
 	if (buf_put_bytes(&req, uuid, UUID_LEN) != 0 || buf_put_u8(&req, kind) != 0 ||
 	    buf_put_u8(&req, what) != 0)
-		return die(EX_UNREACHABLE, "out of memory");
+		return vtpmctl_die(EX_UNREACHABLE, "out of memory");
 	r = roundtrip(run_dir, CTL_EK, &req, stdout, 0, NULL, NULL, 0);
 	buf_free(&req);
 	return r;
@@ -297,32 +282,32 @@ cmd_export(const char *run_dir, int argc, char **argv)
 		else if (argv[i][0] != '-' && u == NULL)
 			u = argv[i];
 		else
-			return die(EX_USAGE, "export: unexpected argument '%s'", argv[i]);
+			return vtpmctl_die(EX_USAGE, "export: unexpected argument '%s'", argv[i]);
 	}
 	if (u == NULL || to == NULL)
-		return die(EX_USAGE, "export takes a UUID and --to PUBKEY.pem");
+		return vtpmctl_die(EX_USAGE, "export takes a UUID and --to PUBKEY.pem");
 	if (uuid_parse(u, uuid) != 0)
-		return die(EX_USAGE, "'%s' is not a UUID", u);
+		return vtpmctl_die(EX_USAGE, "'%s' is not a UUID", u);
 	if (isatty(STDOUT_FILENO))
-		return die(EX_USAGE, "export writes a binary file to standard output: redirect it "
+		return vtpmctl_die(EX_USAGE, "export writes a binary file to standard output: redirect it "
 			   "(vtpmctl export UUID --to KEY > FILE)");
 	buf_init(&pem, PKEY_PEM_MAX);
 	buf_init(&req, CHAN_MAX_PAYLOAD);
 	buf_init(&data, CHAN_MAX_PAYLOAD);
 	if ((r = slurp(to, PKEY_PEM_MAX, &pem)) != 0) {
-		r = die(EX_REFUSED, "--to %s: %s", to, slurp_err(r));
+		r = vtpmctl_die(EX_REFUSED, "--to %s: %s", to, slurp_err(r));
 		goto out;
 	}
 	if (buf_put_bytes(&req, uuid, UUID_LEN) != 0 || buf_put_u8(&req, 0) != 0 ||
 	    buf_put_bytes(&req, pem.d, pem.len) != 0) {
-		r = die(EX_UNREACHABLE, "out of memory");
+		r = vtpmctl_die(EX_UNREACHABLE, "out of memory");
 		goto out;
 	}
 	if ((r = roundtrip(run_dir, CTL_EXPORT, &req, NULL, 0, &data, NULL, 0)) != 0)
 		goto out;
 	if (write_full(STDOUT_FILENO, data.d, data.len) != 0 ||
 	    (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && fsync(STDOUT_FILENO) != 0)) {
-		r = die(EX_REFUSED, "cannot write the export file: %s%s", strerror(errno),
+		r = vtpmctl_die(EX_REFUSED, "cannot write the export file: %s%s", strerror(errno),
 			del ? " (the vTPM was not deleted)" : "");
 		goto out;
 	}
@@ -330,7 +315,7 @@ cmd_export(const char *run_dir, int argc, char **argv)
 		/* Only once the file is safely written. */
 		buf_reset(&req);
 		if (buf_put_bytes(&req, uuid, UUID_LEN) != 0) {
-			r = die(EX_UNREACHABLE, "out of memory");
+			r = vtpmctl_die(EX_UNREACHABLE, "out of memory");
 			goto out;
 		}
 		if ((r = roundtrip(run_dir, CTL_DELETE, &req, NULL, 0, NULL, NULL, 0)) != 0)
@@ -360,31 +345,31 @@ cmd_import(const char *run_dir, int argc, char **argv)
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else
-			return die(EX_USAGE, "import: unexpected argument '%s'", argv[i]);
+			return vtpmctl_die(EX_USAGE, "import: unexpected argument '%s'", argv[i]);
 	}
 	if (file == NULL)
-		return die(EX_USAGE, "import takes the export FILE");
+		return vtpmctl_die(EX_USAGE, "import takes the export FILE");
 	buf_init(&pem, PKEY_PEM_MAX);
 	buf_init(&req, CHAN_MAX_PAYLOAD);
 	if (from != NULL) {
 		if ((r = slurp(from, PKEY_PEM_MAX, &pem)) != 0) {
-			r = die(EX_REFUSED, "--from %s: %s", from, slurp_err(r));
+			r = vtpmctl_die(EX_REFUSED, "--from %s: %s", from, slurp_err(r));
 			goto out;
 		}
 		if ((k = pkey_pub_from_pem(pem.d, pem.len)) == NULL || pkey_fingerprint(k, fp) != 0) {
 			EVP_PKEY_free(k);
-			r = die(EX_REFUSED, "--from %s: not a PEM public key", from);
+			r = vtpmctl_die(EX_REFUSED, "--from %s: not a PEM public key", from);
 			goto out;
 		}
 		EVP_PKEY_free(k);
 	}
 	if (buf_put_u8(&req, from != NULL) != 0 || buf_put_bytes(&req, fp, sizeof(fp)) != 0) {
-		r = die(EX_UNREACHABLE, "out of memory");
+		r = vtpmctl_die(EX_UNREACHABLE, "out of memory");
 		goto out;
 	}
 	r = slurp(file, CHAN_MAX_PAYLOAD - req.len, &req);
 	if (r != 0) {
-		r = die(EX_REFUSED, "%s: %s", file, r == -EFBIG ? "larger than any export file "
+		r = vtpmctl_die(EX_REFUSED, "%s: %s", file, r == -EFBIG ? "larger than any export file "
 			"the control socket carries" : slurp_err(r));
 		goto out;
 	}
@@ -437,7 +422,7 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 			else if (strcmp(argv[i], "1.2") == 0)
 				ver = 1;
 			else
-				return die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
+				return vtpmctl_die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
 					   argv[i]);
 		} else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
 			keyf = argv[++i];
@@ -450,27 +435,27 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 		else if (argv[i][0] != '-' && dir == NULL)
 			dir = argv[i];
 		else
-			return die(EX_USAGE, "import-swtpm: unexpected argument '%s'", argv[i]);
+			return vtpmctl_die(EX_USAGE, "import-swtpm: unexpected argument '%s'", argv[i]);
 	}
 	if (u == NULL || dir == NULL)
-		return die(EX_USAGE, "import-swtpm takes --uuid UUID and the swtpm state DIR");
+		return vtpmctl_die(EX_USAGE, "import-swtpm takes --uuid UUID and the swtpm state DIR");
 	if (uuid_parse(u, uuid) != 0 || uuid_is_nil(uuid))
-		return die(EX_USAGE, "'%s' is not a UUID", u);
+		return vtpmctl_die(EX_USAGE, "'%s' is not a UUID", u);
 	if (keyf != NULL && pwf != NULL)
-		return die(EX_USAGE, "--key and --pwdfile exclude each other");
+		return vtpmctl_die(EX_USAGE, "--key and --pwdfile exclude each other");
 	if (fmt != NULL && (keyf == NULL || (strcmp(fmt, "hex") != 0 && strcmp(fmt, "binary") != 0)))
-		return die(EX_USAGE, "--key-format is hex or binary, with --key");
+		return vtpmctl_die(EX_USAGE, "--key-format is hex or binary, with --key");
 	if (ciph != NULL) {
 		if (pwf == NULL)
-			return die(EX_USAGE, "--cipher goes with --pwdfile (a key file's length "
+			return vtpmctl_die(EX_USAGE, "--cipher goes with --pwdfile (a key file's length "
 				   "says its cipher)");
 		if (strcmp(ciph, "aes-128-cbc") == 0 || strcmp(ciph, "aes-cbc") == 0)
 			cipherlen = 16;
 		else if (strcmp(ciph, "aes-256-cbc") != 0)
-			return die(EX_USAGE, "--cipher must be aes-128-cbc or aes-256-cbc");
+			return vtpmctl_die(EX_USAGE, "--cipher must be aes-128-cbc or aes-256-cbc");
 	}
 	if (swtpm_running(dir, &pid))
-		return die(EX_REFUSED, "a swtpm (pid %d) still holds %s; shut it down first (its "
+		return vtpmctl_die(EX_REFUSED, "a swtpm (pid %d) still holds %s; shut it down first (its "
 			   "state may change)", (int)pid, dir);
 	if (ver == 0) {
 		snprintf(path, sizeof(path), "%s/tpm2-00.permall", dir);
@@ -479,7 +464,7 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 		else {
 			snprintf(path, sizeof(path), "%s/tpm-00.permall", dir);
 			if (access(path, F_OK) != 0)
-				return die(EX_REFUSED, "%s holds neither tpm2-00.permall nor "
+				return vtpmctl_die(EX_REFUSED, "%s holds neither tpm2-00.permall nor "
 					   "tpm-00.permall: not a swtpm state directory", dir);
 			ver = 1;
 		}
@@ -491,7 +476,7 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 		const char *kp = keyf != NULL ? keyf : pwf;
 
 		if ((r = slurp(kp, 4096, &file)) != 0) {
-			r = die(EX_REFUSED, "%s %s: %s", keyf != NULL ? "--key" : "--pwdfile", kp,
+			r = vtpmctl_die(EX_REFUSED, "%s %s: %s", keyf != NULL ? "--key" : "--pwdfile", kp,
 				slurp_err(r));
 			goto out;
 		}
@@ -505,7 +490,7 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 			keylen = cipherlen;
 		}
 		if (r != 0) {
-			r = die(EX_REFUSED, "%s %s: %s%s", keyf != NULL ? "--key" : "--pwdfile", kp,
+			r = vtpmctl_die(EX_REFUSED, "%s %s: %s%s", keyf != NULL ? "--key" : "--pwdfile", kp,
 				verr_str(r),
 				r == VERR_FORMAT ? " (not 32 or 64 hex digits, nor 16 or 32 raw bytes)"
 						 : "");
@@ -515,7 +500,7 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 	}
 	if (buf_put_bytes(&req, uuid, UUID_LEN) != 0 || buf_put_u8(&req, (uint8_t)ver) != 0 ||
 	    buf_reserve(&req, 1, &cnt) != 0) {
-		r = die(EX_UNREACHABLE, "out of memory");
+		r = vtpmctl_die(EX_UNREACHABLE, "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -527,26 +512,26 @@ cmd_import_swtpm(const char *run_dir, int argc, char **argv)
 		if (r == -ENOENT && i != 0)
 			continue;
 		if (r != 0) {
-			r = die(EX_REFUSED, "%s: %s", path, slurp_err(r));
+			r = vtpmctl_die(EX_REFUSED, "%s: %s", path, slurp_err(r));
 			goto out;
 		}
 		r = swtpm_state_decode(file.d, file.len, keylen ? key : NULL, keylen, &blob, &enc);
 		if (r != 0) {
-			r = die(EX_REFUSED, "%s: %s%s", path, verr_str(r), swtpm_hint(r));
+			r = vtpmctl_die(EX_REFUSED, "%s: %s%s", path, verr_str(r), swtpm_hint(r));
 			goto out;
 		}
 		if (keylen != 0 && !enc)
 			fprintf(stderr, "vtpmctl: note: %s is not encrypted (the key was not "
 				"needed)\n", path);
 		if (blob.len > XFER_BLOB_MAX) {
-			r = die(EX_REFUSED, "%s: the TPM state inside is %zu bytes, more than "
+			r = vtpmctl_die(EX_REFUSED, "%s: the TPM state inside is %zu bytes, more than "
 				"libtpms' %u", path, blob.len, XFER_BLOB_MAX);
 			goto out;
 		}
 		if (buf_put_u8(&req, (uint8_t)(i + 1)) != 0 ||
 		    buf_put_u32(&req, (uint32_t)blob.len) != 0 ||
 		    buf_put_bytes(&req, blob.d, blob.len) != 0) {
-			r = die(EX_REFUSED, "the state of %s is too large for one request", dir);
+			r = vtpmctl_die(EX_REFUSED, "the state of %s is too large for one request", dir);
 			goto out;
 		}
 		count++;

@@ -32,12 +32,10 @@
 #include "manager/ctl_proto.h"
 #include "vtpmctl/prov.h"
 #include "util/buf.h"
+#include "vtpmctl/cli.h"
 #include "util/chan.h"
 #include "util/uuid.h"
 
-#define EX_REFUSED 1
-#define EX_USAGE 2
-#define EX_UNREACHABLE 3
 
 struct rec {
 	uint8_t uuid[UUID_LEN];
@@ -68,19 +66,6 @@ usage(void)
 		"       vtpmctl [--run-dir DIR] import-swtpm --uuid UUID [--tpm-version 2|1.2]\n"
 		"                  [--key FILE [--key-format hex|binary] | --pwdfile FILE\n"
 		"                  [--cipher aes-128-cbc|aes-256-cbc]] DIR\n");
-}
-
-static int __attribute__((format(printf, 2, 3)))
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vtpmctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
 }
 
 static int
@@ -206,7 +191,7 @@ parse_owner(const char *arg, int allow_none, uint32_t *uid, uint32_t *gid)
 		return 0;
 	}
 	if (ul == 0 || ul >= sizeof(user))
-		return die(EX_USAGE, "'%s' is not USER or USER:GROUP", arg);
+		return vtpmctl_die(EX_USAGE, "'%s' is not USER or USER:GROUP", arg);
 	memcpy(user, arg, ul);
 	user[ul] = '\0';
 	if ((pw = getpwnam(user)) != NULL)
@@ -214,18 +199,18 @@ parse_owner(const char *arg, int allow_none, uint32_t *uid, uint32_t *gid)
 	else if ((n = num_id(user)) >= 0)
 		*uid = (uint32_t)n;
 	else
-		return die(EX_USAGE, "no user '%s' on this host", user);
+		return vtpmctl_die(EX_USAGE, "no user '%s' on this host", user);
 	*gid = CTL_NO_OWNER;
 	if (colon == NULL)
 		return 0;
 	if (colon[1] == '\0')
-		return die(EX_USAGE, "'%s': empty group after ':'", arg);
+		return vtpmctl_die(EX_USAGE, "'%s': empty group after ':'", arg);
 	if ((gr = getgrnam(colon + 1)) != NULL)
 		*gid = (uint32_t)gr->gr_gid;
 	else if ((n = num_id(colon + 1)) >= 0)
 		*gid = (uint32_t)n;
 	else
-		return die(EX_USAGE, "no group '%s' on this host", colon + 1);
+		return vtpmctl_die(EX_USAGE, "no group '%s' on this host", colon + 1);
 	return 0;
 }
 
@@ -264,13 +249,13 @@ transact(struct chan *ch, const char *run_dir, int type, const uint8_t *req, siz
 
 	if (chan_send(ch->fd, (uint32_t)type, req, reqlen, NULL, 0, -1) != 0 ||
 	    chan_recv(ch, msg) != 0 || msg->type != CTL_REPLY)
-		return die(EX_UNREACHABLE, "no valid reply from vtpm_managerd in %s", run_dir);
+		return vtpmctl_die(EX_UNREACHABLE, "no valid reply from vtpm_managerd in %s", run_dir);
 	if (msg->fd >= 0)
 		close(msg->fd);
 	buf_init_reader(b, msg->data, msg->len);
 	if (buf_get_u32(b, status) != 0 || buf_get_u16(b, &ml) != 0 || ml > 1024 ||
 	    buf_get_bytes(b, text, ml) != 0 || buf_get_u32(b, count) != 0)
-		return die(EX_UNREACHABLE, "%s", "malformed reply from vtpm_managerd");
+		return vtpmctl_die(EX_UNREACHABLE, "%s", "malformed reply from vtpm_managerd");
 	text[ml] = '\0';
 	return 0;
 }
@@ -312,12 +297,12 @@ do_list(struct chan *ch, const char *run_dir, int json)
 				  &count)) != 0)
 			return r;
 		if (status != 0)
-			return die(EX_REFUSED, "%s", text);
+			return vtpmctl_die(EX_REFUSED, "%s", text);
 		for (uint32_t k = 0; k < count; k++) {
 			struct rec rec;
 
 			if (get_rec(&b, &rec) != 0 || (total > 0 && rec.instance <= after))
-				return die(EX_UNREACHABLE, "%s",
+				return vtpmctl_die(EX_UNREACHABLE, "%s",
 					   "malformed record from vtpm_managerd");
 			if (json)
 				print_json_rec(&rec, total == 0);
@@ -332,7 +317,7 @@ do_list(struct chan *ch, const char *run_dir, int json)
 		}
 		if (buf_get_u8(&b, &more) != 0 || more > 1 || buf_avail(&b) != 0 ||
 		    (more && count == 0))
-			return die(EX_UNREACHABLE, "%s", "malformed list reply from vtpm_managerd");
+			return vtpmctl_die(EX_UNREACHABLE, "%s", "malformed list reply from vtpm_managerd");
 	}
 	if (json)
 		printf("]\n");
@@ -364,7 +349,7 @@ main(int argc, char **argv)
 			usage();
 			return 0;
 		} else {
-			return die(EX_USAGE, "unknown option %s (see vtpmctl --help)", argv[i]);
+			return vtpmctl_die(EX_USAGE, "unknown option %s (see vtpmctl --help)", argv[i]);
 		}
 	}
 	if (i >= argc) {
@@ -389,26 +374,26 @@ main(int argc, char **argv)
 				else if (strcmp(argv[i], "1.2") == 0)
 					version = 1;
 				else
-					return die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
+					return vtpmctl_die(EX_USAGE, "--tpm-version must be 2 or 1.2, not '%s'",
 						   argv[i]);
 			} else if (strcmp(argv[i], "--no-ek-cert") == 0) {
 				cflags |= CTL_CREATE_NO_EK_CERT;
 			} else if (strcmp(argv[i], "--pcr-banks") == 0 && i + 1 < argc) {
 				i++;
 				if (vtpmctl_parse_banks(argv[i], &banks) != 0)
-					return die(EX_USAGE, "--pcr-banks: '%s' is not a list of sha1, "
+					return vtpmctl_die(EX_USAGE, "--pcr-banks: '%s' is not a list of sha1, "
 						   "sha256, sha384, sha512", argv[i]);
 			} else {
-				return die(EX_USAGE, "create: unexpected argument '%s'", argv[i]);
+				return vtpmctl_die(EX_USAGE, "create: unexpected argument '%s'", argv[i]);
 			}
 		}
 		if (banks != 0 && version != 2)
-			return die(EX_USAGE, "--pcr-banks needs --tpm-version 2");
+			return vtpmctl_die(EX_USAGE, "--pcr-banks needs --tpm-version 2");
 		memset(req, 0, sizeof(req));
 		req[0] = (uint8_t)version;
 		if (uuid_arg != NULL) {
 			if (uuid_parse(uuid_arg, req + 2) != 0)
-				return die(EX_USAGE, "'%s' is not a UUID", uuid_arg);
+				return vtpmctl_die(EX_USAGE, "'%s' is not a UUID", uuid_arg);
 			req[1] = 1;
 		}
 		reqlen = 18;
@@ -425,21 +410,21 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "status") == 0) {
 		type = CTL_STATUS;
 		if (i != argc)
-			return die(EX_USAGE, "status takes no arguments");
+			return vtpmctl_die(EX_USAGE, "status takes no arguments");
 	} else if (strcmp(cmd, "list") == 0) {
 		type = CTL_LIST;
 		for (; i < argc; i++) {
 			if (strcmp(argv[i], "--json") == 0)
 				json = 1;
 			else
-				return die(EX_USAGE, "list: unexpected argument '%s'", argv[i]);
+				return vtpmctl_die(EX_USAGE, "list: unexpected argument '%s'", argv[i]);
 		}
 	} else if (strcmp(cmd, "set-owner") == 0) {
 		type = CTL_SET_OWNER;
 		if (i + 2 != argc)
-			return die(EX_USAGE, "set-owner takes a UUID and USER[:GROUP] (or none)");
+			return vtpmctl_die(EX_USAGE, "set-owner takes a UUID and USER[:GROUP] (or none)");
 		if (uuid_parse(argv[i], uuid) != 0)
-			return die(EX_USAGE, "'%s' is not a UUID", argv[i]);
+			return vtpmctl_die(EX_USAGE, "'%s' is not a UUID", argv[i]);
 		if ((r = parse_owner(argv[i + 1], 1, &owner_uid, &owner_gid)) != 0)
 			return r;
 		memcpy(req, uuid, UUID_LEN);
@@ -452,23 +437,23 @@ main(int argc, char **argv)
 		if (type == CTL_DELETE && i + 2 == argc && strcmp(argv[i + 1], "--force") == 0)
 			force = 1;
 		else if (i + 1 != argc)
-			return die(EX_USAGE, "%s takes exactly one UUID%s", cmd,
+			return vtpmctl_die(EX_USAGE, "%s takes exactly one UUID%s", cmd,
 				   type == CTL_DELETE ? " (and --force)" : "");
 		if (uuid_parse(argv[i], uuid) != 0)
-			return die(EX_USAGE, "'%s' is not a UUID", argv[i]);
+			return vtpmctl_die(EX_USAGE, "'%s' is not a UUID", argv[i]);
 		memcpy(req, uuid, UUID_LEN);
 		reqlen = UUID_LEN;
 		if (force)
 			req[reqlen++] = 1;
 	} else {
-		return die(EX_USAGE, "unknown command '%s' (see vtpmctl --help)", cmd);
+		return vtpmctl_die(EX_USAGE, "unknown command '%s' (see vtpmctl --help)", cmd);
 	}
 
 	if ((fd = connect_ctl(run_dir)) < 0)
-		return die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s (is it running?)",
+		return vtpmctl_die(EX_UNREACHABLE, "cannot reach vtpm_managerd in %s (is it running?)",
 			   run_dir);
 	if (chan_init(&ch, fd) != 0)
-		return die(EX_UNREACHABLE, "%s", "out of memory");
+		return vtpmctl_die(EX_UNREACHABLE, "%s", "out of memory");
 	if (type == CTL_LIST) {
 		r = do_list(&ch, run_dir, json);
 		chan_close(&ch);
@@ -480,7 +465,7 @@ main(int argc, char **argv)
 	}
 	if (status != 0) {
 		chan_close(&ch);
-		return die(EX_REFUSED, "%s", text);
+		return vtpmctl_die(EX_REFUSED, "%s", text);
 	}
 	if (type == CTL_STATUS)
 		printf("%s\n", text);
@@ -490,7 +475,7 @@ main(int argc, char **argv)
 
 		if (get_rec(&b, &rec) != 0) {
 			chan_close(&ch);
-			return die(EX_UNREACHABLE, "%s", "malformed record from vtpm_managerd");
+			return vtpmctl_die(EX_UNREACHABLE, "%s", "malformed record from vtpm_managerd");
 		}
 		uuid_format(rec.uuid, us);
 		if (type == CTL_CREATE)
