@@ -69,6 +69,24 @@ skip_part() {
 
 skip_part_variant() { echo "SKIP-PART: $*"; }
 
+# timed WHAT CMD...: runs CMD, which must succeed within 3 s (a generous
+# bound: tests never depend on speed), failing with WHAT and $TIMED_WHILE
+# otherwise; keeps the slowest so far in $slowest and $what, CMD's output in
+# $TIMED_OUT.
+timed() {
+	local t0 t1 ms out rc=0
+	t0=$(date +%s%N)
+	out=$(timeout 3 "${@:2}" 2>&1) || rc=$?
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	[ "$rc" = 0 ] || fail "$1 ${TIMED_WHILE:-}: exit $rc after $ms ms: $out"
+	if [ "$ms" -gt "${slowest:-0}" ]; then
+		slowest=$ms
+		what=$1
+	fi
+	TIMED_OUT=$out
+}
+
 # count_matches PATTERN: how many lines of stdin contain the fixed string
 # PATTERN (0 included, exit status 0 either way, unlike grep -c).
 count_matches() { grep -cF -- "$1" || [ $? = 1 ]; }

@@ -53,19 +53,7 @@ kill -0 "$apid" 2>/dev/null || fail "A's NV_Write finished while the filesystem 
 
 slowest=0
 what=""
-timed() { # WHAT CMD...: runs CMD within 3 s, records its time
-	local t0 t1 ms out rc=0
-	t0=$(date +%s%N)
-	out=$(timeout 3 "${@:2}" 2>&1) || rc=$?
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
-	[ "$rc" = 0 ] || fail "$1 while A's save is blocked: exit $rc after $ms ms: $out"
-	if [ "$ms" -gt "$slowest" ]; then
-		slowest=$ms
-		what=$1
-	fi
-	TIMED_OUT=$out
-}
+TIMED_WHILE="while A's save is blocked"
 timed "B's GET_TPMESTABLISHED" "$CLIENT" ctrl --socket "$RUN/$b.sock.ctrl" gettpmest
 timed "B's GET_CAPABILITY" "$CLIENT" ctrl --socket "$RUN/$b.sock.ctrl" getcap
 timed "B's GetRandom" "$CLIENT" tpm --socket "$(sock "$b")" getrandom 8
